@@ -1,0 +1,93 @@
+"""The one exception tree of ``deconfliction``.
+
+Every error the package raises on purpose is a :class:`DeconflictionError`.
+Lower-level errors (shapely, pyproj, drivers) are translated where they cross into
+our code with ``raise ... from exc``; the CLI (and later the HTTP API) maps these
+classes to exit codes and status codes in one place each.
+
+::
+
+    DeconflictionError
+    ├── InvalidInput                 bad data from outside; nothing was changed
+    │   ├── InvalidGeometry          polygons, coordinates, radii, bearings, areas
+    │   ├── InvalidAltitude          units, datums, inverted bands
+    │   ├── InvalidTimeWindow        naive times, inverted or too long windows
+    │   └── InvalidDocument          a file or payload that is not what its format says
+    ├── NotFound                     no such object (or not one the caller may see)
+    ├── Conflict                     the request contradicts the stored state
+    │   ├── StaleVersion             an update against a version that is no longer current
+    │   ├── AlreadyExists            create of an id that is taken
+    │   └── InvalidTransition        a state change the lifecycle does not allow
+    └── StoreError                   the storage backend failed or cannot be reached
+        └── StoreUnavailable         a server store could not be reached
+"""
+
+from __future__ import annotations
+
+
+class DeconflictionError(Exception):
+    """Base of every error raised on purpose by this package."""
+
+
+class InvalidInput(DeconflictionError, ValueError):
+    """Input broke a rule; ``field`` names where and the message says which rule.
+
+    ``field`` is a dotted path into the input (``volumes[2].footprint.vertices[0].lat``)
+    so a person can find the offending value.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.rule = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+    def within(self, prefix: str) -> InvalidInput:
+        """The same error, with ``prefix`` prepended to its field path."""
+        path = f"{prefix}.{self.field}" if self.field else prefix
+        if self.field.startswith("["):
+            path = f"{prefix}{self.field}"
+        return type(self)(path, self.rule)
+
+
+class InvalidGeometry(InvalidInput):
+    """A footprint or coordinate that is malformed, degenerate or too large."""
+
+
+class InvalidAltitude(InvalidInput):
+    """An altitude with unknown units or datum, or a band whose lower is above its upper."""
+
+
+class InvalidTimeWindow(InvalidInput):
+    """A time that is not UTC, or a window that is inverted or longer than allowed."""
+
+
+class InvalidDocument(InvalidInput):
+    """A file or payload that does not follow its documented format."""
+
+
+class NotFound(DeconflictionError, LookupError):
+    """The object does not exist, or the caller may not know that it exists."""
+
+
+class Conflict(DeconflictionError):
+    """The request contradicts the stored state (HTTP 409)."""
+
+
+class StaleVersion(Conflict):
+    """An update named a version that is no longer the current one."""
+
+
+class AlreadyExists(Conflict):
+    """A create named an id that is already taken."""
+
+
+class InvalidTransition(Conflict):
+    """The lifecycle does not allow this state change."""
+
+
+class StoreError(DeconflictionError):
+    """The storage backend failed."""
+
+
+class StoreUnavailable(StoreError):
+    """A server store could not be reached."""
