@@ -1,0 +1,1 @@
+"""Pure decisions: strategic conflicts between operations, tactical conflicts between tracks."""

@@ -1,0 +1,77 @@
+"""Separation minima and the policy that says which minima hold for a pair of parties."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from deconfliction.errors import InvalidInput
+from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
+
+
+@dataclass(frozen=True, slots=True)
+class Minima:
+    """Horizontal and vertical distances (m) and a time buffer (s), all strictly positive.
+
+    Two volumes conflict when they are closer than all three at once; strictness is why a
+    zero minimum is refused: nothing is ever closer than zero, so it would silently turn
+    detection off in that dimension.
+    """
+
+    horizontal_m: float
+    vertical_m: float
+    time_s: float
+
+    def __post_init__(self) -> None:
+        for name in ("horizontal_m", "vertical_m", "time_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise InvalidInput(name, f"must be a finite number, got {value!r}")
+            if value <= 0:
+                raise InvalidInput(name, f"must be greater than 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    def widest(self, other: Minima) -> Minima:
+        """The larger of each component."""
+        return Minima(
+            max(self.horizontal_m, other.horizontal_m),
+            max(self.vertical_m, other.vertical_m),
+            max(self.time_s, other.time_s),
+        )
+
+
+#: En-route defaults: 5 NM, 1000 ft, and 5 minutes between windows.
+EN_ROUTE: Final = Minima(5 * NAUTICAL_MILE_M, 1000 * FOOT_M, 300.0)
+
+
+def pair_key(party_a: str, party_b: str) -> tuple[str, str]:
+    """Order-free key of a pair of parties."""
+    return (party_a, party_b) if party_a <= party_b else (party_b, party_a)
+
+
+@dataclass(frozen=True, slots=True)
+class MinimaPolicy:
+    """Minima per pair of parties, with a default for pairs not listed."""
+
+    default: Minima = EN_ROUTE
+    pairs: Mapping[tuple[str, str], Minima] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pairs", {pair_key(*k): v for k, v in dict(self.pairs).items()})
+
+    def __hash__(self) -> int:
+        return hash((self.default, tuple(sorted(self.pairs.items()))))
+
+    def for_pair(self, party_a: str, party_b: str) -> Minima:
+        """Minima in force between two parties."""
+        return self.pairs.get(pair_key(party_a, party_b), self.default)
+
+    def widest_for(self, party: str, others: Iterable[str] | None = None) -> Minima:
+        """The widest minima ``party`` may face: what a candidate search must reach."""
+        widest = self.default
+        for (a, b), minima in self.pairs.items():
+            if party in (a, b) and (others is None or (b if a == party else a) in set(others)):
+                widest = widest.widest(minima)
+        return widest

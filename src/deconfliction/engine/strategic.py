@@ -1,0 +1,238 @@
+"""Strategic conflicts: which operations of different parties come too close, where and when.
+
+Two volumes conflict when they are closer than the minima in every dimension at once:
+horizontal distance between footprints < H, vertical gap between bands < V and time
+gap between windows < T (strict; overlap is distance zero). Equivalently each volume
+grown by half the minima overlaps the other grown the same way, and that overlap is
+what each side is told: region, altitude band and UTC window, plus the smallest
+horizontal distance between the unbuffered footprints. Cheap tests (time, altitude,
+bounding caps) run before the exact one in a local metric frame.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from deconfliction.engine.minima import Minima, MinimaPolicy
+from deconfliction.engine.operation import Operation
+from deconfliction.geo.altitude import Datum, comparable_intervals
+from deconfliction.geo.cells import DEFAULT_RESOLUTION, covering
+from deconfliction.geo.footprint import horizontal_distance_m
+from deconfliction.geo.frame import LocalFrame, frame_at, great_circle_m, midpoint
+from deconfliction.geo.volume import Volume4D
+
+#: The haversine used to skip far-apart pairs is within 0.5 % of the geodesic; skip only
+#: when even a 1 % error could not bring the pair within the minimum.
+_CAP_SLACK = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRef:
+    """Which operation, of which party, at which version."""
+
+    party: str
+    id: str
+    version: int
+
+    @staticmethod
+    def of(operation: Operation) -> OperationRef:
+        return OperationRef(operation.party, operation.id, operation.version)
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """Where two volumes (each grown by half the minima) overlap.
+
+    ``region`` is in lon/lat degrees (longitudes continuous across the antimeridian, so
+    they may pass +-180); the band is in ``datum`` (MSL envelopes when the two volumes
+    used different datums); ``horizontal_distance_m`` is between the unbuffered footprints.
+    """
+
+    volume_a: int
+    volume_b: int
+    region: BaseGeometry
+    lower_m: float
+    upper_m: float
+    datum: Datum
+    start: datetime
+    end: datetime
+    horizontal_distance_m: float
+    vertical_gap_m: float
+    time_gap_s: float
+
+    def swapped(self) -> Overlap:
+        return replace(self, volume_a=self.volume_b, volume_b=self.volume_a)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategicConflict:
+    """Two operations of different parties that conflict, with every overlapping volume pair."""
+
+    a: OperationRef
+    b: OperationRef
+    minima: Minima
+    overlaps: tuple[Overlap, ...]
+
+    @property
+    def start(self) -> datetime:
+        """Earliest start of any overlap window."""
+        return min(o.start for o in self.overlaps)
+
+    @property
+    def end(self) -> datetime:
+        """Latest end of any overlap window."""
+        return max(o.end for o in self.overlaps)
+
+    @property
+    def horizontal_distance_m(self) -> float:
+        """Smallest horizontal distance between any two overlapping volumes' footprints."""
+        return min(o.horizontal_distance_m for o in self.overlaps)
+
+    @property
+    def region(self) -> BaseGeometry:
+        """Union of the overlap regions."""
+        return shapely.union_all([o.region for o in self.overlaps])
+
+    def swapped(self) -> StrategicConflict:
+        """The same conflict seen from the other side."""
+        return StrategicConflict(self.b, self.a, self.minima, tuple(o.swapped() for o in self.overlaps))
+
+    def seen_by(self, party: str) -> StrategicConflict:
+        """The conflict with ``party``'s operation as side ``a``."""
+        return self if self.a.party == party else self.swapped()
+
+
+def _region_lonlat(shape: BaseGeometry, frame: LocalFrame) -> BaseGeometry:
+    def to_lonlat(coords: np.ndarray) -> np.ndarray:
+        lon, lat = frame.inverse(coords[:, 0], coords[:, 1])
+        lon = frame.lon0 + ((lon - frame.lon0 + 180.0) % 360.0) - 180.0
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(shape, to_lonlat)
+
+
+def volume_overlap(a: Volume4D, b: Volume4D, minima: Minima) -> Overlap | None:
+    """The overlap of two volumes under ``minima``, or None when they are separated."""
+    wa, wb = a.window, b.window
+    time_gap = max(0.0, wb.start_s - wa.end_s, wa.start_s - wb.end_s)
+    if time_gap >= minima.time_s:
+        return None
+    (a_lo, a_hi), (b_lo, b_hi), datum = comparable_intervals(a.band, b.band)
+    vertical_gap = max(0.0, b_lo - a_hi, a_lo - b_hi)
+    if vertical_gap >= minima.vertical_m:
+        return None
+    (lat_a, lon_a), (lat_b, lon_b) = a.footprint.center, b.footprint.center
+    caps = great_circle_m(lat_a, lon_a, lat_b, lon_b) - a.footprint.cap_radius_m - b.footprint.cap_radius_m
+    if caps * (1.0 - _CAP_SLACK) >= minima.horizontal_m:
+        return None
+    frame = frame_at(*midpoint(lat_a, lon_a, lat_b, lon_b))
+    distance = horizontal_distance_m(a.footprint, b.footprint, frame)
+    if distance >= minima.horizontal_m:
+        return None
+    half = minima.horizontal_m / 2.0
+    region = a.footprint.shape_in(frame, half).intersection(b.footprint.shape_in(frame, half))
+    if region.is_empty:
+        # The pair is closer than H but the polygonised buffers (chords inside the true
+        # arcs) just miss each other: report the point halfway between the footprints.
+        core_a, _ = a.footprint.core_in(frame)
+        core_b, _ = b.footprint.core_in(frame)
+        region = shapely.shortest_line(core_a, core_b).interpolate(0.5, normalized=True)
+    half_v, half_t = minima.vertical_m / 2.0, minima.time_s / 2.0
+    return Overlap(
+        volume_a=-1,
+        volume_b=-1,
+        region=_region_lonlat(region, frame),
+        lower_m=max(a_lo, b_lo) - half_v,
+        upper_m=min(a_hi, b_hi) + half_v,
+        datum=datum,
+        start=datetime.fromtimestamp(max(wa.start_s, wb.start_s) - half_t, UTC),
+        end=datetime.fromtimestamp(min(wa.end_s, wb.end_s) + half_t, UTC),
+        horizontal_distance_m=distance,
+        vertical_gap_m=vertical_gap,
+        time_gap_s=time_gap,
+    )
+
+
+def operation_conflict(a: Operation, b: Operation, policy: MinimaPolicy) -> StrategicConflict | None:
+    """The conflict between two operations, seen with ``a`` as side a; None if none."""
+    if a.party == b.party:
+        return None
+    minima = policy.for_pair(a.party, b.party)
+    overlaps = []
+    for i, va in enumerate(a.volumes):
+        for j, vb in enumerate(b.volumes):
+            overlap = volume_overlap(va, vb, minima)
+            if overlap is not None:
+                overlaps.append(replace(overlap, volume_a=i, volume_b=j))
+    if not overlaps:
+        return None
+    return StrategicConflict(OperationRef.of(a), OperationRef.of(b), minima, tuple(overlaps))
+
+
+def conflicts_with(
+    operation: Operation, candidates: Iterable[Operation], policy: MinimaPolicy
+) -> list[StrategicConflict]:
+    """Exact conflicts of ``operation`` (side a) with each candidate, in candidate order."""
+    found = []
+    for other in candidates:
+        if other.key == operation.key:
+            continue
+        conflict = operation_conflict(operation, other, policy)
+        if conflict is not None:
+            found.append(conflict)
+    return found
+
+
+def _ordered(conflict: StrategicConflict) -> StrategicConflict:
+    return (
+        conflict
+        if (conflict.a.party, conflict.a.id) <= (conflict.b.party, conflict.b.id)
+        else conflict.swapped()
+    )
+
+
+def all_conflicts_brute_force(
+    operations: Sequence[Operation], policy: MinimaPolicy
+) -> list[StrategicConflict]:
+    """Every conflict among ``operations`` by testing every pair: the reference."""
+    found = []
+    for i, a in enumerate(operations):
+        for b in operations[i + 1 :]:
+            conflict = operation_conflict(a, b, policy)
+            if conflict is not None:
+                found.append(_ordered(conflict))
+    return sorted(found, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))
+
+
+def all_conflicts(
+    operations: Sequence[Operation], policy: MinimaPolicy, resolution: int = DEFAULT_RESOLUTION
+) -> list[StrategicConflict]:
+    """Every conflict among ``operations``, finding candidates through H3 coverings.
+
+    The same coarse-then-exact path the stores use: each volume is indexed by the cells
+    of its footprint and searched with the cells of its footprint grown by the widest
+    horizontal minimum its party faces. Equals :func:`all_conflicts_brute_force`.
+    """
+    index: dict[int, list[int]] = defaultdict(list)
+    for n, op in enumerate(operations):
+        for cell in {c for v in op.volumes for c in covering(v.footprint, 0.0, resolution)}:
+            index[cell].append(n)
+    pairs: set[tuple[int, int]] = set()
+    for n, op in enumerate(operations):
+        reach = policy.widest_for(op.party).horizontal_m
+        for v in op.volumes:
+            for cell in covering(v.footprint, reach, resolution):
+                pairs.update((n, m) for m in index.get(cell, ()) if m > n)
+    found = []
+    for n, m in sorted(pairs):
+        conflict = operation_conflict(operations[n], operations[m], policy)
+        if conflict is not None:
+            found.append(_ordered(conflict))
+    return sorted(found, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))

@@ -1,0 +1,77 @@
+"""H3 cell coverings: the coarse spatial index of the stores.
+
+A covering is every H3 cell (at one resolution) that touches a footprint grown by
+some distance. Two footprints closer than ``d`` always share a cell when one is
+covered grown by ``d`` and the other as it is, so a store can find every candidate
+with an equality join on cells and leave the exact decision to the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import h3
+import numpy as np
+import shapely
+
+from deconfliction.geo.footprint import Footprint
+
+#: Default index resolution: cells of about 250 km^2 (edge ~10 km), near the size of the
+#: horizontal minima, so a small volume touches a handful of cells.
+DEFAULT_RESOLUTION: Final = 5
+
+#: The covering polygon is grown a little past the footprint so that the straight chords of
+#: buffered curves and of the projected outline never leave part of the footprint uncovered.
+_MARGIN_M: Final = 50.0
+_MARGIN_FRACTION: Final = 0.002
+
+
+def covering(
+    footprint: Footprint, extra_m: float = 0.0, resolution: int = DEFAULT_RESOLUTION
+) -> frozenset[int]:
+    """Integer ids of the H3 cells touching ``footprint`` grown by ``extra_m`` metres."""
+    frame = footprint.frame()
+    margin = _MARGIN_M + _MARGIN_FRACTION * (footprint.cap_radius_m + extra_m)
+    shape = footprint.shape_in(frame, extra_m + margin)
+    if not isinstance(shape, shapely.Polygon):
+        shape = shape.convex_hull  # only a zero-width point or line reaches here
+        if not isinstance(shape, shapely.Polygon):
+            shape = shape.buffer(margin)
+    ring = np.asarray(shape.exterior.coords)
+    lon, lat = frame.inverse(ring[:, 0], ring[:, 1])
+    # Longitudes continuous around the frame's centre, so a footprint across the
+    # antimeridian is one ring reaching past +-180 that is then cut in two.
+    lon = frame.lon0 + ((lon - frame.lon0 + 180.0) % 360.0) - 180.0
+    cells: set[int] = set()
+    for shift, part in _split_at_antimeridian(shapely.Polygon(np.column_stack([lon, lat]))):
+        for piece in getattr(part, "geoms", [part]):
+            if not isinstance(piece, shapely.Polygon) or piece.is_empty:
+                continue
+            outer = [(y, x + shift) for x, y in piece.exterior.coords[:-1]]
+            poly = h3.LatLngPoly(outer)
+            cells.update(
+                h3.str_to_int(c) for c in h3.h3shape_to_cells_experimental(poly, resolution, "overlap")
+            )
+    return frozenset(cells)
+
+
+def _split_at_antimeridian(shape: shapely.Polygon) -> list[tuple[float, shapely.Geometry]]:
+    """Pieces of ``shape`` with the longitude shift that brings each into [-180, 180]."""
+    minx, _, maxx, _ = shape.bounds
+    if minx >= -180.0 and maxx <= 180.0:
+        return [(0.0, shape)]
+    pieces: list[tuple[float, shapely.Geometry]] = []
+    for shift, box in (
+        (360.0, shapely.box(-540.0, -90.0, -180.0, 90.0)),
+        (0.0, shapely.box(-180.0, -90.0, 180.0, 90.0)),
+        (-360.0, shapely.box(180.0, -90.0, 540.0, 90.0)),
+    ):
+        part = shape.intersection(box)
+        if not part.is_empty:
+            pieces.append((shift, part))
+    return pieces
+
+
+def cell_of(lat_deg: float, lon_deg: float, resolution: int = DEFAULT_RESOLUTION) -> int:
+    """Integer id of the cell containing a point."""
+    return int(h3.str_to_int(h3.latlng_to_cell(lat_deg, lon_deg, resolution)))

@@ -1,0 +1,381 @@
+"""Horizontal footprints: polygon, circle, corridor, racetrack (orbit) and arc sector.
+
+Every footprint is a *core* (a point, a line or a polygon, its edges geodesics on
+WGS84) grown by a *radius*: a circle is a point grown by its radius, a corridor its
+centreline grown by half its width. That makes the horizontal distance between two
+footprints exact for every kind but the arc sector: ``max(0, d(core_a, core_b) -
+r_a - r_b)``, measured in a local frame (:mod:`deconfliction.geo.frame`). Arc
+sectors are polygons whose outer arc is drawn outside the true circle by at most
+:data:`ARC_TOLERANCE_M`, so they are never smaller than the filer meant.
+
+Values are validated on construction, so a footprint that exists is a valid one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import ClassVar, Final, Literal
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from deconfliction.errors import InvalidGeometry
+from deconfliction.geo.frame import GEOD, FloatArray, LocalFrame, frame_at, mean_position
+
+#: No footprint may reach further than this from its centre (600 km across): beyond it
+#: the local projection's scale error would pass the 0.1 % we promise.
+MAX_CAP_RADIUS_M: Final = 300_000.0
+#: No footprint may cover more than this area.
+MAX_AREA_M2: Final = 250_000e6
+#: Geodesic edges are densified to points at most this far apart before projection.
+DENSIFY_STEP_M: Final = 20_000.0
+#: Arcs are drawn so that each chord lies at most this far inside the true arc.
+ARC_TOLERANCE_M: Final = 1.0
+#: Smallest polygon area accepted (m^2): below it a polygon is degenerate.
+MIN_POLYGON_AREA_M2: Final = 1.0
+
+Shape = Literal["point", "line", "polygon"]
+
+
+def _number(value: object, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidGeometry(path, f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidGeometry(path, f"must be a finite number, got {value!r}")
+    return number
+
+
+def _positive_length(value: object, path: str) -> float:
+    number = _number(value, path)
+    if number <= 0:
+        raise InvalidGeometry(path, f"must be greater than 0 m, got {number:g}")
+    if number > 2 * MAX_CAP_RADIUS_M:
+        raise InvalidGeometry(path, f"{number:g} m exceeds the limit of {2 * MAX_CAP_RADIUS_M:g} m")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A point on WGS84: latitude in [-90, 90], longitude in [-180, 180] degrees."""
+
+    lat_deg: float
+    lon_deg: float
+
+    def __post_init__(self) -> None:
+        lat = _number(self.lat_deg, "lat")
+        lon = _number(self.lon_deg, "lon")
+        if not -90.0 <= lat <= 90.0:
+            raise InvalidGeometry("lat", f"latitude {lat:g} is outside -90 .. 90 degrees")
+        if not -180.0 <= lon <= 180.0:
+            raise InvalidGeometry("lon", f"longitude {lon:g} is outside -180 .. 180 degrees")
+        object.__setattr__(self, "lat_deg", lat)
+        object.__setattr__(self, "lon_deg", lon)
+
+
+def _geodesic_path(points: tuple[Position, ...], closed: bool) -> tuple[FloatArray, FloatArray]:
+    """Lat/lon of ``points`` with extra points on every geodesic edge longer than the step."""
+    seq = [*points, points[0]] if closed else list(points)
+    lats: list[float] = []
+    lons: list[float] = []
+    for a, b in itertools.pairwise(seq):
+        lats.append(a.lat_deg)
+        lons.append(a.lon_deg)
+        _, _, dist = GEOD.inv(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg)
+        extra = int(dist // DENSIFY_STEP_M)
+        if extra:
+            for lon, lat in GEOD.npts(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg, extra):
+                lats.append(lat)
+                lons.append(lon)
+    if not closed:
+        lats.append(seq[-1].lat_deg)
+        lons.append(seq[-1].lon_deg)
+    return np.array(lats), np.array(lons)
+
+
+def _arc(
+    center: Position, radius_m: float, start_deg: float, span_deg: float
+) -> tuple[FloatArray, FloatArray]:
+    """Points of a clockwise arc, pushed out so that every chord stays outside the circle."""
+    step = 2.0 * math.sqrt(2.0 * ARC_TOLERANCE_M / radius_m)  # chord angle for a given sagitta
+    count = min(4096, max(8, math.ceil(math.radians(span_deg) / step)))
+    bearings = start_deg + np.linspace(0.0, span_deg, count + 1)
+    half = math.radians(span_deg) / count / 2.0
+    reach = np.full(bearings.shape, radius_m / math.cos(half))
+    reach[0] = reach[-1] = radius_m  # the ends lie on the circle exactly
+    lons, lats, _ = GEOD.fwd(
+        np.full(bearings.shape, center.lon_deg), np.full(bearings.shape, center.lat_deg), bearings, reach
+    )
+    return np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """A footprint's core as lat/lon coordinates plus the radius it is grown by."""
+
+    shape: Shape
+    lats: FloatArray = field(repr=False)
+    lons: FloatArray = field(repr=False)
+    radius_m: float
+    center: tuple[float, float]
+    cap_radius_m: float
+
+
+class _FootprintBase:
+    """Behaviour shared by every footprint kind; subclasses define ``_outline_coords``."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        raise NotImplementedError
+
+    @property
+    def outline(self) -> _Outline:
+        return _outline(self)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """(lat, lon) of the centre of the footprint's bounding cap."""
+        return self.outline.center
+
+    @property
+    def cap_radius_m(self) -> float:
+        """Geodesic distance from :attr:`center` that contains the whole footprint."""
+        return self.outline.cap_radius_m
+
+    def frame(self) -> LocalFrame:
+        """The shared local frame nearest this footprint's centre."""
+        lat, lon = self.center
+        return frame_at(lat, lon)
+
+    def core_in(self, frame: LocalFrame) -> tuple[BaseGeometry, float]:
+        """The core geometry in ``frame`` metres and the radius it is grown by."""
+        return _core_in(self, frame)
+
+    def shape_in(self, frame: LocalFrame, extra_m: float = 0.0) -> BaseGeometry:
+        """The footprint grown by ``extra_m``, as a polygon in ``frame`` metres."""
+        core, radius = self.core_in(frame)
+        grow = radius + extra_m
+        return core.buffer(grow, quad_segs=16) if grow > 0 else core
+
+    def area_m2(self) -> float:
+        """Area of the footprint, from its shape in its own frame."""
+        return float(self.shape_in(self.frame()).area)
+
+    def _validate_extent(self) -> None:
+        outline = self.outline
+        if outline.cap_radius_m > MAX_CAP_RADIUS_M:
+            raise InvalidGeometry(
+                "footprint",
+                f"reaches {outline.cap_radius_m / 1000:.1f} km from its centre; the limit is "
+                f"{MAX_CAP_RADIUS_M / 1000:.0f} km",
+            )
+        area = self.area_m2()
+        if area > MAX_AREA_M2:
+            raise InvalidGeometry(
+                "footprint", f"area {area / 1e6:,.0f} km^2 exceeds the limit of {MAX_AREA_M2 / 1e6:,.0f} km^2"
+            )
+
+
+@lru_cache(maxsize=65536)
+def _outline(footprint: _FootprintBase) -> _Outline:
+    shape, lats, lons, radius = footprint._outline_coords()
+    lat0, lon0 = mean_position(lats, lons)
+    _, _, dists = GEOD.inv(np.full(lats.shape, lon0), np.full(lats.shape, lat0), lons, lats)
+    return _Outline(shape, lats, lons, radius, (lat0, lon0), float(np.max(dists)) + radius)
+
+
+@lru_cache(maxsize=65536)
+def _core_in(footprint: _FootprintBase, frame: LocalFrame) -> tuple[BaseGeometry, float]:
+    outline = footprint.outline
+    x, y = frame.forward(outline.lons, outline.lats)
+    coords = np.column_stack([x, y])
+    core: BaseGeometry
+    if outline.shape == "point":
+        core = shapely.Point(coords[0])
+    elif outline.shape == "line":
+        core = shapely.LineString(coords)
+    else:
+        core = shapely.Polygon(coords)
+    shapely.prepare(core)
+    return core, outline.radius_m
+
+
+def _describe_invalid(shape: BaseGeometry, frame: LocalFrame) -> str:
+    """shapely's reason, with the offending point given in degrees rather than frame metres."""
+    reason = str(explain_validity(shape))
+    name, _, where = reason.partition("[")
+    try:
+        x, y = (float(v) for v in where.rstrip("]").split())
+    except ValueError:
+        return reason
+    lon, lat = frame.inverse(np.array([x]), np.array([y]))
+    return f"{name.lower()} near lat {lat[0]:.6f}, lon {lon[0]:.6f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Polygon(_FootprintBase):
+    """A simple polygon; edges are geodesics; the closing vertex may be repeated or not."""
+
+    kind: ClassVar[str] = "polygon"
+    vertices: tuple[Position, ...]
+
+    def __post_init__(self) -> None:
+        vertices = tuple(self.vertices)
+        if len(vertices) > 1 and vertices[0] == vertices[-1]:
+            vertices = vertices[:-1]
+        object.__setattr__(self, "vertices", vertices)
+        if len(set(vertices)) < 3:
+            raise InvalidGeometry(
+                "vertices", f"a polygon needs at least 3 distinct vertices, got {len(set(vertices))}"
+            )
+        for i, (a, b) in enumerate(itertools.pairwise(vertices)):
+            if a == b:
+                raise InvalidGeometry(f"vertices[{i + 1}]", "repeats the previous vertex")
+        frame = self.frame()
+        shape = self.shape_in(frame)
+        if not shape.is_valid:
+            raise InvalidGeometry("vertices", f"polygon is not simple: {_describe_invalid(shape, frame)}")
+        if shape.area < MIN_POLYGON_AREA_M2:
+            raise InvalidGeometry("vertices", f"polygon is degenerate (area {shape.area:.3g} m^2)")
+        self._validate_extent()
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        lats, lons = _geodesic_path(self.vertices, closed=True)
+        return "polygon", lats, lons, 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Circle(_FootprintBase):
+    """All points within ``radius_m`` (geodesic) of ``center``."""
+
+    kind: ClassVar[str] = "circle"
+    center_position: Position
+    radius_m: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "radius_m", _positive_length(self.radius_m, "radius"))
+        self._validate_extent()
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        p = self.center_position
+        return "point", np.array([p.lat_deg]), np.array([p.lon_deg]), self.radius_m
+
+
+@dataclass(frozen=True, slots=True)
+class Corridor(_FootprintBase):
+    """All points within ``width_m / 2`` of a centreline of geodesic segments."""
+
+    kind: ClassVar[str] = "corridor"
+    centreline: tuple[Position, ...]
+    width_m: float
+
+    def __post_init__(self) -> None:
+        line = tuple(self.centreline)
+        object.__setattr__(self, "centreline", line)
+        if len(line) < 2:
+            raise InvalidGeometry("centreline", f"a corridor needs at least 2 points, got {len(line)}")
+        for i, (a, b) in enumerate(itertools.pairwise(line)):
+            if a == b:
+                raise InvalidGeometry(f"centreline[{i + 1}]", "repeats the previous point")
+        object.__setattr__(self, "width_m", _positive_length(self.width_m, "width"))
+        self._validate_extent()
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        lats, lons = _geodesic_path(self.centreline, closed=False)
+        return "line", lats, lons, self.width_m / 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Racetrack(_FootprintBase):
+    """An orbit: the stadium of all points within ``width_m / 2`` of the segment ``a``-``b``."""
+
+    kind: ClassVar[str] = "racetrack"
+    a: Position
+    b: Position
+    width_m: float
+
+    def __post_init__(self) -> None:
+        if self.a == self.b:
+            raise InvalidGeometry("b", "racetrack ends coincide; use a circle")
+        object.__setattr__(self, "width_m", _positive_length(self.width_m, "width"))
+        self._validate_extent()
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        lats, lons = _geodesic_path((self.a, self.b), closed=False)
+        return "line", lats, lons, self.width_m / 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArcSector(_FootprintBase):
+    """Between ``inner_radius_m`` and ``outer_radius_m`` of ``center``, clockwise from
+    ``start_bearing_deg`` to ``end_bearing_deg`` (true bearings). Equal bearings are refused;
+    an inner radius of 0 makes a pie slice."""
+
+    kind: ClassVar[str] = "arc_sector"
+    center_position: Position
+    inner_radius_m: float
+    outer_radius_m: float
+    start_bearing_deg: float
+    end_bearing_deg: float
+
+    def __post_init__(self) -> None:
+        inner = _number(self.inner_radius_m, "inner_radius")
+        outer = _positive_length(self.outer_radius_m, "outer_radius")
+        if inner < 0:
+            raise InvalidGeometry("inner_radius", f"must be 0 m or more, got {inner:g}")
+        if inner >= outer:
+            raise InvalidGeometry("inner_radius", f"{inner:g} m is not below the outer radius {outer:g} m")
+        start = _number(self.start_bearing_deg, "start_bearing")
+        end = _number(self.end_bearing_deg, "end_bearing")
+        if (end - start) % 360.0 == 0.0:
+            raise InvalidGeometry(
+                "end_bearing", "start and end bearings coincide; use a circle for a full disc"
+            )
+        object.__setattr__(self, "inner_radius_m", inner)
+        object.__setattr__(self, "outer_radius_m", outer)
+        object.__setattr__(self, "start_bearing_deg", start % 360.0)
+        object.__setattr__(self, "end_bearing_deg", end % 360.0)
+        self._validate_extent()
+
+    @property
+    def span_deg(self) -> float:
+        """Clockwise angle from the start to the end bearing."""
+        return (self.end_bearing_deg - self.start_bearing_deg) % 360.0
+
+    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+        c = self.center_position
+        out_lat, out_lon = _arc(c, self.outer_radius_m, self.start_bearing_deg, self.span_deg)
+        if self.inner_radius_m > 0:
+            # Inner arc points on the circle: chords cut inwards, which only adds area.
+            count = max(8, len(out_lat) - 1)
+            bearings = self.start_bearing_deg + np.linspace(0.0, self.span_deg, count + 1)[::-1]
+            in_lon, in_lat, _ = GEOD.fwd(
+                np.full(bearings.shape, c.lon_deg),
+                np.full(bearings.shape, c.lat_deg),
+                bearings,
+                np.full(bearings.shape, self.inner_radius_m),
+            )
+            lats = np.concatenate([out_lat, np.asarray(in_lat)])
+            lons = np.concatenate([out_lon, np.asarray(in_lon)])
+        else:
+            lats = np.concatenate([out_lat, [c.lat_deg]])
+            lons = np.concatenate([out_lon, [c.lon_deg]])
+        return "polygon", lats, lons, 0.0
+
+
+Footprint = Polygon | Circle | Corridor | Racetrack | ArcSector
+FOOTPRINT_KINDS: Final = {cls.kind: cls for cls in (Polygon, Circle, Corridor, Racetrack, ArcSector)}
+
+
+def horizontal_distance_m(a: Footprint, b: Footprint, frame: LocalFrame) -> float:
+    """Smallest distance between the two footprints in ``frame``; 0 when they overlap."""
+    core_a, r_a = a.core_in(frame)
+    core_b, r_b = b.core_in(frame)
+    return max(0.0, float(core_a.distance(core_b)) - r_a - r_b)

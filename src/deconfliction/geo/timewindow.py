@@ -1,0 +1,87 @@
+"""UTC time windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from deconfliction.errors import InvalidTimeWindow
+
+#: The longest window one volume may span. Longer activity is filed as several volumes,
+#: which keeps each volume's index entry tight in time.
+MAX_WINDOW: Final = timedelta(days=7)
+
+
+def require_utc(value: datetime, field: str) -> datetime:
+    """``value`` as an aware UTC datetime; naive datetimes are refused, offsets normalised."""
+    if not isinstance(value, datetime):
+        raise InvalidTimeWindow(field, f"expected a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidTimeWindow(field, "time has no UTC offset; give it in UTC with a trailing Z")
+    return value.astimezone(UTC)
+
+
+def parse_utc(text: str, field: str) -> datetime:
+    """An RFC 3339 time with an explicit offset (``2025-10-01T06:00:00Z``) as UTC."""
+    if not isinstance(text, str):
+        raise InvalidTimeWindow(field, f"expected an RFC 3339 string, got {text!r}")
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidTimeWindow(
+            field, f"{text!r} is not an RFC 3339 time such as 2025-10-01T06:00:00Z"
+        ) from None
+    return require_utc(value, field)
+
+
+def format_utc(value: datetime) -> str:
+    """RFC 3339 with ``Z``, to the second unless there are fractions."""
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The half-open-in-spirit interval ``[start, end]`` in UTC; ``end`` is after ``start``."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        start = require_utc(self.start, "start")
+        end = require_utc(self.end, "end")
+        if end <= start:
+            raise InvalidTimeWindow(
+                "end", f"window ends ({format_utc(end)}) at or before it starts ({format_utc(start)})"
+            )
+        if end - start > MAX_WINDOW:
+            raise InvalidTimeWindow(
+                "end", f"window lasts {end - start}, longer than the limit of {MAX_WINDOW}"
+            )
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def start_s(self) -> float:
+        """Start as seconds since the Unix epoch."""
+        return self.start.timestamp()
+
+    @property
+    def end_s(self) -> float:
+        """End as seconds since the Unix epoch."""
+        return self.end.timestamp()
+
+    def shifted(self, delta: timedelta) -> TimeWindow:
+        """The same window moved by ``delta``."""
+        return TimeWindow(self.start + delta, self.end + delta)
+
+    @staticmethod
+    def from_epoch(start_s: float, end_s: float) -> TimeWindow:
+        """A window from Unix-epoch seconds."""
+        return TimeWindow(datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC))
+
+
+def time_gap_s(a: TimeWindow, b: TimeWindow) -> float:
+    """Seconds between the windows; 0 when they overlap or touch."""
+    return max(0.0, b.start_s - a.end_s, a.start_s - b.end_s)
