@@ -1,0 +1,1 @@
+"""Adapters between wire formats and the domain: they convert at the edge, nothing more."""

@@ -1,0 +1,386 @@
+"""The GeoJSON operations format (read and written) and GeoJSON output of conflicts.
+
+One Feature is one volume. Features with the same ``party`` and ``operation_id`` make
+one operation, their volumes in file order. The geometry is the footprint's anchor
+in GeoJSON order ``[lon, lat]``: a Polygon for a polygon, a Point for the centre of a
+circle or arc sector, a LineString for a corridor's centreline or a racetrack's two
+ends; ``properties.footprint`` holds the kind and its lengths with units. Features
+whose ``properties.feature`` is not ``"operation"`` (for example the ``"conflict"``
+regions this module writes) are skipped when reading. The full format is in
+``docs/geojson-format.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import shapely
+from pydantic import Field, ValidationError
+
+from deconfliction.engine.minima import MinimaPolicy
+from deconfliction.engine.operation import Operation, OperationState
+from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.errors import InvalidDocument, InvalidInput
+from deconfliction.geo.altitude import Datum
+from deconfliction.geo.footprint import ArcSector, Circle, Corridor, Footprint, Polygon, Position, Racetrack
+from deconfliction.geo.timewindow import format_utc
+from deconfliction.geo.volume import Volume4D
+from deconfliction.interop.quantities import AltitudeWire, Length, MinimaWire, TimeWire, Wire
+from deconfliction.units import FLIGHT_LEVEL_M, FOOT_M, NAUTICAL_MILE_M
+
+FORMAT_VERSION = 1
+#: Largest operations file read, so a mistaken path cannot exhaust memory.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+class FootprintWire(Wire):
+    kind: Literal["polygon", "circle", "corridor", "racetrack", "arc_sector"]
+    radius: Length | None = None
+    width: Length | None = None
+    inner_radius: Length | None = None
+    outer_radius: Length | None = None
+    start_bearing_deg: float | None = Field(default=None, allow_inf_nan=False)
+    end_bearing_deg: float | None = Field(default=None, allow_inf_nan=False)
+
+
+class GeometryWire(Wire):
+    type: Literal["Point", "LineString", "Polygon"]
+    coordinates: Any
+
+
+class OperationProperties(Wire):
+    feature: Literal["operation"] = "operation"
+    party: str
+    operation_id: str
+    footprint: FootprintWire
+    altitude: AltitudeWire
+    time: TimeWire
+    priority: int = 0
+    state: OperationState = OperationState.PROPOSED
+    affiliation: str | None = None
+    title: str | None = None
+
+
+class FeatureWire(Wire):
+    type: Literal["Feature"]
+    geometry: GeometryWire
+    properties: OperationProperties
+    id: str | int | None = None
+    bbox: list[float] | None = None
+
+
+class PairMinimaWire(MinimaWire):
+    parties: tuple[str, str]
+
+
+class DocumentMeta(Wire):
+    format_version: Literal[1] = 1
+    minima: MinimaWire | None = None
+    pairs: tuple[PairMinimaWire, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OperationsDocument:
+    """What an operations file holds: the operations and the minima it states."""
+
+    operations: tuple[Operation, ...]
+    policy: MinimaPolicy
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_error(exc: ValidationError, prefix: str) -> InvalidDocument:
+    first = exc.errors()[0]
+    path = _path([*([prefix] if prefix else []), *first["loc"]])
+    return InvalidDocument(path, first["msg"])
+
+
+def _position(value: Any, field: str) -> Position:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise InvalidDocument(field, f"a position is [lon, lat] (two numbers), got {value!r}")
+    lon, lat = value
+    try:
+        return Position(lat, lon)
+    except InvalidInput as exc:
+        raise type(exc)(f"{field}[{1 if exc.field == 'lon' else 0}]", exc.rule) from None
+
+
+def _positions(value: Any, field: str) -> tuple[Position, ...]:
+    if not isinstance(value, list):
+        raise InvalidDocument(field, "expected a list of [lon, lat] positions")
+    return tuple(_position(p, f"{field}[{i}]") for i, p in enumerate(value))
+
+
+def _required(value: Length | float | None, name: str, kind: str) -> Any:
+    if value is None:
+        raise InvalidDocument(f"footprint.{name}", f"a {kind} footprint needs {name}")
+    return value
+
+
+def _footprint(geometry: GeometryWire, spec: FootprintWire) -> Footprint:
+    kind, coords = spec.kind, geometry.coordinates
+    expected = {"polygon": "Polygon", "circle": "Point", "arc_sector": "Point"}.get(kind, "LineString")
+    if geometry.type != expected:
+        raise InvalidDocument(
+            "geometry.type", f"a {kind} footprint has a {expected} geometry, not {geometry.type}"
+        )
+    try:
+        if kind == "polygon":
+            if not isinstance(coords, list) or len(coords) != 1:
+                raise InvalidDocument(
+                    "geometry.coordinates", "a polygon footprint is one ring; holes are not supported"
+                )
+            return Polygon(_positions(coords[0], "geometry.coordinates[0]"))
+        if kind == "circle":
+            radius = _required(spec.radius, "radius", kind).metres("footprint.radius")
+            return Circle(_position(coords, "geometry.coordinates"), radius)
+        if kind == "corridor":
+            width = _required(spec.width, "width", kind).metres("footprint.width")
+            return Corridor(_positions(coords, "geometry.coordinates"), width)
+        if kind == "racetrack":
+            ends = _positions(coords, "geometry.coordinates")
+            if len(ends) != 2:
+                raise InvalidDocument("geometry.coordinates", f"a racetrack has 2 ends, got {len(ends)}")
+            width = _required(spec.width, "width", kind).metres("footprint.width")
+            return Racetrack(ends[0], ends[1], width)
+        return ArcSector(
+            _position(coords, "geometry.coordinates"),
+            _required(spec.inner_radius, "inner_radius", kind).metres("footprint.inner_radius"),
+            _required(spec.outer_radius, "outer_radius", kind).metres("footprint.outer_radius"),
+            _required(spec.start_bearing_deg, "start_bearing_deg", kind),
+            _required(spec.end_bearing_deg, "end_bearing_deg", kind),
+        )
+    except InvalidInput as exc:
+        if exc.field.startswith(("geometry", "footprint")):
+            raise
+        raise exc.within("footprint") from None
+
+
+def parse_document(data: Any) -> OperationsDocument:
+    """Operations and minima from a decoded GeoJSON document; InvalidInput names the field."""
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise InvalidDocument("type", "the document must be a GeoJSON FeatureCollection")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise InvalidDocument("features", "expected a list of features")
+    try:
+        meta = DocumentMeta.model_validate(data.get("deconfliction") or {})
+    except ValidationError as exc:
+        raise _pydantic_error(exc, "deconfliction") from None
+    try:
+        default = (meta.minima or MinimaWire()).to_domain()
+        pairs = {p.parties: p.to_domain() for p in meta.pairs}
+    except InvalidInput as exc:
+        raise exc.within("deconfliction.minima") from None
+    grouped: dict[tuple[str, str], list[tuple[int, FeatureWire, Volume4D]]] = {}
+    for i, raw in enumerate(features):
+        where = f"features[{i}]"
+        props_raw = raw.get("properties") if isinstance(raw, dict) else None
+        if isinstance(props_raw, dict) and props_raw.get("feature", "operation") != "operation":
+            continue
+        try:
+            feature = FeatureWire.model_validate(raw)
+        except ValidationError as exc:
+            raise _pydantic_error(exc, where) from None
+        props = feature.properties
+        try:
+            footprint = _footprint(feature.geometry, props.footprint)
+        except InvalidInput as exc:
+            raise exc.within(where if exc.field.startswith("geometry") else f"{where}.properties") from None
+        try:
+            band = props.altitude.to_domain()
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.properties.altitude") from None
+        try:
+            window = props.time.to_domain()
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.properties.time") from None
+        grouped.setdefault((props.party, props.operation_id), []).append(
+            (i, feature, Volume4D(footprint, band, window))
+        )
+    operations = []
+    for (party, op_id), entries in grouped.items():
+        first_index, first, _ = entries[0]
+        props = first.properties
+        try:
+            operations.append(
+                Operation(
+                    party=party,
+                    id=op_id,
+                    volumes=tuple(v for _, _, v in entries),
+                    state=props.state,
+                    priority=props.priority,
+                    affiliation=props.affiliation,
+                )
+            )
+        except InvalidInput as exc:
+            raise exc.within(f"features[{first_index}].properties") from None
+    return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs))
+
+
+def read_document(path: Path) -> OperationsDocument:
+    """Read and parse an operations file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidDocument(str(path), f"cannot read the file: {exc.strerror}") from exc
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidDocument(str(path), f"file is {size:,} bytes; the limit is {MAX_DOCUMENT_BYTES:,}")
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidDocument(str(path), f"not valid JSON: {exc}") from exc
+    return parse_document(data)
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def _lonlat(p: Position) -> list[float]:
+    return [p.lon_deg, p.lat_deg]
+
+
+def _altitude_wire(volume: Volume4D) -> dict[str, Any]:
+    band = volume.band
+    if band.datum is Datum.STD:
+        return {"lower": band.lower_m / FLIGHT_LEVEL_M, "upper": band.upper_m / FLIGHT_LEVEL_M, "units": "FL"}
+    out: dict[str, Any] = {
+        "lower": band.lower_m / FOOT_M,
+        "upper": band.upper_m / FOOT_M,
+        "units": "ft",
+        "datum": band.datum.value,
+    }
+    if band.ground_m is not None:
+        out["ground_m"] = list(band.ground_m)
+    return out
+
+
+def _geometry_and_footprint(footprint: Footprint) -> tuple[dict[str, Any], dict[str, Any]]:
+    def metres(value: float) -> dict[str, Any]:
+        return {"value": value, "units": "m"}
+
+    match footprint:
+        case Polygon(vertices=vs):
+            ring = [_lonlat(p) for p in vs]
+            return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}, {"kind": "polygon"}
+        case Circle(center_position=c, radius_m=r):
+            return {"type": "Point", "coordinates": _lonlat(c)}, {"kind": "circle", "radius": metres(r)}
+        case Corridor(centreline=line, width_m=w):
+            geometry = {"type": "LineString", "coordinates": [_lonlat(p) for p in line]}
+            return geometry, {"kind": "corridor", "width": metres(w)}
+        case Racetrack(a=a, b=b, width_m=w):
+            geometry = {"type": "LineString", "coordinates": [_lonlat(a), _lonlat(b)]}
+            return geometry, {"kind": "racetrack", "width": metres(w)}
+        case ArcSector():
+            return {"type": "Point", "coordinates": _lonlat(footprint.center_position)}, {
+                "kind": "arc_sector",
+                "inner_radius": metres(footprint.inner_radius_m),
+                "outer_radius": metres(footprint.outer_radius_m),
+                "start_bearing_deg": footprint.start_bearing_deg,
+                "end_bearing_deg": footprint.end_bearing_deg,
+            }
+    raise TypeError(f"not a footprint: {footprint!r}")
+
+
+def operation_features(operation: Operation) -> list[dict[str, Any]]:
+    """An operation as features of this format, one per volume (reads back identically)."""
+    features = []
+    for volume in operation.volumes:
+        geometry, footprint = _geometry_and_footprint(volume.footprint)
+        properties: dict[str, Any] = {
+            "feature": "operation",
+            "party": operation.party,
+            "operation_id": operation.id,
+            "footprint": footprint,
+            "altitude": _altitude_wire(volume),
+            "time": {"start": format_utc(volume.window.start), "end": format_utc(volume.window.end)},
+            "priority": operation.priority,
+            "state": operation.state.value,
+        }
+        if operation.affiliation is not None:
+            properties["affiliation"] = operation.affiliation
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    return features
+
+
+def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
+    """A conflict as JSON-ready data: both operations, minima, and each overlap's region
+    (GeoJSON geometry, lon/lat), band (metres and feet, with datum) and UTC window."""
+    overlaps = []
+    for o in conflict.overlaps:
+        overlaps.append(
+            {
+                "volume_a": o.volume_a,
+                "volume_b": o.volume_b,
+                "region": shapely.geometry.mapping(shapely.set_precision(o.region, 1e-7)),
+                "altitude": {
+                    "lower_m": round(o.lower_m, 1),
+                    "upper_m": round(o.upper_m, 1),
+                    "lower_ft": round(o.lower_m / FOOT_M),
+                    "upper_ft": round(o.upper_m / FOOT_M),
+                    "datum": o.datum.value,
+                },
+                "time": {"start": format_utc(o.start), "end": format_utc(o.end)},
+                "horizontal_distance_m": round(o.horizontal_distance_m, 1),
+                "vertical_gap_m": round(o.vertical_gap_m, 1),
+                "time_gap_s": round(o.time_gap_s, 1),
+            }
+        )
+    return {
+        "a": {"party": conflict.a.party, "operation_id": conflict.a.id, "version": conflict.a.version},
+        "b": {"party": conflict.b.party, "operation_id": conflict.b.id, "version": conflict.b.version},
+        "reference": conflict_reference(conflict),
+        "minima": MinimaWire.from_domain(conflict.minima).model_dump(),
+        "start": format_utc(conflict.start),
+        "end": format_utc(conflict.end),
+        "horizontal_distance_m": round(conflict.horizontal_distance_m, 1),
+        "horizontal_distance_nm": round(conflict.horizontal_distance_m / NAUTICAL_MILE_M, 2),
+        "overlaps": overlaps,
+    }
+
+
+def conflict_reference(conflict: StrategicConflict) -> str:
+    """A short, order-free reference both parties can cite on the hotline."""
+    sides = sorted([f"{r.party}/{r.id}@{r.version}" for r in (conflict.a, conflict.b)])
+    digest = hashlib.sha256("|".join(sides).encode()).hexdigest()[:8].upper()
+    return f"CX-{digest}"
+
+
+def conflict_feature(conflict: StrategicConflict) -> dict[str, Any]:
+    """A conflict region as a GeoJSON feature (``properties.feature == "conflict"``)."""
+    data = conflict_to_dict(conflict)
+    region = shapely.set_precision(conflict.region, 1e-7)
+    properties = {k: v for k, v in data.items() if k != "overlaps"}
+    properties["feature"] = "conflict"
+    lowest = min(o.lower_m for o in conflict.overlaps)
+    highest = max(o.upper_m for o in conflict.overlaps)
+    properties["altitude_ft"] = [round(lowest / FOOT_M), round(highest / FOOT_M)]
+    return {"type": "Feature", "geometry": shapely.geometry.mapping(region), "properties": properties}
+
+
+def document(
+    operations: Sequence[Operation],
+    conflicts: Sequence[StrategicConflict] = (),
+    policy: MinimaPolicy | None = None,
+) -> dict[str, Any]:
+    """A FeatureCollection of operations (readable by :func:`parse_document`) and conflicts."""
+    meta: dict[str, Any] = {"format_version": FORMAT_VERSION}
+    if policy is not None:
+        meta["minima"] = MinimaWire.from_domain(policy.default).model_dump()
+        meta["pairs"] = [
+            {"parties": list(pair), **MinimaWire.from_domain(m).model_dump()}
+            for pair, m in policy.pairs.items()
+        ]
+    features = [f for op in operations for f in operation_features(op)]
+    features += [conflict_feature(c) for c in conflicts]
+    return {"type": "FeatureCollection", "deconfliction": meta, "features": features}

@@ -1,0 +1,158 @@
+"""Filing, changing and querying operations: each use-case is one store transaction.
+
+Filing validates (domain values validate themselves on construction), finds
+candidates through the store's cell index, lets the engine decide the exact
+conflicts, and stores the operation and its conflicts together, so a reader never
+sees an operation without its conflicts or the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
+from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
+from deconfliction.engine.strategic import StrategicConflict, conflicts_with
+from deconfliction.errors import AlreadyExists, StaleVersion
+from deconfliction.geo.volume import Volume4D
+from deconfliction.store.base import Party, Store, Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class FilingResult:
+    """The operation as stored and its conflicts, each seen by the filing party."""
+
+    operation: Operation
+    conflicts: tuple[StrategicConflict, ...]
+
+
+class OperationService:
+    """Operations use-cases over one store."""
+
+    def __init__(self, store: Store, default_minima: Minima = EN_ROUTE) -> None:
+        self.store = store
+        self.default_minima = default_minima
+
+    # -- parties and policy -------------------------------------------------------------
+
+    def add_party(self, party: Party) -> Party:
+        """Register a party; AlreadyExists if its id is taken."""
+        with self.store.transaction() as tx:
+            tx.add_party(party)
+        return party
+
+    def ensure_party(self, party: Party) -> Party:
+        """Register a party unless one with its id exists; return the stored one."""
+        with self.store.transaction() as tx:
+            try:
+                tx.add_party(party)
+            except AlreadyExists:
+                return tx.get_party(party.id)
+        return party
+
+    def set_pair_minima(self, party_a: str, party_b: str, minima: Minima) -> None:
+        """Set the minima between two registered parties."""
+        with self.store.transaction() as tx:
+            tx.get_party(party_a)
+            tx.get_party(party_b)
+            tx.set_pair_minima(party_a, party_b, minima)
+
+    def policy(self) -> MinimaPolicy:
+        """The minima policy in force now."""
+        with self.store.transaction() as tx:
+            return self._policy(tx)
+
+    def _policy(self, tx: Transaction) -> MinimaPolicy:
+        return MinimaPolicy(self.default_minima, tx.pair_minima())
+
+    # -- operations -----------------------------------------------------------------------
+
+    def file(self, operation: Operation) -> FilingResult:
+        """Store a new operation (version 1) and its conflicts with other parties' live ones."""
+        if operation.version != 1:
+            raise StaleVersion(f"a new operation starts at version 1, not {operation.version}")
+        with self.store.transaction() as tx:
+            tx.get_party(operation.party)
+            conflicts = self._detect(tx, operation)
+            tx.insert_operation(operation)
+            tx.replace_conflicts(operation.party, operation.id, conflicts)
+        return FilingResult(operation, tuple(conflicts))
+
+    def update(
+        self,
+        party: str,
+        operation_id: str,
+        expected_version: int,
+        volumes: Sequence[Volume4D] | None = None,
+        priority: int | None = None,
+    ) -> FilingResult:
+        """Change an operation's volumes or priority; the version must be the current one."""
+        with self.store.transaction() as tx:
+            current = tx.get_operation(party, operation_id)
+            self._require_version(current, expected_version)
+            changed = replace(
+                current,
+                volumes=tuple(volumes) if volumes is not None else current.volumes,
+                priority=current.priority if priority is None else priority,
+                version=current.version + 1,
+            )
+            conflicts = self._detect(tx, changed) if changed.live else []
+            tx.update_operation(changed, expected_version)
+            tx.replace_conflicts(party, operation_id, conflicts)
+        return FilingResult(changed, tuple(conflicts))
+
+    def transition(
+        self, party: str, operation_id: str, target: OperationState, expected_version: int
+    ) -> FilingResult:
+        """Move an operation through its lifecycle; ended and cancelled ones stop conflicting."""
+        with self.store.transaction() as tx:
+            current = tx.get_operation(party, operation_id)
+            self._require_version(current, expected_version)
+            check_transition(current.state, target)
+            changed = replace(current, state=target, version=current.version + 1)
+            tx.update_operation(changed, expected_version)
+            if target in LIVE_STATES:
+                conflicts = tx.conflicts_of(party, operation_id)
+            else:
+                conflicts = []
+                tx.replace_conflicts(party, operation_id, conflicts)
+        return FilingResult(changed, tuple(conflicts))
+
+    def get(self, party: str, operation_id: str) -> Operation:
+        """One of ``party``'s operations; NotFound otherwise."""
+        with self.store.transaction() as tx:
+            return tx.get_operation(party, operation_id)
+
+    def operations(self, party: str | None = None) -> list[Operation]:
+        """Operations of one party, or all of them."""
+        with self.store.transaction() as tx:
+            return tx.list_operations(party)
+
+    def conflicts(self, party: str, operation_id: str | None = None) -> list[StrategicConflict]:
+        """Conflicts involving ``party`` (or one of its operations), seen by ``party``."""
+        with self.store.transaction() as tx:
+            if operation_id is not None:
+                tx.get_operation(party, operation_id)
+            return tx.conflicts_of(party, operation_id)
+
+    def check(self, operation: Operation) -> list[StrategicConflict]:
+        """Conflicts ``operation`` would have if filed now, without storing anything."""
+        with self.store.transaction() as tx:
+            return self._detect(tx, operation)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
+        policy = self._policy(tx)
+        reach = policy.widest_for(operation.party)
+        candidates = tx.find_candidates(operation.volumes, reach, operation.party)
+        return conflicts_with(operation, candidates, policy)
+
+    @staticmethod
+    def _require_version(current: Operation, expected_version: int) -> None:
+        if current.version != expected_version:
+            raise StaleVersion(
+                f"operation {current.party}/{current.id} is at version {current.version}, "
+                f"not {expected_version}; fetch it again and retry"
+            )
