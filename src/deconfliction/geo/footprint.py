@@ -164,6 +164,11 @@ class _FootprintBase:
         grow = radius + extra_m
         return core.buffer(grow, quad_segs=16) if grow > 0 else core
 
+    def shape_lonlat(self, extra_m: float = 0.0) -> BaseGeometry:
+        """The footprint grown by ``extra_m`` as a lon/lat polygon, for display and export."""
+        frame = self.frame()
+        return frame.to_lonlat(self.shape_in(frame, extra_m))
+
     def area_m2(self) -> float:
         """Area of the footprint, from its shape in its own frame."""
         return float(self.shape_in(self.frame()).area)
@@ -351,23 +356,40 @@ class ArcSector(_FootprintBase):
 
     def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
         c = self.center_position
-        out_lat, out_lon = _arc(c, self.outer_radius_m, self.start_bearing_deg, self.span_deg)
-        if self.inner_radius_m > 0:
+        inner, outer = self.inner_radius_m, self.outer_radius_m
+        out_lat, out_lon = _arc(c, outer, self.start_bearing_deg, self.span_deg)
+        # The radial edges are geodesics up to 600 km long: like polygon edges, they get
+        # points every DENSIFY_STEP_M, or their chords in a frame centred elsewhere cut
+        # metres into the sector.
+        steps = max(1, math.ceil((outer - inner) / DENSIFY_STEP_M))
+        inward = np.linspace(outer, inner, steps + 1)[1:-1]
+        end_lat, end_lon = _radial(c, self.end_bearing_deg, inward)
+        start_lat, start_lon = _radial(c, self.start_bearing_deg, inward[::-1])
+        if inner > 0:
             # Inner arc points on the circle: chords cut inwards, which only adds area.
             count = max(8, len(out_lat) - 1)
             bearings = self.start_bearing_deg + np.linspace(0.0, self.span_deg, count + 1)[::-1]
-            in_lon, in_lat, _ = GEOD.fwd(
-                np.full(bearings.shape, c.lon_deg),
-                np.full(bearings.shape, c.lat_deg),
-                bearings,
-                np.full(bearings.shape, self.inner_radius_m),
-            )
-            lats = np.concatenate([out_lat, np.asarray(in_lat)])
-            lons = np.concatenate([out_lon, np.asarray(in_lon)])
+            in_lat, in_lon = _radial(c, bearings, np.full(bearings.shape, inner))
         else:
-            lats = np.concatenate([out_lat, [c.lat_deg]])
-            lons = np.concatenate([out_lon, [c.lon_deg]])
+            in_lat, in_lon = np.array([c.lat_deg]), np.array([c.lon_deg])
+        lats = np.concatenate([out_lat, end_lat, in_lat, start_lat])
+        lons = np.concatenate([out_lon, end_lon, in_lon, start_lon])
         return "polygon", lats, lons, 0.0
+
+
+def _radial(
+    center: Position, bearing_deg: float | FloatArray, distances_m: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Lat/lon of the points at ``distances_m`` from ``center`` along ``bearing_deg``."""
+    distances = np.asarray(distances_m, dtype=np.float64)
+    bearings = np.broadcast_to(np.asarray(bearing_deg, dtype=np.float64), distances.shape)
+    lons, lats, _ = GEOD.fwd(
+        np.full(distances.shape, center.lon_deg),
+        np.full(distances.shape, center.lat_deg),
+        bearings,
+        distances,
+    )
+    return np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64)
 
 
 Footprint = Polygon | Circle | Corridor | Racetrack | ArcSector

@@ -16,7 +16,9 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import Geod, Transformer
+from shapely.geometry.base import BaseGeometry
 
 #: Frame centres are snapped to this grid so transformers can be shared; 0.25 deg moves
 #: the centre by at most ~20 km, which leaves the scale error far below 0.1 %.
@@ -45,6 +47,17 @@ class LocalFrame:
         _, inv = _transformers(self.lat0, self.lon0)
         lon, lat = inv.transform(x, y)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+    def to_lonlat(self, shape: BaseGeometry) -> BaseGeometry:
+        """A geometry in frame metres as lon/lat degrees, longitudes kept continuous around
+        the frame's centre (so a shape across the antimeridian may pass +-180)."""
+
+        def convert(coords: FloatArray) -> FloatArray:
+            lon, lat = self.inverse(coords[:, 0], coords[:, 1])
+            lon = self.lon0 + ((lon - self.lon0 + 180.0) % 360.0) - 180.0
+            return np.column_stack([lon, lat])
+
+        return shapely.transform(shape, convert)
 
 
 @lru_cache(maxsize=4096)
