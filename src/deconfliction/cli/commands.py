@@ -4,4 +4,7 @@ from __future__ import annotations
 
 import click
 
+from deconfliction.cli.tactical import tactical
+
 ALL: list[click.Command] = []
+ALL.append(tactical)

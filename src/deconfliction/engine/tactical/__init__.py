@@ -1,0 +1,1 @@
+"""Tactical deconfliction: live track state, conflict detection, alerts."""
