@@ -71,7 +71,8 @@ class MinimaPolicy:
     def widest_for(self, party: str, others: Iterable[str] | None = None) -> Minima:
         """The widest minima ``party`` may face: what a candidate search must reach."""
         widest = self.default
+        wanted = None if others is None else set(others)  # once: ``others`` may be an iterator
         for (a, b), minima in self.pairs.items():
-            if party in (a, b) and (others is None or (b if a == party else a) in set(others)):
+            if party in (a, b) and (wanted is None or (b if a == party else a) in wanted):
                 widest = widest.widest(minima)
         return widest

@@ -12,7 +12,7 @@ from deconfliction.geo.volume import Volume4D
 
 #: Most volumes one operation may hold.
 MAX_VOLUMES: Final = 64
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 class OperationState(StrEnum):
@@ -40,7 +40,7 @@ LIVE_STATES: Final = frozenset({OperationState.PROPOSED, OperationState.ACCEPTED
 
 def check_identifier(value: str, field: str) -> str:
     """An id of letters, digits and ``._:-``, 1 to 128 characters, starting alphanumeric."""
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidInput(field, f"{value!r} is not a valid id (letters, digits, . _ : -; at most 128)")
     return value
 

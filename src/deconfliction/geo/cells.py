@@ -39,6 +39,12 @@ def covering(
             shape = shape.buffer(margin)
     ring = np.asarray(shape.exterior.coords)
     lon, lat = frame.inverse(ring[:, 0], ring[:, 1])
+    for pole in (90.0, -90.0):
+        px, py = frame.forward(np.array([0.0]), np.array([pole]))
+        if shape.contains(shapely.Point(px[0], py[0])):
+            # Around a pole the ring winds through every longitude and is no polygon in
+            # lon/lat: cover the whole polar cap beyond its farthest latitude instead.
+            return _polar_cap(float(np.min(lat)) if pole > 0 else float(np.max(lat)), pole, resolution)
     # Longitudes continuous around the frame's centre, so a footprint across the
     # antimeridian is one ring reaching past +-180 that is then cut in two.
     lon = frame.lon0 + ((lon - frame.lon0 + 180.0) % 360.0) - 180.0
@@ -52,6 +58,18 @@ def covering(
             cells.update(
                 h3.str_to_int(c) for c in h3.h3shape_to_cells_experimental(poly, resolution, "overlap")
             )
+    return frozenset(cells)
+
+
+def _polar_cap(edge_lat: float, pole: float, resolution: int) -> frozenset[int]:
+    """Every cell touching the cap between latitude ``edge_lat`` and the ``pole``."""
+    cells: set[int] = set()
+    for west in (-180.0, -90.0, 0.0, 90.0):
+        box = [(edge_lat, west), (edge_lat, west + 90.0), (pole, west + 90.0), (pole, west)]
+        cells.update(
+            h3.str_to_int(c)
+            for c in h3.h3shape_to_cells_experimental(h3.LatLngPoly(box), resolution, "overlap")
+        )
     return frozenset(cells)
 
 

@@ -90,15 +90,20 @@ def volume_to_dict(volume: Volume4D) -> dict[str, Any]:
 
 def volume_from_dict(data: dict[str, Any]) -> Volume4D:
     """Inverse of :func:`volume_to_dict`."""
-    band = data["band"]
-    ground = band.get("ground_m")
-    return Volume4D(
-        footprint_from_dict(data["footprint"]),
-        AltitudeBand(
-            float(band["lower_m"]),
-            float(band["upper_m"]),
-            Datum(band["datum"]),
-            (float(ground[0]), float(ground[1])) if ground is not None else None,
-        ),
-        TimeWindow(parse_utc(data["window"]["start"], "start"), parse_utc(data["window"]["end"], "end")),
-    )
+    try:
+        band = data["band"]
+        ground = band.get("ground_m")
+        return Volume4D(
+            footprint_from_dict(data["footprint"]),
+            AltitudeBand(
+                float(band["lower_m"]),
+                float(band["upper_m"]),
+                Datum(band["datum"]),
+                (float(ground[0]), float(ground[1])) if ground is not None else None,
+            ),
+            TimeWindow(parse_utc(data["window"]["start"], "start"), parse_utc(data["window"]["end"], "end")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidDocument("volume", f"malformed stored volume: {exc!r}") from exc

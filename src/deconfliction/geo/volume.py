@@ -22,6 +22,8 @@ class Volume4D:
     def __post_init__(self) -> None:
         # Built from parts that validate themselves; this only guards against wrong types
         # arriving from untyped callers.
+        if not isinstance(self.footprint, Footprint):
+            raise InvalidInput("footprint", f"expected a footprint, got {type(self.footprint).__name__}")
         if not isinstance(self.band, AltitudeBand):
             raise InvalidInput("band", f"expected an AltitudeBand, got {type(self.band).__name__}")
         if not isinstance(self.window, TimeWindow):
