@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from deconfliction.cli.check import check
+from deconfliction.cli.demo import demo
 from deconfliction.cli.tactical import tactical
 
-ALL: list[click.Command] = []
+ALL: list[click.Command] = [demo, check]
 ALL.append(tactical)

@@ -1,0 +1,108 @@
+"""Tables a duty officer reads: conflicts per pair of parties and the most urgent ones."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.geo.altitude import Datum
+from deconfliction.geo.timewindow import format_utc
+from deconfliction.interop.geojson import conflict_reference
+from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
+
+
+def band_text(conflict: StrategicConflict) -> str:
+    """The overlap's altitude band in the units pilots use for its datum."""
+    lower = min(o.lower_m for o in conflict.overlaps)
+    upper = max(o.upper_m for o in conflict.overlaps)
+    datum = conflict.overlaps[0].datum
+    if datum is Datum.STD:
+        return f"FL{max(0, round(lower / FOOT_M / 100)):03d}-FL{round(upper / FOOT_M / 100):03d}"
+    return f"{round(lower / FOOT_M):,}-{round(upper / FOOT_M):,} ft {datum.value}"
+
+
+def _hhmm(value: datetime) -> str:
+    return format_utc(value)[:16].replace("T", " ") + "Z"
+
+
+def _lead(now: datetime, start: datetime) -> str:
+    minutes = int((start - now).total_seconds() // 60)
+    if minutes < 0:
+        return "now"
+    return f"{minutes // 60}h{minutes % 60:02d}"
+
+
+def pair_table(conflicts: Sequence[StrategicConflict]) -> Table:
+    """Conflicts counted per pair of parties, with the earliest and the closest."""
+    by_pair: dict[tuple[str, str], list[StrategicConflict]] = defaultdict(list)
+    for c in conflicts:
+        by_pair[tuple(sorted((c.a.party, c.b.party)))].append(c)  # type: ignore[arg-type]
+    table = Table(title="Conflicts per pair of parties", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("parties", "conflicts", "minima (NM / ft / min)", "earliest overlap (UTC)", "closest"):
+        table.add_column(column, justify="right" if column in ("conflicts", "closest") else "left")
+    for (a, b), items in sorted(by_pair.items()):
+        m = items[0].minima
+        earliest = min(items, key=lambda c: c.start)
+        closest = min(c.horizontal_distance_m for c in items)
+        table.add_row(
+            f"{a} x {b}",
+            str(len(items)),
+            f"{m.horizontal_m / NAUTICAL_MILE_M:g} / {m.vertical_m / FOOT_M:,.0f} / {m.time_s / 60:g}",
+            _hhmm(earliest.start),
+            "overlap" if closest == 0 else f"{closest / NAUTICAL_MILE_M:.1f} NM",
+        )
+    return table
+
+
+def urgent_table(conflicts: Sequence[StrategicConflict], now: datetime, top: int) -> Table:
+    """The ``top`` conflicts whose overlap begins soonest."""
+    soonest = sorted(conflicts, key=lambda c: (c.start, c.horizontal_distance_m))[:top]
+    table = Table(
+        title=f"Most urgent {len(soonest)} conflicts (overlap windows in UTC)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in (
+        "in",
+        "overlap window (UTC)",
+        "operation",
+        "other operation",
+        "altitude",
+        "closest",
+        "ref",
+    ):
+        table.add_column(column)
+    for c in soonest:
+        table.add_row(
+            _lead(now, c.start),
+            f"{_hhmm(c.start)} - {_hhmm(c.end)[11:]}",
+            f"{c.a.party} {c.a.id}",
+            f"{c.b.party} {c.b.id}",
+            band_text(c),
+            "overlap"
+            if c.horizontal_distance_m == 0
+            else f"{c.horizontal_distance_m / NAUTICAL_MILE_M:.1f} NM",
+            conflict_reference(c),
+        )
+    return table
+
+
+def wide_console() -> Console:
+    """A console for reports: the terminal's width, or 150 columns when output is piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=150)
+
+
+def print_summary(console: Console, conflicts: Sequence[StrategicConflict], now: datetime, top: int) -> None:
+    """Both tables, or a line saying there is nothing to deconflict."""
+    if not conflicts:
+        console.print("[green]No conflicts.[/green]")
+        return
+    console.print(pair_table(conflicts))
+    console.print(urgent_table(conflicts, now, top))
