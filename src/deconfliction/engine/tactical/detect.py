@@ -42,6 +42,9 @@ BoolArray = NDArray[np.bool_]
 EARTH_RADIUS_M: Final = 6_371_000.0
 #: Vertical separation is compared against ``vsep_m`` minus this, see the module docstring.
 VERTICAL_TOLERANCE_M: Final = 1e-6
+#: Relative speeds (horizontal or vertical) below this count as zero: the gap then stays
+#: as it is (a loss of separation now never ends; no loss now never begins).
+MIN_RELATIVE_SPEED_MPS: Final = 1e-6
 DEFAULT_LOOKAHEAD_S: Final = 300.0
 DEFAULT_HSEP_M: Final = 9260.0  # 5 NM
 DEFAULT_VSEP_M: Final = 304.8  # 1000 ft
@@ -149,7 +152,7 @@ def evaluate_pairs(
     w2 = du * du + dv * dv
     rw = dx * du + dy * dv
     d2 = dx * dx + dy * dy
-    moving = w2 > 0.0
+    moving = w2 > MIN_RELATIVE_SPEED_MPS * MIN_RELATIVE_SPEED_MPS
     safe_w2 = np.where(moving, w2, 1.0)
     tcpa = np.where(moving, -rw / safe_w2, 0.0)
     cross = dx * dv - dy * du
@@ -164,7 +167,7 @@ def evaluate_pairs(
     vsep = vsep_m - VERTICAL_TOLERANCE_M
     dz = alt_m[j] - alt_m[i]
     dw = up_mps[j] - up_mps[i]
-    climbing = dw != 0.0
+    climbing = np.abs(dw) > MIN_RELATIVE_SPEED_MPS
     safe_dw = np.where(climbing, dw, 1.0)
     t_a = (-vsep - dz) / safe_dw
     t_b = (vsep - dz) / safe_dw
