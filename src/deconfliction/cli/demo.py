@@ -25,11 +25,10 @@ def _next_hour(now: datetime) -> datetime:
 
 def unique_conflicts(service: OperationService, parties: list[str]) -> list[StrategicConflict]:
     """Every stored conflict once, read back from the store party by party."""
-    seen: dict[tuple[tuple[str, str], tuple[str, str]], StrategicConflict] = {}
+    seen: dict[frozenset[tuple[str, str]], StrategicConflict] = {}
     for party in parties:
         for c in service.conflicts(party):
-            key = tuple(sorted([(c.a.party, c.a.id), (c.b.party, c.b.id)]))
-            seen.setdefault(key, c)  # type: ignore[arg-type]
+            seen.setdefault(frozenset({(c.a.party, c.a.id), (c.b.party, c.b.id)}), c)
     return list(seen.values())
 
 

@@ -10,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from deconfliction.engine.minima import pair_key
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.timewindow import format_utc
@@ -42,7 +43,7 @@ def pair_table(conflicts: Sequence[StrategicConflict]) -> Table:
     """Conflicts counted per pair of parties, with the earliest and the closest."""
     by_pair: dict[tuple[str, str], list[StrategicConflict]] = defaultdict(list)
     for c in conflicts:
-        by_pair[tuple(sorted((c.a.party, c.b.party)))].append(c)  # type: ignore[arg-type]
+        by_pair[pair_key(c.a.party, c.b.party)].append(c)
     table = Table(title="Conflicts per pair of parties", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("parties", "conflicts", "minima (NM / ft / min)", "earliest overlap (UTC)", "closest"):
         table.add_column(column, justify="right" if column in ("conflicts", "closest") else "left")
