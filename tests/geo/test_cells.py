@@ -1,0 +1,147 @@
+"""H3 coverings: every point of a footprint grown by d lies in a covered cell."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deconfliction.geo import ArcSector, Circle, Corridor, Polygon, Position, Racetrack
+from deconfliction.geo.cells import cell_of, covering
+from geodesy_ref import boundary_samples, footprint_distance_m, move, pos, ring
+
+
+def _sector_samples(s: ArcSector) -> list[tuple[float, float, float]]:
+    c = s.center_position
+    out = []
+    for k in range(61):
+        bearing = s.start_bearing_deg + s.span_deg * k / 60
+        for r in (s.inner_radius_m, s.outer_radius_m):
+            lat, lon = move(c.lat_deg, c.lon_deg, bearing, r)
+            out.extend((lat, lon, bearing + d) for d in (-90.0, 0.0, 90.0, 180.0))
+    return out
+
+
+def assert_covers(footprint, grow_m: float, resolution: int = 5) -> None:
+    """Points exactly ``grow_m`` (less a millimetre) outside the core boundary, all around."""
+    cells = covering(footprint, grow_m, resolution)
+    if isinstance(footprint, ArcSector):
+        samples = _sector_samples(footprint)
+        radius = 0.0
+    else:
+        samples = boundary_samples(footprint, 5_000)
+        radius = {Circle: lambda f: f.radius_m}.get(type(footprint), lambda f: getattr(f, "width_m", 0) / 2)(
+            footprint
+        )
+    reach = max(radius + grow_m - 0.001, 0.0)
+    missing = []
+    for lat, lon, bearing in samples:
+        plat, plon = move(lat, lon, bearing, reach)
+        if cell_of(plat, plon, resolution) not in cells:
+            missing.append((plat, plon))
+    assert not missing, f"{len(missing)} points uncovered, e.g. {missing[:3]}"
+
+
+FOOTPRINTS = {
+    "circle": lambda lat, lon: Circle(Position(lat, lon), 20_000),
+    "small-circle": lambda lat, lon: Circle(Position(lat, lon), 1.0),
+    "square": lambda lat, lon: Polygon(tuple(ring(lat, lon, 40_000, 4, 45))),
+    "big-polygon": lambda lat, lon: Polygon(tuple(ring(lat, lon, 250_000, 7, 10))),
+    "corridor": lambda lat, lon: Corridor(
+        (pos(lat, lon), pos(*move(lat, lon, 80, 150_000)), pos(*move(lat, lon, 120, 250_000))), 3_000
+    ),
+    "racetrack": lambda lat, lon: Racetrack(pos(lat, lon), pos(*move(lat, lon, 200, 60_000)), 8_000),
+    "arc": lambda lat, lon: ArcSector(pos(lat, lon), 10_000, 120_000, 300, 60),
+    "pie": lambda lat, lon: ArcSector(pos(lat, lon), 0, 30_000, 100, 10),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FOOTPRINTS))
+@pytest.mark.parametrize(
+    ("lat", "lon"), [(35.0, 40.0), (65.0, -20.0), (-68.0, 120.0), (0.0, 179.9), (62.0, -179.8)]
+)
+@pytest.mark.parametrize("grow", [0.0, 9_260.0])
+def test_covering_contains_cells_of_points_in_grown_footprint(kind, lat, lon, grow):
+    assert_covers(FOOTPRINTS[kind](lat, lon), grow)
+
+
+@pytest.mark.parametrize("lat", [88.0, 89.9, -89.5])
+def test_covering_around_the_poles(lat):
+    c = Circle(Position(lat, 30.0), 250_000)  # reaches over the pole
+    cells = covering(c)
+    pole = 90.0 if lat > 0 else -90.0
+    assert cell_of(pole, 0.0) in cells
+    for lon in range(-180, 180, 10):
+        assert cell_of(pole - math.copysign(0.2, pole), lon) in cells
+    assert_covers(c, 5_000)
+
+
+def test_covering_is_local():
+    small = covering(Circle(Position(30, 30), 1_000))
+    assert 1 <= len(small) <= 7
+    far = covering(Circle(Position(30, 31), 1_000))
+    assert not small & far
+
+
+def test_covering_of_antimeridian_footprint_uses_both_sides():
+    cells = covering(Polygon(tuple(ring(10.0, 180.0, 50_000, 6))))
+    assert cell_of(10.0, 179.9) in cells
+    assert cell_of(10.0, -179.9) in cells
+    assert cell_of(10.0, 0.0) not in cells  # not the whole other side of the planet
+
+
+@st.composite
+def footprints(draw):
+    lat = draw(st.floats(-75, 75))
+    lon = draw(st.floats(-180, 180))
+    kind = draw(st.sampled_from(["circle", "polygon", "corridor", "racetrack", "arc"]))
+    size = draw(st.floats(500, 150_000))
+    if kind == "circle":
+        return Circle(Position(lat, lon), size)
+    if kind == "polygon":
+        n = draw(st.integers(3, 8))
+        return Polygon(tuple(ring(lat, lon, size, n, draw(st.floats(0, 360)))))
+    if kind == "arc":
+        inner = draw(st.floats(0, 0.8)) * size
+        start = draw(st.floats(0, 360))
+        span = draw(st.floats(5, 355))
+        return ArcSector(Position(lat, lon), inner, size, start, start + span)
+    end = pos(*move(lat, lon, draw(st.floats(0, 360)), size))
+    width = draw(st.floats(1, 10_000))
+    return (
+        Corridor((Position(lat, lon), end), width)
+        if kind == "corridor"
+        else Racetrack(Position(lat, lon), end, width)
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(footprints(), st.floats(0, 50_000))
+def test_property_grown_footprint_is_covered(footprint, grow):
+    assert_covers(footprint, grow)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(footprints(), st.floats(0, 360), st.floats(1_000, 30_000), st.floats(0.01, 0.999))
+def test_property_footprints_closer_than_d_share_a_cell(a, bearing, d, fraction):
+    # b: a small circle whose nearest point is ``fraction * d`` outside a.
+    lat0, lon0 = a.center
+    # walk out from the centre until the reference distance is what we want
+    lo, hi = 0.0, a.cap_radius_m + d
+    b = None
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        cand = Circle(pos(*move(lat0, lon0, bearing, mid)), 1.0)
+        gap = footprint_distance_m(a, cand) if not isinstance(a, ArcSector) else None
+        if gap is None:
+            return  # arc sectors: covered by the point property above
+        if gap < fraction * d:
+            lo, b = mid, cand
+        else:
+            hi = mid
+    if b is None:
+        return
+    assert covering(a, d) & covering(b, 0.0)
+    assert covering(b, d) & covering(a, 0.0)
