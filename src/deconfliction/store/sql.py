@@ -1,0 +1,486 @@
+"""The SQL store shared by every backend, with a tiny dialect adapter.
+
+Design decision 1: the same SQL runs on SQLite, PostgreSQL and CockroachDB. Statements
+are written once with ``?`` placeholders; a :class:`Dialect` says how a backend spells
+placeholders, an auto-numbered key, and a list of integers passed as one parameter
+(a JSON array on SQLite, a ``BIGINT[]`` on PostgreSQL) so that every statement keeps
+one text however many cells it searches, and stays prepared.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Final, Protocol
+
+import shapely
+
+from deconfliction.engine.minima import Minima, pair_key
+from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
+from deconfliction.engine.strategic import OperationRef, Overlap, StrategicConflict
+from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion, StoreError
+from deconfliction.geo.altitude import Datum
+from deconfliction.geo.cells import DEFAULT_RESOLUTION, covering
+from deconfliction.geo.codec import volume_from_dict, volume_to_dict
+from deconfliction.geo.timewindow import format_utc, parse_utc
+from deconfliction.geo.volume import Volume4D
+from deconfliction.store.base import Party, PartyKind
+
+#: H3 resolution of the stored cell index. Changing it invalidates every stored index
+#: row, so it would come with a migration that re-indexes.
+RESOLUTION: Final = DEFAULT_RESOLUTION
+
+_LIVE: Final = tuple(sorted(s.value for s in LIVE_STATES))
+
+
+class Cursor(Protocol):
+    """What we use of a DB-API cursor (sqlite3 and psycopg both fit)."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What we use of a DB-API connection (sqlite3 and psycopg both fit)."""
+
+    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+
+    def cursor(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one backend differs from the shared SQL."""
+
+    name: str
+    #: placeholder for one parameter
+    param: str
+    #: column definition of an auto-numbered 64-bit primary key
+    pk: str
+    #: table option that clusters a table on its primary key, where that is not the default
+    without_rowid: str
+    #: ``{}`` is replaced by a placeholder holding a list of integers: ``x IN <this>``
+    int_list: str
+    #: how that list is passed as a parameter
+    int_list_param: Callable[[Sequence[int]], object]
+    #: run first in the migration transaction so that concurrent openers take turns
+    migration_lock: str | None
+    #: exceptions of the driver that mean a constraint refused the write
+    integrity_error: type[Exception]
+    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def sql(self, text: str) -> str:
+        """``text`` in this dialect (memoised: statements are module constants)."""
+        done = self._cache.get(text)
+        if done is None:
+            done = text.replace("{ints}", self.int_list)
+            if self.param != "?":
+                done = done.replace("?", self.param)
+            self._cache[text] = done
+        return done
+
+    def ddl(self, text: str) -> str:
+        """A migration script in this dialect."""
+        return text.replace("{pk}", self.pk).replace("{without_rowid}", self.without_rowid)
+
+
+# --- migrations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    script: str
+
+    def statements(self) -> list[str]:
+        """The script's statements (our scripts keep ``;`` for statement ends only)."""
+        lines = [line for line in self.script.splitlines() if not line.lstrip().startswith("--")]
+        return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def migrations() -> list[Migration]:
+    """Every packaged migration, by number (``NNNN_name.sql``)."""
+    found = []
+    for entry in resources.files("deconfliction.store").joinpath("migrations").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        number, _, rest = name.partition("_")
+        if not number.isdigit():
+            raise StoreError(f"migration file {name!r} does not start with its number")
+        found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if len({m.version for m in found}) != len(found):
+        raise StoreError("two migration files share a number")
+    return found
+
+
+def migrate(conn: Connection, dialect: Dialect) -> list[int]:
+    """Apply the migrations not yet recorded in ``schema_migrations``; the caller holds a
+    transaction. Returns the versions applied (none when the schema is current)."""
+    if dialect.migration_lock:
+        conn.execute(dialect.migration_lock)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = []
+    for migration in migrations():
+        if migration.version in applied:
+            continue
+        for statement in migration.statements():
+            conn.execute(dialect.ddl(statement))
+        conn.execute(
+            dialect.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+            (migration.version, migration.name, format_utc(datetime.now(UTC))),
+        )
+        done.append(migration.version)
+    return done
+
+
+# --- row codecs -----------------------------------------------------------------------
+
+_OP_COLUMNS: Final = "o.op_key, o.party, o.id, o.version, o.state, o.priority, o.affiliation, o.volumes"
+
+
+def _volumes_json(operation: Operation) -> str:
+    return json.dumps([volume_to_dict(v) for v in operation.volumes], separators=(",", ":"))
+
+
+def _operation(row: Sequence[Any]) -> Operation:
+    _, party, op_id, version, state, priority, affiliation, volumes = row
+    return Operation(
+        party=party,
+        id=op_id,
+        volumes=tuple(volume_from_dict(v) for v in json.loads(volumes)),
+        state=OperationState(state),
+        version=int(version),
+        priority=int(priority),
+        affiliation=affiliation,
+    )
+
+
+def _overlap_to_dict(o: Overlap) -> dict[str, Any]:
+    return {
+        "volume_a": o.volume_a,
+        "volume_b": o.volume_b,
+        "region_wkb": shapely.to_wkb(o.region, hex=True),
+        "lower_m": o.lower_m,
+        "upper_m": o.upper_m,
+        "datum": o.datum.value,
+        "start": format_utc(o.start),
+        "end": format_utc(o.end),
+        "horizontal_distance_m": o.horizontal_distance_m,
+        "vertical_gap_m": o.vertical_gap_m,
+        "time_gap_s": o.time_gap_s,
+    }
+
+
+def _overlap_from_dict(d: dict[str, Any]) -> Overlap:
+    return Overlap(
+        volume_a=int(d["volume_a"]),
+        volume_b=int(d["volume_b"]),
+        region=shapely.from_wkb(d["region_wkb"]),
+        lower_m=float(d["lower_m"]),
+        upper_m=float(d["upper_m"]),
+        datum=Datum(d["datum"]),
+        start=parse_utc(d["start"], "start"),
+        end=parse_utc(d["end"], "end"),
+        horizontal_distance_m=float(d["horizontal_distance_m"]),
+        vertical_gap_m=float(d["vertical_gap_m"]),
+        time_gap_s=float(d["time_gap_s"]),
+    )
+
+
+def _conflict(row: Sequence[Any]) -> StrategicConflict:
+    a_party, a_id, a_version, b_party, b_id, b_version, h, v, t, overlaps = row
+    return StrategicConflict(
+        OperationRef(a_party, a_id, int(a_version)),
+        OperationRef(b_party, b_id, int(b_version)),
+        Minima(h, v, t),
+        tuple(_overlap_from_dict(d) for d in json.loads(overlaps)),
+    )
+
+
+def volume_cells(operation: Operation, resolution: int = RESOLUTION) -> list[frozenset[int]]:
+    """The cells each volume of ``operation`` is indexed by: its footprint's covering."""
+    return [covering(v.footprint, 0.0, resolution) for v in operation.volumes]
+
+
+# --- statements -------------------------------------------------------------------------
+
+_INSERT_PARTY: Final = "INSERT INTO parties (id, name, kind) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
+_INSERT_OP: Final = (
+    "INSERT INTO operations (party, id, version, state, priority, affiliation, volumes)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party, id) DO NOTHING RETURNING op_key"
+)
+_UPDATE_OP: Final = (
+    "UPDATE operations SET version = ?, state = ?, priority = ?, affiliation = ?, volumes = ?"
+    " WHERE party = ? AND id = ? AND version = ? RETURNING op_key"
+)
+_INSERT_VOLUME: Final = (
+    "INSERT INTO volumes (op_key, idx, t_start_s, t_end_s, alt_lo_msl_m, alt_hi_msl_m)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_CELL: Final = (
+    "INSERT INTO volume_cells (cell, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+# Candidate keys for one searched volume. Every filter but party and state is answered
+# from the cell index; the rest join to operations only for entries that passed. The
+# comparisons are inclusive where the engine's are strict: a candidate search may only
+# err on the side of too many.
+_CANDIDATE_KEYS: Final = (
+    "SELECT DISTINCT c.op_key FROM volume_cells c JOIN operations o ON o.op_key = c.op_key"
+    " WHERE c.cell IN {ints} AND c.t_end_s >= ? AND c.t_start_s <= ?"
+    " AND c.alt_hi_msl_m >= ? AND c.alt_lo_msl_m <= ?"
+    f" AND o.party <> ? AND o.state IN ({', '.join('?' for _ in _LIVE)})"
+)
+_OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key IN {{ints}}"
+_CONFLICT_COLUMNS: Final = (
+    "a_party, a_id, a_version, b_party, b_id, b_version, horizontal_m, vertical_m, time_s, overlaps_json"
+)
+
+
+class SqlTransaction:
+    """:class:`~deconfliction.store.base.Transaction` over one open SQL transaction."""
+
+    def __init__(self, conn: Connection, dialect: Dialect, resolution: int = RESOLUTION) -> None:
+        self._conn = conn
+        self._d = dialect
+        self._resolution = resolution
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = self._conn.execute(self._d.sql(sql), tuple(params))
+        return cursor
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._conn.cursor().executemany(self._d.sql(sql), rows)
+
+    # parties -----------------------------------------------------------------------
+
+    def add_party(self, party: Party) -> None:
+        cursor = self._x(_INSERT_PARTY + " RETURNING id", (party.id, party.name, party.kind.value))
+        if cursor.fetchone() is None:
+            raise AlreadyExists(f"party {party.id!r} already exists")
+
+    def get_party(self, party_id: str) -> Party:
+        row = self._x("SELECT id, name, kind FROM parties WHERE id = ?", (party_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no party {party_id!r}")
+        return Party(row[0], row[1], PartyKind(row[2]))
+
+    def list_parties(self) -> list[Party]:
+        rows = self._x("SELECT id, name, kind FROM parties ORDER BY id").fetchall()
+        return [Party(r[0], r[1], PartyKind(r[2])) for r in rows]
+
+    def set_pair_minima(self, party_a: str, party_b: str, minima: Minima) -> None:
+        a, b = pair_key(party_a, party_b)
+        try:
+            self._x(
+                "INSERT INTO pair_minima (party_a, party_b, horizontal_m, vertical_m, time_s)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (party_a, party_b) DO UPDATE SET"
+                " horizontal_m = excluded.horizontal_m, vertical_m = excluded.vertical_m,"
+                " time_s = excluded.time_s",
+                (a, b, minima.horizontal_m, minima.vertical_m, minima.time_s),
+            )
+        except self._d.integrity_error as exc:
+            raise NotFound(f"no party {a!r} or no party {b!r}") from exc
+
+    def pair_minima(self) -> dict[tuple[str, str], Minima]:
+        rows = self._x(
+            "SELECT party_a, party_b, horizontal_m, vertical_m, time_s FROM pair_minima"
+            " ORDER BY party_a, party_b"
+        ).fetchall()
+        return {(r[0], r[1]): Minima(r[2], r[3], r[4]) for r in rows}
+
+    # operations --------------------------------------------------------------------
+
+    def insert_operation(self, operation: Operation) -> None:
+        self.insert_indexed(operation, volume_cells(operation, self._resolution))
+
+    def insert_indexed(self, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
+        """:meth:`insert_operation` with the coverings already computed (by
+        :func:`volume_cells` at this store's resolution), so bulk loaders can compute
+        them in parallel. Not part of the protocol."""
+        op = operation
+        try:
+            row = self._x(
+                _INSERT_OP,
+                (op.party, op.id, op.version, op.state.value, op.priority, op.affiliation, _volumes_json(op)),
+            ).fetchone()
+        except self._d.integrity_error as exc:
+            raise NotFound(f"no party {op.party!r}") from exc
+        if row is None:
+            raise AlreadyExists(f"operation {op.id!r} of party {op.party!r} already exists")
+        self._index(int(row[0]), op, cells)
+
+    def _index(self, op_key: int, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
+        if len(cells) != len(operation.volumes):
+            raise InvalidInput("cells", "one covering per volume is needed")
+        volume_rows = []
+        cell_rows: list[tuple[int, float, int, int, float, float, float]] = []
+        for idx, (volume, covered) in enumerate(zip(operation.volumes, cells, strict=True)):
+            lo, hi = volume.band.msl_envelope()
+            t0, t1 = volume.window.start_s, volume.window.end_s
+            volume_rows.append((op_key, idx, t0, t1, lo, hi))
+            cell_rows.extend((cell, t1, op_key, idx, t0, lo, hi) for cell in sorted(covered))
+        self._many(_INSERT_VOLUME, volume_rows)
+        self._many(_INSERT_CELL, cell_rows)
+
+    def update_operation(self, operation: Operation, expected_version: int) -> None:
+        op = operation
+        if op.version != expected_version + 1:
+            raise InvalidInput(
+                "version", f"the new version must be {expected_version + 1} (expected + 1), got {op.version}"
+            )
+        cells = volume_cells(op, self._resolution)
+        row = self._x(
+            _UPDATE_OP,
+            (
+                op.version,
+                op.state.value,
+                op.priority,
+                op.affiliation,
+                _volumes_json(op),
+                op.party,
+                op.id,
+                expected_version,
+            ),
+        ).fetchone()
+        if row is None:
+            current = self._x(
+                "SELECT version FROM operations WHERE party = ? AND id = ?", (op.party, op.id)
+            ).fetchone()
+            if current is None:
+                raise NotFound(f"no operation {op.id!r} of party {op.party!r}")
+            raise StaleVersion(
+                f"operation {op.id!r} of party {op.party!r} is at version {current[0]}, "
+                f"not {expected_version}"
+            )
+        op_key = int(row[0])
+        self._x("DELETE FROM volume_cells WHERE op_key = ?", (op_key,))
+        self._x("DELETE FROM volumes WHERE op_key = ?", (op_key,))
+        self._index(op_key, op, cells)
+
+    def get_operation(self, party: str, operation_id: str) -> Operation:
+        row = self._x(
+            f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.party = ? AND o.id = ?", (party, operation_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no operation {operation_id!r} of party {party!r}")
+        return _operation(row)
+
+    def list_operations(
+        self, party: str | None = None, states: frozenset[OperationState] | None = None
+    ) -> list[Operation]:
+        where = []
+        params: list[Any] = []
+        if party is not None:
+            where.append("o.party = ?")
+            params.append(party)
+        if states is not None:
+            if not states:
+                return []
+            where.append(f"o.state IN ({', '.join('?' for _ in states)})")
+            params.extend(sorted(s.value for s in states))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._x(f"SELECT {_OP_COLUMNS} FROM operations o{clause} ORDER BY o.party, o.id", params)
+        return [_operation(r) for r in rows.fetchall()]
+
+    def find_candidates(
+        self, volumes: Sequence[Volume4D], reach: Minima, exclude_party: str
+    ) -> list[Operation]:
+        keys: set[int] = set()
+        for volume in volumes:
+            cells = covering(volume.footprint, reach.horizontal_m, self._resolution)
+            lo, hi = volume.band.msl_envelope()
+            rows = self._x(
+                _CANDIDATE_KEYS,
+                (
+                    self._d.int_list_param(sorted(cells)),
+                    volume.window.start_s - reach.time_s,
+                    volume.window.end_s + reach.time_s,
+                    lo - reach.vertical_m,
+                    hi + reach.vertical_m,
+                    exclude_party,
+                    *_LIVE,
+                ),
+            ).fetchall()
+            keys.update(int(r[0]) for r in rows)
+        if not keys:
+            return []
+        rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(sorted(keys)),)).fetchall()
+        return sorted((_operation(r) for r in rows), key=lambda o: o.key)
+
+    def count_operations(self) -> int:
+        return int(self._x("SELECT COUNT(*) FROM operations").fetchone()[0])
+
+    # conflicts ---------------------------------------------------------------------
+
+    def replace_conflicts(
+        self, party: str, operation_id: str, conflicts: Sequence[StrategicConflict]
+    ) -> None:
+        for n, conflict in enumerate(conflicts):
+            if (conflict.a.party, conflict.a.id) != (party, operation_id):
+                raise InvalidInput(f"conflicts[{n}].a", f"must be operation {operation_id!r} of {party!r}")
+        self._x("DELETE FROM conflicts WHERE a_party = ? AND a_id = ?", (party, operation_id))
+        self._x("DELETE FROM conflicts WHERE b_party = ? AND b_id = ?", (party, operation_id))
+        rows = []
+        for conflict in conflicts:
+            c = conflict
+            if (c.b.party, c.b.id) < (c.a.party, c.a.id):
+                c = c.swapped()
+            rows.append(
+                (
+                    c.a.party,
+                    c.a.id,
+                    c.a.version,
+                    c.b.party,
+                    c.b.id,
+                    c.b.version,
+                    c.minima.horizontal_m,
+                    c.minima.vertical_m,
+                    c.minima.time_s,
+                    c.start.timestamp(),
+                    c.end.timestamp(),
+                    json.dumps([_overlap_to_dict(o) for o in c.overlaps], separators=(",", ":")),
+                )
+            )
+        try:
+            self._many(
+                "INSERT INTO conflicts (a_party, a_id, a_version, b_party, b_id, b_version,"
+                " horizontal_m, vertical_m, time_s, start_s, end_s, overlaps_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        except self._d.integrity_error as exc:
+            raise NotFound(f"a conflict of {operation_id!r} names an operation that is not stored") from exc
+
+    def conflicts_of(self, party: str, operation_id: str | None = None) -> list[StrategicConflict]:
+        order = " ORDER BY start_s, a_party, a_id, b_party, b_id"
+        if operation_id is None:
+            rows = self._x(
+                f"SELECT {_CONFLICT_COLUMNS}, start_s FROM conflicts WHERE a_party = ? OR b_party = ?{order}",
+                (party, party),
+            ).fetchall()
+        else:
+            rows = self._x(
+                f"SELECT {_CONFLICT_COLUMNS}, start_s FROM conflicts"
+                f" WHERE (a_party = ? AND a_id = ?) OR (b_party = ? AND b_id = ?){order}",
+                (party, operation_id, party, operation_id),
+            ).fetchall()
+        return [_conflict(r[:-1]).seen_by(party) for r in rows]
+
+
+def translate(exc: Exception, backend: str) -> StoreError:
+    """A driver error as our :class:`StoreError` (the caller raises it ``from exc``)."""
+    return StoreError(f"{backend} store failed: {exc}")

@@ -1,0 +1,121 @@
+"""The embedded store: one SQLite file, WAL, durable commits, one writer.
+
+``synchronous=FULL`` makes every commit durable (WAL is synced at each commit), and
+``BEGIN IMMEDIATE`` takes the write lock when a transaction starts, so two writers
+(threads here, or other processes on the same file) queue instead of failing half-way
+with a lock upgrade error. A thread lock serialises this process's use of its one
+connection; ``busy_timeout`` makes other processes wait for the file lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from deconfliction.errors import StoreError
+from deconfliction.store.sql import Dialect, SqlTransaction, migrate, translate
+
+
+def _json_ints(values: Sequence[int]) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+SQLITE: Final = Dialect(
+    name="sqlite",
+    param="?",
+    pk="INTEGER PRIMARY KEY",  # the rowid itself: 64-bit, no extra index
+    without_rowid="WITHOUT ROWID",
+    # json_each yields the array's integers as INTEGER values, which the planner uses
+    # as an IN-list of index lookups.
+    int_list="(SELECT value FROM json_each(?))",
+    int_list_param=_json_ints,
+    migration_lock=None,  # BEGIN IMMEDIATE already holds the only write lock
+    integrity_error=sqlite3.IntegrityError,
+)
+
+#: How long a transaction waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS: Final = 10_000
+
+
+class SqliteStore:
+    """:class:`~deconfliction.store.base.Store` on a SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing starts
+            # or ends a transaction behind our back.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StoreError(f"SQLite store {str(self.path)!r} refused WAL mode (journal_mode={mode})")
+        self._conn = conn
+        with self._transaction() as conn_:
+            migrate(conn_, SQLITE)
+
+    def pragma(self, name: str) -> object:
+        """The value of a PRAGMA on this store's connection (for checks and tests)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        with self._lock:
+            return self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate(exc, "SQLite") from exc
+            try:
+                yield conn
+            except BaseException as failure:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    raise translate(exc, "SQLite") from failure
+                if isinstance(failure, sqlite3.Error):
+                    raise translate(failure, "SQLite") from failure
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate(exc, "SQLite") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._transaction() as conn:
+            yield SqlTransaction(conn, SQLITE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+
+__all__ = ["SQLITE", "SqliteStore"]

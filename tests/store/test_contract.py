@@ -1,0 +1,517 @@
+"""The store contract: one suite, run against every backend (see conftest.py)."""
+
+from __future__ import annotations
+
+import math
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
+from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
+from deconfliction.engine.strategic import (
+    StrategicConflict,
+    all_conflicts_brute_force,
+    conflicts_with,
+)
+from deconfliction.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+    StoreUnavailable,
+)
+from deconfliction.geo import (
+    AltitudeBand,
+    ArcSector,
+    Circle,
+    Corridor,
+    Datum,
+    Footprint,
+    Polygon,
+    Position,
+    Racetrack,
+    TimeWindow,
+    Volume4D,
+)
+from deconfliction.store import Party, PartyKind, Store, open_store
+from deconfliction.store.sql import migrations
+from deconfliction.store.sqlite import SqliteStore
+
+T0 = datetime(2025, 10, 1, 6, 0, tzinfo=UTC)
+PARTIES = (
+    Party("blue", "Blue Force"),
+    Party("civil", "Civil ANSP", PartyKind.CIVIL),
+    Party("red", "Red Force"),
+)
+
+
+def window(start_h: float = 0.0, hours: float = 2.0) -> TimeWindow:
+    return TimeWindow(T0 + timedelta(hours=start_h), T0 + timedelta(hours=start_h + hours))
+
+
+def band(lo_m: float = 3000.0, hi_m: float = 6000.0, datum: Datum = Datum.MSL) -> AltitudeBand:
+    return AltitudeBand(lo_m, hi_m, datum)
+
+
+def circle_at(lat: float, lon: float, radius_m: float = 5000.0) -> Footprint:
+    return Circle(Position(lat, lon), radius_m)
+
+
+def volume(
+    fp: Footprint | None = None, b: AltitudeBand | None = None, w: TimeWindow | None = None
+) -> Volume4D:
+    return Volume4D(fp or circle_at(35.0, 40.0), b or band(), w or window())
+
+
+def op(party: str, op_id: str, *volumes: Volume4D, **kw: Any) -> Operation:
+    return Operation(party, op_id, tuple(volumes) or (volume(),), **kw)
+
+
+def every_footprint(lat: float, lon: float) -> list[Footprint]:
+    return [
+        Polygon(
+            (
+                Position(lat, lon),
+                Position(lat + 0.1, lon),
+                Position(lat + 0.1, lon + 0.1),
+                Position(lat, lon + 0.1),
+            )
+        ),
+        Circle(Position(lat, lon), 4000.0),
+        Corridor((Position(lat, lon), Position(lat + 0.2, lon + 0.1), Position(lat + 0.3, lon)), 2000.0),
+        Racetrack(Position(lat, lon), Position(lat + 0.15, lon + 0.15), 6000.0),
+        ArcSector(Position(lat, lon), 2000.0, 9000.0, 350.0, 80.0),
+    ]
+
+
+def every_band() -> list[AltitudeBand]:
+    return [
+        AltitudeBand(100.0, 900.0, Datum.W84),
+        AltitudeBand(3000.0, 6000.0, Datum.MSL),
+        AltitudeBand(0.0, 120.0, Datum.AGL),
+        AltitudeBand(0.0, 150.0, Datum.AGL, (200.0, 450.0)),
+        AltitudeBand(100 * 30.48, 240 * 30.48, Datum.STD),
+    ]
+
+
+def with_parties(store: Store, *parties: Party) -> None:
+    with store.transaction() as tx:
+        for party in parties or PARTIES:
+            tx.add_party(party)
+
+
+def keys(operations: list[Operation]) -> list[tuple[str, str]]:
+    return [o.key for o in operations]
+
+
+# --- parties and minima -----------------------------------------------------------
+
+
+def test_party_crud(store: Store) -> None:
+    with_parties(store)
+    with store.transaction() as tx:
+        assert tx.get_party("civil") == PARTIES[1]
+        assert tx.list_parties() == sorted(PARTIES, key=lambda p: p.id)
+        with pytest.raises(NotFound):
+            tx.get_party("green")
+    with pytest.raises(AlreadyExists), store.transaction() as tx:
+        tx.add_party(Party("red", "Another Red"))
+    with store.transaction() as tx:
+        assert tx.get_party("red").name == "Red Force"
+
+
+def test_pair_minima_are_per_unordered_pair_and_replaceable(store: Store) -> None:
+    with_parties(store)
+    tight = Minima(3 * 1852.0, 1000 * 0.3048, 120.0)
+    with store.transaction() as tx:
+        tx.set_pair_minima("red", "blue", EN_ROUTE)
+        tx.set_pair_minima("blue", "red", tight)
+        tx.set_pair_minima("civil", "red", EN_ROUTE)
+    with store.transaction() as tx:
+        assert tx.pair_minima() == {("blue", "red"): tight, ("civil", "red"): EN_ROUTE}
+    with pytest.raises(NotFound), store.transaction() as tx:
+        tx.set_pair_minima("red", "green", tight)
+
+
+# --- operations ---------------------------------------------------------------------
+
+
+def test_operations_roundtrip_every_footprint_and_datum(store: Store) -> None:
+    with_parties(store)
+    stored = []
+    for i, fp in enumerate(every_footprint(34.0, 39.0)):
+        for j, b in enumerate(every_band()):
+            stored.append(
+                op(
+                    "red" if (i + j) % 2 else "blue",
+                    f"op-{i}.{j}",
+                    volume(fp, b, window(i, 1.5)),
+                    volume(fp, b, window(i + 3.25, 0.5)),
+                    priority=(i * 7 + j) % 101,
+                    affiliation="RED-AIR" if j == 2 else None,
+                    state=list(OperationState)[(i + j) % 5],
+                )
+            )
+    with store.transaction() as tx:
+        for o in stored:
+            tx.insert_operation(o)
+    with store.transaction() as tx:
+        for o in stored:
+            assert tx.get_operation(o.party, o.id) == o
+        assert tx.list_operations() == sorted(stored, key=lambda o: o.key)
+        assert tx.list_operations("red") == sorted(
+            (o for o in stored if o.party == "red"), key=lambda o: o.key
+        )
+        live = tx.list_operations(states=LIVE_STATES)
+        assert live == sorted((o for o in stored if o.live), key=lambda o: o.key)
+        assert tx.list_operations(states=frozenset()) == []
+        assert tx.count_operations() == len(stored)
+        with pytest.raises(NotFound):
+            tx.get_operation("red", "nope")
+
+
+def test_duplicate_operation_is_refused(store: Store) -> None:
+    with_parties(store)
+    first = op("red", "op-1")
+    with store.transaction() as tx:
+        tx.insert_operation(first)
+    with pytest.raises(AlreadyExists), store.transaction() as tx:
+        tx.insert_operation(op("red", "op-1", volume(circle_at(30.0, 30.0))))
+    with store.transaction() as tx:
+        tx.insert_operation(op("blue", "op-1"))  # ids are unique per party only
+        assert tx.get_operation("red", "op-1") == first
+
+
+def test_operation_of_unknown_party_is_refused(store: Store) -> None:
+    with pytest.raises(NotFound), store.transaction() as tx:
+        tx.insert_operation(op("red", "op-1"))
+    with store.transaction() as tx:
+        assert tx.count_operations() == 0
+
+
+def test_stale_version_is_refused_and_changes_nothing(store: Store) -> None:
+    with_parties(store)
+    v1 = op("red", "op-1")
+    v2 = replace(v1, version=2, state=OperationState.ACCEPTED, priority=5)
+    with store.transaction() as tx:
+        tx.insert_operation(v1)
+        tx.update_operation(v2, expected_version=1)
+    late = replace(v1, version=2, volumes=(volume(circle_at(36.0, 41.0)),))
+    with pytest.raises(StaleVersion), store.transaction() as tx:
+        tx.update_operation(late, expected_version=1)
+    with store.transaction() as tx:
+        assert tx.get_operation("red", "op-1") == v2
+        # the index still answers for v2's volume, not for the stale attempt's
+        assert keys(tx.find_candidates([volume()], EN_ROUTE, "blue")) == [("red", "op-1")]
+        assert tx.find_candidates([volume(circle_at(36.0, 41.0))], EN_ROUTE, "blue") == []
+        with pytest.raises(InvalidInput):
+            tx.update_operation(replace(v2, version=4), expected_version=2)
+    with pytest.raises(NotFound), store.transaction() as tx:
+        tx.update_operation(op("red", "ghost", version=2), expected_version=1)
+
+
+def test_update_reindexes_cells_time_and_altitude(store: Store) -> None:
+    with_parties(store)
+    here = volume(circle_at(35.0, 40.0))
+    there = volume(circle_at(33.0, 43.0), band(9000, 10000), window(10))
+    with store.transaction() as tx:
+        tx.insert_operation(op("red", "op-1", here))
+        assert keys(tx.find_candidates([here], EN_ROUTE, "blue")) == [("red", "op-1")]
+        tx.update_operation(op("red", "op-1", there, version=2), expected_version=1)
+    with store.transaction() as tx:
+        assert tx.find_candidates([here], EN_ROUTE, "blue") == []
+        assert keys(tx.find_candidates([there], EN_ROUTE, "blue")) == [("red", "op-1")]
+        # moved in time or altitude only: no longer a candidate
+        assert tx.find_candidates([replace(there, window=window(0))], EN_ROUTE, "blue") == []
+        assert tx.find_candidates([replace(there, band=band(0, 3000))], EN_ROUTE, "blue") == []
+
+
+def test_failed_transaction_leaves_nothing_half_written(store: Store) -> None:
+    with_parties(store)
+
+    def crash_half_way() -> None:
+        with store.transaction() as tx:
+            tx.add_party(Party("green", "Green"))
+            tx.insert_operation(op("red", "op-1"))
+            tx.set_pair_minima("red", "blue", EN_ROUTE)
+            raise RuntimeError("crash half-way")
+
+    def refused_half_way() -> None:
+        with store.transaction() as tx:
+            tx.insert_operation(op("red", "op-2"))
+            tx.insert_operation(op("red", "op-2"))
+
+    with pytest.raises(RuntimeError):
+        crash_half_way()
+    with pytest.raises(AlreadyExists):
+        refused_half_way()
+    with store.transaction() as tx:
+        assert [p.id for p in tx.list_parties()] == ["blue", "civil", "red"]
+        assert tx.count_operations() == 0
+        assert tx.pair_minima() == {}
+        assert tx.find_candidates([volume()], EN_ROUTE, "blue") == []
+
+
+# --- candidates -----------------------------------------------------------------------
+
+
+def test_candidates_exclude_own_party_and_ended_operations(store: Store) -> None:
+    with_parties(store)
+    with store.transaction() as tx:
+        for n, state in enumerate(OperationState):
+            tx.insert_operation(op("red", f"red-{state}", state=state))
+            tx.insert_operation(op("civil", f"civil-{n}", state=state))
+        tx.insert_operation(op("blue", "mine"))
+    with store.transaction() as tx:
+        found = keys(tx.find_candidates([volume()], EN_ROUTE, "blue"))
+    live = sorted(s.value for s in LIVE_STATES)
+    assert found == sorted(
+        [("red", f"red-{s}") for s in live]
+        + [("civil", f"civil-{n}") for n, s in enumerate(OperationState) if s.value in live]
+    )
+
+
+def test_candidates_respect_the_reach_in_every_dimension(store: Store) -> None:
+    with_parties(store)
+    reach = Minima(10_000.0, 300.0, 600.0)
+    base = volume(circle_at(35.0, 40.0, 5000.0), band(3000, 4000), window(0, 1))
+    with store.transaction() as tx:
+        tx.insert_operation(op("red", "near", base))
+        # 1 degree of latitude is ~111 km: far outside a 10 km reach
+        tx.insert_operation(op("red", "far", replace(base, footprint=circle_at(36.0, 40.0, 5000.0))))
+        tx.insert_operation(op("red", "above", replace(base, band=band(4400, 5000))))
+        tx.insert_operation(op("red", "later", replace(base, window=window(1.5, 1))))
+        tx.insert_operation(op("red", "just-above", replace(base, band=band(4250, 5000))))
+        tx.insert_operation(op("red", "just-later", replace(base, window=window(1.1, 1))))
+    with store.transaction() as tx:
+        found = keys(tx.find_candidates([base], reach, "blue"))
+    assert ("red", "near") in found
+    assert ("red", "just-above") in found
+    assert ("red", "just-later") in found
+    assert not {("red", "far"), ("red", "above"), ("red", "later")} & set(found)
+
+
+def random_footprint(rng: random.Random, lat0: float, lon0: float) -> Footprint:
+    lat = lat0 + rng.uniform(-0.6, 0.6)
+    lon = lon0 + rng.uniform(-0.6, 0.6)
+    kind = rng.randrange(5)
+    if kind == 0:
+        n = rng.randint(3, 7)
+        radius = rng.uniform(0.02, 0.15)
+        angles = sorted(rng.uniform(0, 2 * math.pi) for _ in range(n))
+        if max(b - a for a, b in zip(angles, [*angles[1:], angles[0] + 2 * math.pi], strict=True)) > 3:
+            angles = [2 * math.pi * k / n for k in range(n)]
+        return Polygon(
+            tuple(Position(lat + radius * math.sin(a), lon + radius * math.cos(a)) for a in angles)
+        )
+    if kind == 1:
+        return Circle(Position(lat, lon), rng.uniform(500.0, 15_000.0))
+    if kind == 2:
+        points = [Position(lat, lon)]
+        for _ in range(rng.randint(1, 3)):
+            points.append(
+                Position(
+                    points[-1].lat_deg + rng.uniform(0.05, 0.2), points[-1].lon_deg + rng.uniform(-0.2, 0.2)
+                )
+            )
+        return Corridor(tuple(points), rng.uniform(500.0, 10_000.0))
+    if kind == 3:
+        return Racetrack(
+            Position(lat, lon),
+            Position(lat + rng.uniform(-0.2, 0.2), lon + rng.uniform(0.01, 0.2)),
+            rng.uniform(1000.0, 12_000.0),
+        )
+    start = rng.uniform(0.0, 360.0)
+    inner = rng.uniform(0.0, 5000.0)
+    return ArcSector(
+        Position(lat, lon),
+        inner,
+        inner + rng.uniform(1000.0, 20_000.0),
+        start,
+        (start + rng.uniform(10.0, 300.0)) % 360.0,
+    )
+
+
+def random_band(rng: random.Random) -> AltitudeBand:
+    datum = rng.choice(list(Datum))
+    lo = rng.uniform(0.0, 9000.0)
+    hi = lo + rng.uniform(10.0, 3000.0)
+    ground = (100.0, rng.uniform(100.0, 800.0)) if datum is Datum.AGL and rng.random() < 0.5 else None
+    return AltitudeBand(lo, hi, datum, ground)
+
+
+def random_operation(rng: random.Random, party: str, n: int) -> Operation:
+    volumes = []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        start = rng.uniform(0.0, 20.0)
+        volumes.append(
+            Volume4D(
+                random_footprint(rng, 35.0, 40.0), random_band(rng), window(start, rng.uniform(0.1, 4.0))
+            )
+        )
+    state = rng.choice([*LIVE_STATES, *LIVE_STATES, OperationState.ENDED, OperationState.CANCELLED])
+    return Operation(party, f"{party}-{n}", tuple(volumes), state=state)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidates_are_a_superset_of_brute_force_conflicts(store: Store, seed: int) -> None:
+    rng = random.Random(seed)
+    with_parties(store)
+    policy = MinimaPolicy(
+        EN_ROUTE,
+        {
+            ("blue", "red"): Minima(3 * 1852.0, 500 * 0.3048, 120.0),
+            ("civil", "red"): Minima(20_000.0, 600.0, 1800.0),
+        },
+    )
+    operations = [random_operation(rng, rng.choice(PARTIES).id, n) for n in range(60)]
+    with store.transaction() as tx:
+        for (a, b), minima in policy.pairs.items():
+            tx.set_pair_minima(a, b, minima)
+        for o in operations:
+            tx.insert_operation(o)
+    live = [o for o in operations if o.live]
+    expected = all_conflicts_brute_force(live, policy)
+    assert expected, "the scenario should produce conflicts"
+    found: list[StrategicConflict] = []
+    with store.transaction() as tx:
+        stored_policy = MinimaPolicy(EN_ROUTE, tx.pair_minima())
+        for o in operations:
+            candidates = tx.find_candidates(o.volumes, stored_policy.widest_for(o.party), o.party)
+            assert all(c.party != o.party and c.live for c in candidates)
+            assert keys(candidates) == sorted(keys(candidates))
+            if o.live:
+                found.extend(
+                    c for c in conflicts_with(o, candidates, stored_policy) if o.key < (c.b.party, c.b.id)
+                )
+    # every brute-force conflict is found through the index, and nothing else
+    assert sorted((c.a.party, c.a.id, c.b.party, c.b.id) for c in found) == [
+        (c.a.party, c.a.id, c.b.party, c.b.id) for c in expected
+    ]
+
+
+# --- conflicts ------------------------------------------------------------------------
+
+
+def _three_way(store: Store) -> tuple[Operation, Operation, Operation]:
+    with_parties(store)
+    red = op("red", "r1", volume(circle_at(35.0, 40.0)), volume(circle_at(35.0, 40.0), w=window(5)))
+    blue = op("blue", "b1", volume(circle_at(35.05, 40.0)), volume(circle_at(35.05, 40.0), w=window(5.5)))
+    civil = op("civil", "c1", volume(circle_at(35.0, 40.05), w=window(1)))
+    with store.transaction() as tx:
+        for o in (red, blue, civil):
+            tx.insert_operation(o)
+    return red, blue, civil
+
+
+def test_conflicts_roundtrip_seen_by_each_party(store: Store) -> None:
+    red, blue, civil = _three_way(store)
+    policy = MinimaPolicy()
+    red_conflicts = conflicts_with(red, [blue, civil], policy)
+    assert [c.b.party for c in red_conflicts] == ["blue", "civil"]
+    blue_conflicts = conflicts_with(blue, [red, civil], policy)
+    blue_civil = blue_conflicts[1:]
+    with store.transaction() as tx:
+        tx.replace_conflicts("red", "r1", red_conflicts)
+        # blue files after red: it sees red's operation too, and replaces that pair's row
+        tx.replace_conflicts("blue", "b1", blue_conflicts)
+    with store.transaction() as tx:
+        mine = tx.conflicts_of("red")
+        # the red-blue row is the one blue stored last, turned to face red
+        assert sorted(mine, key=lambda c: c.b.party) == [blue_conflicts[0].swapped(), red_conflicts[1]]
+        assert all(c.a.party == "red" for c in mine)
+        assert [c.start for c in mine] == sorted(c.start for c in mine)
+        theirs = tx.conflicts_of("blue")
+        assert sorted(theirs, key=lambda c: c.b.party) == sorted(blue_conflicts, key=lambda c: c.b.party)
+        civil_view = tx.conflicts_of("civil", "c1")
+        assert [c.a.party for c in civil_view] == ["civil", "civil"]
+        assert sorted(civil_view, key=lambda c: c.b.party) == [
+            blue_civil[0].seen_by("civil"),
+            red_conflicts[1].seen_by("civil"),
+        ]
+        assert tx.conflicts_of("blue", "b1")[0].a == blue_civil[0].a
+        assert tx.conflicts_of("civil", "other") == []
+
+
+def test_replace_conflicts_drops_both_directions(store: Store) -> None:
+    red, blue, civil = _three_way(store)
+    policy = MinimaPolicy()
+    with store.transaction() as tx:
+        tx.replace_conflicts("red", "r1", conflicts_with(red, [blue, civil], policy))
+        tx.replace_conflicts("blue", "b1", conflicts_with(blue, [red, civil], policy))
+    with store.transaction() as tx:
+        assert sorted(c.b.party for c in tx.conflicts_of("blue", "b1")) == ["civil", "red"]
+    with store.transaction() as tx:
+        # blue's operation is re-filed clear of everyone: its conflicts with red (stored
+        # when red filed, blue as side b) and with civil both go
+        tx.replace_conflicts("blue", "b1", [])
+    with store.transaction() as tx:
+        assert tx.conflicts_of("blue") == []
+        assert [c.b.party for c in tx.conflicts_of("red")] == ["civil"]
+        with pytest.raises(InvalidInput):
+            tx.replace_conflicts("civil", "c1", conflicts_with(red, [civil], policy))
+
+
+# --- files, migrations, URLs -----------------------------------------------------------
+
+
+def _migration_rows(url: str) -> list[tuple[int, str]]:
+    sql = "SELECT version, name FROM schema_migrations ORDER BY version"
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            rows = conn.execute(sql).fetchall()
+        conn.close()
+        return [(int(r[0]), str(r[1])) for r in rows]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [(int(r[0]), str(r[1])) for r in conn.execute(sql).fetchall()]
+
+
+def test_migrations_are_idempotent_and_reopening_keeps_data(
+    store_url: str, open_url: Callable[[str], Store]
+) -> None:
+    first = open_url(store_url)
+    with_parties(first)
+    with first.transaction() as tx:
+        tx.insert_operation(op("red", "op-1"))
+    first.close()
+    second = open_url(store_url)
+    third = open_url(store_url)
+    expected = [(m.version, m.name) for m in migrations()]
+    assert expected[0] == (1, "core")
+    assert _migration_rows(store_url) == expected
+    for reopened in (second, third):
+        with reopened.transaction() as tx:
+            assert tx.get_operation("red", "op-1") == op("red", "op-1")
+            assert keys(tx.find_candidates([volume()], EN_ROUTE, "blue")) == [("red", "op-1")]
+
+
+def test_sqlite_is_wal_with_durable_commits_and_foreign_keys(tmp_path: Any) -> None:
+    store = open_store(str(tmp_path / "bare-path.sqlite"))
+    try:
+        assert isinstance(store, SqliteStore)
+        assert store.pragma("journal_mode") == "wal"
+        assert store.pragma("synchronous") == 2  # FULL
+        assert store.pragma("foreign_keys") == 1
+    finally:
+        store.close()
+    assert (tmp_path / "bare-path.sqlite").exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite://relative.db", "", "http://x"])
+def test_unknown_store_urls_are_refused(url: str) -> None:
+    with pytest.raises(InvalidInput, match="store"):
+        open_store(url)
+
+
+def test_unreachable_postgres_is_store_unavailable() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreUnavailable):
+        open_store("postgresql://nobody@127.0.0.1:9/nowhere?connect_timeout=2")
