@@ -1,7 +1,8 @@
 """The ``deconfliction`` command line: a thin edge over the service layer.
 
-Each command group lives in its own module and is registered here; errors from
-the one exception tree are mapped to exit codes in :mod:`deconfliction.cli.errors`.
+Each command group lives in its own module and is listed in
+:mod:`deconfliction.cli.commands`; errors from the one exception tree are mapped to
+exit codes in :mod:`deconfliction.cli.errors`.
 """
 
 from __future__ import annotations
@@ -20,16 +21,14 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    # Imported here so that `deconfliction --help` lists every command while each
-    # command module stays independent of the others.
-    from deconfliction.cli import commands
-
-    for command in commands.ALL:
-        cli.add_command(command)
-
-
 def main() -> None:
     """Console-script entry point."""
-    _register()
     cli(prog_name="deconfliction")
+
+
+# Registered after the group exists: command modules import only cli.errors and lower
+# layers, never this module, so there is no cycle.
+from deconfliction.cli.commands import ALL  # noqa: E402
+
+for _command in ALL:
+    cli.add_command(_command)

@@ -112,7 +112,7 @@ def _position(value: Any, field: str) -> Position:
     try:
         return Position(lat, lon)
     except InvalidInput as exc:
-        raise type(exc)(f"{field}[{1 if exc.field == 'lon' else 0}]", exc.rule) from None
+        raise type(exc)(f"{field}[{0 if exc.field == 'lon' else 1}]", exc.rule) from None
 
 
 def _positions(value: Any, field: str) -> tuple[Position, ...]:

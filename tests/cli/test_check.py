@@ -1,0 +1,161 @@
+"""`deconfliction check`: conflicts from a GeoJSON file, JSON output, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from builders import circle_op
+from deconfliction.cli import cli
+from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_INVALID_INPUT, EXIT_OK
+from deconfliction.interop.geojson import document
+from deconfliction.service import OperationService
+from deconfliction.store import open_store
+from deconfliction.store.base import Party
+
+
+def _write(tmp_path: Path, data: Any, name: str = "ops.geojson") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data, encoding="utf-8")
+    return path
+
+
+def _pair_document(lon_b: float) -> dict[str, Any]:
+    return document([circle_op("BLUE", "B1"), circle_op("RED", "R1", lon=lon_b)])
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    for command in ("demo", "check", "tactical"):
+        assert command in result.output
+
+
+def test_conflict_found_exits_1_and_prints_json(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pair_document(40.05))
+    result = CliRunner().invoke(cli, ["check", str(path), "--json"])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    payload = json.loads(result.output)
+    assert payload["count"] == 1
+    conflict = payload["conflicts"][0]
+    assert {conflict["a"]["operation_id"], conflict["b"]["operation_id"]} == {"B1", "R1"}
+    assert conflict["overlaps"][0]["region"]["type"] == "Polygon"
+    assert conflict["start"].endswith("Z")
+    assert conflict["reference"].startswith("CX-")
+
+
+def test_no_conflict_exits_0(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pair_document(42.0))
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "No conflicts" in result.output
+
+
+def test_check_against_a_store_reads_but_never_writes(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    store = open_store(str(db))
+    service = OperationService(store)
+    service.add_party(Party("BLUE", "Blue"))
+    service.file(circle_op("BLUE", "B1"))
+    store.close()
+    path = _write(tmp_path, document([circle_op("RED", "R9", lon=40.05)]))
+    result = CliRunner().invoke(cli, ["check", str(path), "--db", str(db), "--json"])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    assert json.loads(result.output)["count"] == 1
+    store = open_store(str(db))
+    assert [op.id for op in OperationService(store).operations()] == ["B1"]
+    store.close()
+
+
+def _feature(**props: Any) -> dict[str, Any]:
+    doc = _pair_document(42.0)
+    feature: dict[str, Any] = doc["features"][0]
+    for key, value in props.items():
+        if key == "geometry":
+            feature["geometry"] = value
+        else:
+            feature["properties"][key] = value
+    return doc
+
+
+BAD_INPUTS = [
+    ("units", _feature(altitude={"lower": 1, "upper": 2, "units": "yd", "datum": "MSL"}), "altitude.units"),
+    ("datum", _feature(altitude={"lower": 1, "upper": 2, "units": "m", "datum": "QNH"}), "altitude.datum"),
+    ("inverted band", _feature(altitude={"lower": 300, "upper": 200, "units": "FL"}), "altitude.lower"),
+    (
+        "inverted window",
+        _feature(time={"start": "2026-01-01T08:00:00Z", "end": "2026-01-01T07:00:00Z"}),
+        "time.end",
+    ),
+    (
+        "naive time",
+        _feature(time={"start": "2026-01-01T08:00:00", "end": "2026-01-01T09:00:00Z"}),
+        "time.start",
+    ),
+    ("too long", _feature(time={"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}), "time.end"),
+    ("latitude", _feature(geometry={"type": "Point", "coordinates": [40.0, 95.0]}), "coordinates[1]"),
+    (
+        "bow tie",
+        _feature(
+            geometry={"type": "Polygon", "coordinates": [[[40, 35], [41, 36], [41, 35], [40, 36], [40, 35]]]},
+            footprint={"kind": "polygon"},
+        ),
+        "self-intersection",
+    ),
+    (
+        "two vertices",
+        _feature(
+            geometry={"type": "Polygon", "coordinates": [[[40, 35], [41, 36], [40, 35]]]},
+            footprint={"kind": "polygon"},
+        ),
+        "at least 3 distinct vertices",
+    ),
+    ("unknown field", _feature(colour="red"), "colour"),
+    (
+        "huge circle",
+        _feature(footprint={"kind": "circle", "radius": {"value": 400, "units": "km"}}),
+        "limit is 300 km",
+    ),
+    ("radius units", _feature(footprint={"kind": "circle", "radius": {"value": 4, "units": "mi"}}), "units"),
+]
+
+
+@pytest.mark.parametrize(("case", "data", "needle"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_names_the_field_and_exits_3(tmp_path: Path, case: str, data: Any, needle: str) -> None:
+    path = _write(tmp_path, data)
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == EXIT_INVALID_INPUT, (case, result.output)
+    assert needle in result.output
+    assert result.output.startswith("error: features[0]")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"type": "Feature"}', "FeatureCollection"),
+        (
+            '{"type": "FeatureCollection", "features": [], "deconfliction": {"format_version": 2}}',
+            "format_version",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", '
+            '"coordinates": [NaN, 35]}, "properties": {}}]}',
+            "features[0]",
+        ),
+    ],
+)
+def test_malformed_documents(tmp_path: Path, text: str, needle: str) -> None:
+    path = _write(tmp_path, text)
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == EXIT_INVALID_INPUT, result.output
+    assert needle in result.output
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.geojson")])
+    assert result.exit_code == EXIT_INVALID_INPUT
+    assert "cannot read" in result.output
