@@ -1,0 +1,103 @@
+"""The canonical storage dictionaries round-trip exactly and refuse malformed data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from deconfliction.errors import InvalidDocument, InvalidGeometry, InvalidInput
+from deconfliction.geo import (
+    AltitudeBand,
+    ArcSector,
+    Circle,
+    Corridor,
+    Datum,
+    Polygon,
+    Position,
+    Racetrack,
+    TimeWindow,
+    Volume4D,
+)
+from deconfliction.geo.codec import footprint_from_dict, footprint_to_dict, volume_from_dict, volume_to_dict
+
+T0 = datetime(2025, 10, 1, 6, 0, 0, 123456, tzinfo=UTC)
+
+FOOTPRINTS = [
+    Polygon((Position(35.1, 40.1), Position(35.2, 40.3), Position(35.0, 40.4))),
+    Circle(Position(-10.5, 179.99), 12_345.678),
+    Corridor((Position(35, 40), Position(35.5, 40.5), Position(35.2, 41)), 9260.0),
+    Racetrack(Position(60, -179.9), Position(60.2, 179.8), 5000),
+    ArcSector(Position(35, 40), 1000, 20_000, -30, 400),
+]
+
+
+@pytest.mark.parametrize("footprint", FOOTPRINTS, ids=lambda f: f.kind)
+def test_footprint_round_trip_through_json(footprint):
+    data = json.loads(json.dumps(footprint_to_dict(footprint)))
+    assert data["kind"] == footprint.kind
+    assert footprint_from_dict(data) == footprint
+
+
+@pytest.mark.parametrize("ground", [None, (120.0, 180.5)])
+def test_volume_round_trip_through_json(ground):
+    datum = Datum.AGL if ground else Datum.STD
+    volume = Volume4D(
+        FOOTPRINTS[2], AltitudeBand(30.5, 1200.0, datum, ground), TimeWindow(T0, T0 + timedelta(hours=2))
+    )
+    data = json.loads(json.dumps(volume_to_dict(volume)))
+    assert data["window"]["start"].endswith("Z")
+    assert volume_from_dict(data) == volume
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "hexagon"},
+        {"kind": "circle", "center": [0, 0]},
+        {"kind": "circle", "center": [0], "radius_m": 5},
+        {"kind": "polygon", "vertices": None},
+        {},
+    ],
+)
+def test_malformed_footprints(data):
+    with pytest.raises(InvalidDocument) as info:
+        footprint_from_dict(data)
+    assert info.value.field.startswith("footprint")
+
+
+def test_invalid_values_keep_their_specific_error():
+    with pytest.raises(InvalidGeometry) as info:
+        footprint_from_dict({"kind": "circle", "center": [95, 0], "radius_m": 5})
+    assert info.value.field == "lat"
+
+
+def test_malformed_volume_is_a_document_error():
+    good = volume_to_dict(
+        Volume4D(FOOTPRINTS[1], AltitudeBand(0, 10, Datum.MSL), TimeWindow(T0, T0 + timedelta(1)))
+    )
+    for broken in (
+        {k: v for k, v in good.items() if k != "band"},
+        {**good, "band": {**good["band"], "datum": "QFE"}},
+        {**good, "window": {"start": good["window"]["start"]}},
+    ):
+        with pytest.raises(InvalidDocument):
+            volume_from_dict(broken)
+    with pytest.raises(InvalidInput) as info:
+        volume_from_dict({**good, "window": {"start": good["window"]["start"], "end": "2025-10-01T06:00:00"}})
+    assert info.value.field == "end"
+
+
+def test_volume_checks_its_parts_types():
+    w = TimeWindow(T0, T0 + timedelta(hours=1))
+    band = AltitudeBand(0, 10, Datum.MSL)
+    with pytest.raises(InvalidInput) as info:
+        Volume4D({"kind": "circle"}, band, w)  # type: ignore[arg-type]
+    assert info.value.field == "footprint"
+    with pytest.raises(InvalidInput) as info:
+        Volume4D(FOOTPRINTS[1], (0, 10), w)  # type: ignore[arg-type]
+    assert info.value.field == "band"
+    with pytest.raises(InvalidInput) as info:
+        Volume4D(FOOTPRINTS[1], band, (T0, T0))  # type: ignore[arg-type]
+    assert info.value.field == "window"
