@@ -125,6 +125,96 @@ def pair_geometry(
     return dx, dy
 
 
+@dataclass(frozen=True, slots=True)
+class PairTerms:
+    """Every intermediate of the exact test, for each pair given (conflicting or not).
+
+    ``t_in_s`` is not clipped at 0 here; empty intervals have ``t_in_s = inf`` or
+    ``t_out_s = -inf``. ``dz_m`` is ``alt[j] − alt[i]``. Used to explain a decision,
+    e.g. to tell a boundary case from a disagreement with another tool.
+    """
+
+    conflict: BoolArray
+    tcpa_s: FloatArray
+    dcpa_m: FloatArray
+    t_in_s: FloatArray
+    t_out_s: FloatArray
+    los: BoolArray
+    dz_m: FloatArray
+    distance_m: FloatArray
+
+
+def pair_terms(
+    i: IntArray,
+    j: IntArray,
+    lat_rad: FloatArray,
+    lon_rad: FloatArray,
+    alt_m: FloatArray,
+    east_mps: FloatArray,
+    north_mps: FloatArray,
+    up_mps: FloatArray,
+    *,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+) -> PairTerms:
+    """The exact test on the pairs ``(i[k], j[k])``, with all its terms."""
+    with np.errstate(over="ignore", under="ignore"):
+        return _pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
+                           lookahead_s, hsep_m, vsep_m)
+
+
+def _pair_terms(
+    i: IntArray,
+    j: IntArray,
+    lat_rad: FloatArray,
+    lon_rad: FloatArray,
+    alt_m: FloatArray,
+    east_mps: FloatArray,
+    north_mps: FloatArray,
+    up_mps: FloatArray,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+) -> PairTerms:
+    dx, dy = pair_geometry(lat_rad, lon_rad, i, j)
+    du = east_mps[j] - east_mps[i]
+    dv = north_mps[j] - north_mps[i]
+
+    # Horizontal: |r + w t|^2 < R^2 on an open interval around tcpa.
+    w2 = du * du + dv * dv
+    rw = dx * du + dy * dv
+    d2 = dx * dx + dy * dy
+    moving = w2 > MIN_RELATIVE_SPEED_MPS * MIN_RELATIVE_SPEED_MPS
+    safe_w2 = np.where(moving, w2, 1.0)
+    tcpa = np.where(moving, -rw / safe_w2, 0.0)
+    cross = dx * dv - dy * du
+    dcpa2 = np.where(moving, cross * cross / safe_w2, d2)
+    r2 = hsep_m * hsep_m
+    hor = dcpa2 < r2
+    half = np.sqrt(np.maximum(r2 - dcpa2, 0.0) / safe_w2)
+    tin_h = np.where(hor, np.where(moving, tcpa - half, -np.inf), np.inf)
+    tout_h = np.where(hor, np.where(moving, tcpa + half, np.inf), -np.inf)
+
+    # Vertical: |dz + dw t| < H' on an open interval.
+    vsep = vsep_m - VERTICAL_TOLERANCE_M
+    dz = alt_m[j] - alt_m[i]
+    dw = up_mps[j] - up_mps[i]
+    climbing = np.abs(dw) > MIN_RELATIVE_SPEED_MPS
+    safe_dw = np.where(climbing, dw, 1.0)
+    t_a = (-vsep - dz) / safe_dw
+    t_b = (vsep - dz) / safe_dw
+    inside_v = np.abs(dz) < vsep
+    tin_v = np.where(climbing, np.minimum(t_a, t_b), np.where(inside_v, -np.inf, np.inf))
+    tout_v = np.where(climbing, np.maximum(t_a, t_b), np.where(inside_v, np.inf, -np.inf))
+
+    t_in = np.maximum(tin_h, tin_v)
+    t_out = np.minimum(tout_h, tout_v)
+    conflict = (t_in < t_out) & (t_out > 0.0) & (t_in <= lookahead_s)
+    los = (d2 < r2) & inside_v
+    return PairTerms(conflict, tcpa, np.sqrt(dcpa2), t_in, t_out, los, dz, np.sqrt(d2))
+
+
 def evaluate_pairs(
     i: IntArray,
     j: IntArray,
@@ -144,49 +234,17 @@ def evaluate_pairs(
     This is the per-pair arithmetic shared by the sub-quadratic path and any reference
     that enumerates pairs itself; ``i`` and ``j`` are index arrays of equal length.
     """
-    dx, dy = pair_geometry(lat_rad, lon_rad, i, j)
-    du = east_mps[j] - east_mps[i]
-    dv = north_mps[j] - north_mps[i]
-
-    # Horizontal: |r + w t|^2 < R^2 on an open interval around tcpa.
-    w2 = du * du + dv * dv
-    rw = dx * du + dy * dv
-    d2 = dx * dx + dy * dy
-    moving = w2 > MIN_RELATIVE_SPEED_MPS * MIN_RELATIVE_SPEED_MPS
-    safe_w2 = np.where(moving, w2, 1.0)
-    tcpa = np.where(moving, -rw / safe_w2, 0.0)
-    cross = dx * dv - dy * du
-    dcpa2 = np.where(moving, cross * cross / safe_w2, d2)
-    r2 = hsep_m * hsep_m
-    hor = dcpa2 < r2
-    half = np.sqrt(np.maximum(r2 - dcpa2, 0.0) / safe_w2)
-    tin_h = np.where(moving, tcpa - half, -np.inf)
-    tout_h = np.where(moving, tcpa + half, np.inf)
-
-    # Vertical: |dz + dw t| < H' on an open interval.
-    vsep = vsep_m - VERTICAL_TOLERANCE_M
-    dz = alt_m[j] - alt_m[i]
-    dw = up_mps[j] - up_mps[i]
-    climbing = np.abs(dw) > MIN_RELATIVE_SPEED_MPS
-    safe_dw = np.where(climbing, dw, 1.0)
-    t_a = (-vsep - dz) / safe_dw
-    t_b = (vsep - dz) / safe_dw
-    inside_v = np.abs(dz) < vsep
-    tin_v = np.where(climbing, np.minimum(t_a, t_b), np.where(inside_v, -np.inf, np.inf))
-    tout_v = np.where(climbing, np.maximum(t_a, t_b), np.where(inside_v, np.inf, -np.inf))
-
-    t_in = np.maximum(tin_h, tin_v)
-    t_out = np.minimum(tout_h, tout_v)
-    mask = hor & (t_in < t_out) & (t_out > 0.0) & (t_in <= lookahead_s)
-    los = (d2 < r2) & inside_v
+    terms = pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
+                       lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m)
+    mask = terms.conflict
     pairs = ConflictPairs(
         i=i[mask],
         j=j[mask],
-        tcpa_s=tcpa[mask],
-        dcpa_m=np.sqrt(dcpa2[mask]),
-        t_in_s=np.maximum(t_in[mask], 0.0),
-        t_out_s=t_out[mask],
-        los=los[mask],
+        tcpa_s=terms.tcpa_s[mask],
+        dcpa_m=terms.dcpa_m[mask],
+        t_in_s=np.maximum(terms.t_in_s[mask], 0.0),
+        t_out_s=terms.t_out_s[mask],
+        los=terms.los[mask],
     )
     return mask, pairs
 

@@ -1,0 +1,191 @@
+"""Recorded ADS-B: the samples shipped inside ``traffic`` (``traffic.data.samples``).
+
+``traffic`` is optional (``pip install 'deconfliction[traffic]'``; it needs pandas < 3).
+Its sample recordings (``quickstart``: three hours over Paris, ``switzerland``: a day
+over Switzerland, ...) hold one row per decoded message with ``timestamp``, ``icao24``,
+``latitude``, ``longitude``, ``altitude`` (barometric, ft), ``groundspeed`` (kt),
+``track`` (degrees), ``vertical_rate`` (ft/min) and sometimes ``onground``; any of them may
+be missing in a row. Here they become a :class:`Recording` of SI arrays (pressure
+altitude, datum ``STD``), converted at this edge.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deconfliction.errors import InvalidDocument
+from deconfliction.units import FEET_PER_MINUTE_MPS, FOOT_M, KNOT_MPS
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Reports sorted by time, as parallel arrays; NaN where a message lacked the field."""
+
+    name: str
+    time_s: FloatArray  # UTC, seconds since the epoch
+    ids: tuple[str, ...]  # per row
+    lat_deg: FloatArray
+    lon_deg: FloatArray
+    alt_m: FloatArray  # pressure altitude (STD)
+    gs_mps: FloatArray
+    trk_deg: FloatArray
+    vs_mps: FloatArray
+    airborne: BoolArray
+
+    def __len__(self) -> int:
+        return int(self.time_s.size)
+
+    @property
+    def start_s(self) -> float:
+        return float(self.time_s[0]) if self.time_s.size else 0.0
+
+    @property
+    def end_s(self) -> float:
+        return float(self.time_s[-1]) if self.time_s.size else 0.0
+
+    def complete(self) -> BoolArray:
+        """Rows with every kinematic field present and finite, airborne."""
+        fields = (self.lat_deg, self.lon_deg, self.alt_m, self.gs_mps, self.trk_deg, self.vs_mps)
+        mask: BoolArray = np.logical_and.reduce([np.isfinite(f) for f in fields]) & self.airborne
+        return mask
+
+
+def _floats(columns: Mapping[str, Any], name: str, size: int, scale: float = 1.0) -> FloatArray:
+    if name not in columns:
+        return np.full(size, np.nan)
+    values = np.asarray(columns[name], dtype=np.float64).reshape(size)
+    return values * scale
+
+
+def recording_from_columns(name: str, columns: Mapping[str, Any]) -> Recording:
+    """A :class:`Recording` from ``traffic``'s column names (a DataFrame or a dict of arrays).
+
+    ``timestamp`` is datetime64 (or anything numpy converts to it) or float epoch seconds.
+    """
+    for required in ("timestamp", "icao24", "latitude", "longitude"):
+        if required not in columns:
+            raise InvalidDocument(f"{name}.{required}", "column missing from the recording")
+    stamps = np.asarray(columns["timestamp"])
+    if np.issubdtype(stamps.dtype, np.number):
+        time_s = stamps.astype(np.float64)
+    else:
+        as_ns = np.asarray(stamps.astype("datetime64[ns]"), dtype="datetime64[ns]")
+        time_s = as_ns.astype(np.int64).astype(np.float64) / 1e9
+    size = time_s.size
+    order = np.argsort(time_s, kind="stable")
+    ids_raw = np.asarray(columns["icao24"]).reshape(size)
+    onground = (
+        np.asarray(columns["onground"], dtype=object).reshape(size) if "onground" in columns else None
+    )
+    airborne = (
+        np.ones(size, dtype=np.bool_)
+        if onground is None
+        else np.array([v is not True and v is not np.True_ for v in onground], dtype=np.bool_)
+    )
+    arrays = {
+        "lat_deg": _floats(columns, "latitude", size),
+        "lon_deg": _floats(columns, "longitude", size),
+        "alt_m": _floats(columns, "altitude", size, FOOT_M),
+        "gs_mps": _floats(columns, "groundspeed", size, KNOT_MPS),
+        "trk_deg": _floats(columns, "track", size),
+        "vs_mps": _floats(columns, "vertical_rate", size, FEET_PER_MINUTE_MPS),
+    }
+    return Recording(
+        name=name,
+        time_s=time_s[order],
+        ids=tuple(str(ids_raw[k]) for k in order.tolist()),
+        airborne=airborne[order],
+        **{key: value[order] for key, value in arrays.items()},
+    )
+
+
+def load_sample(name: str) -> Recording:
+    """One of ``traffic.data.samples`` (e.g. ``quickstart``, ``switzerland``) as a Recording."""
+    try:
+        samples = importlib.import_module("traffic.data.samples")
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise InvalidDocument(
+            "traffic", "the 'traffic' package is not installed; pip install 'deconfliction[traffic]'"
+        ) from exc
+    try:
+        data = getattr(samples, name).data
+    except (AttributeError, RuntimeError) as exc:
+        raise InvalidDocument("sample", f"traffic has no sample recording named {name!r}") from exc
+    return recording_from_columns(name, data)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What was last heard of every airborne aircraft within ``max_age_s`` before a time.
+
+    ADS-B sends position, altitude and velocity in separate messages, so each group is
+    the latest finite value of its own; ``report_time_s`` is when the position was heard.
+    """
+
+    time_s: float
+    ids: tuple[str, ...]
+    report_time_s: FloatArray
+    lat_deg: FloatArray
+    lon_deg: FloatArray
+    alt_m: FloatArray
+    gs_mps: FloatArray
+    trk_deg: FloatArray
+    vs_mps: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _last_per_id(codes: IntArray, rows: IntArray, ok: BoolArray, n_ids: int) -> IntArray:
+    """Per id code, the last row (in time order) where ``ok``; -1 when none."""
+    last = np.full(n_ids, -1, dtype=np.int64)
+    chosen = rows[ok]
+    # Rows are in time order, so a plain assignment keeps the last one per code.
+    last[codes[ok]] = chosen
+    return last
+
+
+def snapshot_at(recording: Recording, time_s: float, max_age_s: float = 20.0) -> Snapshot:
+    """The latest position, altitude and velocity of each airborne aircraft heard recently."""
+    lo = int(np.searchsorted(recording.time_s, time_s - max_age_s, side="left"))
+    hi = int(np.searchsorted(recording.time_s, time_s, side="right"))
+    rows = np.arange(lo, hi, dtype=np.int64)
+    names, codes = np.unique(np.array(recording.ids[lo:hi], dtype=object), return_inverse=True)
+    codes = codes.astype(np.int64).reshape(rows.size)
+    n_ids = len(names)
+    sl = slice(lo, hi)
+    pos = _last_per_id(codes, rows, np.isfinite(recording.lat_deg[sl]) & np.isfinite(recording.lon_deg[sl]),
+                       n_ids)
+    alt = _last_per_id(codes, rows, np.isfinite(recording.alt_m[sl]), n_ids)
+    vel = _last_per_id(
+        codes, rows,
+        np.isfinite(recording.gs_mps[sl]) & np.isfinite(recording.trk_deg[sl])
+        & np.isfinite(recording.vs_mps[sl]),
+        n_ids,
+    )
+    grounded = ~recording.airborne[sl]
+    last_ground = _last_per_id(codes, rows, grounded, n_ids)
+    last_any = _last_per_id(codes, rows, ~grounded, n_ids)
+    keep = (pos >= 0) & (alt >= 0) & (vel >= 0) & (last_any > last_ground)
+    pos, alt, vel = pos[keep], alt[keep], vel[keep]
+    return Snapshot(
+        time_s=time_s,
+        ids=tuple(str(x) for x in names[keep].tolist()),
+        report_time_s=recording.time_s[pos],
+        lat_deg=recording.lat_deg[pos],
+        lon_deg=recording.lon_deg[pos],
+        alt_m=recording.alt_m[alt],
+        gs_mps=recording.gs_mps[vel],
+        trk_deg=recording.trk_deg[vel],
+        vs_mps=recording.vs_mps[vel],
+    )
