@@ -12,13 +12,14 @@ altitude, datum ``STD``), converted at this edge.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from deconfliction.engine.tactical.state import ReportBatch
 from deconfliction.errors import InvalidDocument
 from deconfliction.units import FEET_PER_MINUTE_MPS, FOOT_M, KNOT_MPS
 
@@ -75,7 +76,10 @@ def recording_from_columns(name: str, columns: Mapping[str, Any]) -> Recording:
     for required in ("timestamp", "icao24", "latitude", "longitude"):
         if required not in columns:
             raise InvalidDocument(f"{name}.{required}", "column missing from the recording")
-    stamps = np.asarray(columns["timestamp"])
+    raw_stamps = columns["timestamp"]
+    if hasattr(raw_stamps, "dt") and raw_stamps.dt.tz is not None:  # pandas, timezone-aware
+        raw_stamps = raw_stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = np.asarray(raw_stamps)
     if np.issubdtype(stamps.dtype, np.number):
         time_s = stamps.astype(np.float64)
     else:
@@ -189,3 +193,37 @@ def snapshot_at(recording: Recording, time_s: float, max_age_s: float = 20.0) ->
         trk_deg=recording.trk_deg[vel],
         vs_mps=recording.vs_mps[vel],
     )
+
+
+def recorded_batches(
+    recording: Recording,
+    party_of: Callable[[str], str],
+    *,
+    step_s: float = 5.0,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    max_age_s: float = 20.0,
+) -> Iterator[tuple[float, ReportBatch]]:
+    """Timed batches for :func:`deconfliction.engine.tactical.replay.replay`.
+
+    Every ``step_s`` seconds of the recording, the latest position, altitude and velocity
+    of each airborne aircraft heard in the previous ``max_age_s`` (altitudes are
+    barometric: datum STD). ``party_of`` assigns each aircraft (icao24) to a party.
+    """
+    t = recording.start_s if start_s is None else start_s
+    stop = recording.end_s if end_s is None else end_s
+    while t <= stop:
+        snap = snapshot_at(recording, t, max_age_s)
+        batch = ReportBatch(
+            ids=snap.ids,
+            parties=[party_of(i) for i in snap.ids],
+            time_s=snap.report_time_s,
+            lat_deg=snap.lat_deg,
+            lon_deg=snap.lon_deg,
+            alt_m=snap.alt_m,
+            gs_mps=snap.gs_mps,
+            trk_deg=snap.trk_deg,
+            vs_mps=snap.vs_mps,
+        )
+        yield t, batch
+        t += step_s
