@@ -1,0 +1,118 @@
+"""The operations service on every store backend: filing, changes, lifecycle, minima."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from builders import circle_op, moved
+from deconfliction.engine.minima import Minima
+from deconfliction.engine.operation import OperationState
+from deconfliction.errors import AlreadyExists, InvalidTransition, NotFound, StaleVersion
+from deconfliction.geo import Circle, Volume4D
+from deconfliction.service import OperationService
+from deconfliction.store import Store
+from deconfliction.store.base import Party, PartyKind
+from deconfliction.units import NAUTICAL_MILE_M
+
+
+@pytest.fixture
+def service(store: Store) -> Iterator[OperationService]:
+    svc = OperationService(store)
+    for pid, kind in (("BLUE", PartyKind.MILITARY), ("RED", PartyKind.MILITARY), ("CIV", PartyKind.CIVIL)):
+        svc.add_party(Party(pid, f"{pid} ops centre", kind))
+    return svc
+
+
+def test_filing_reports_the_conflict_to_both_sides(service: OperationService) -> None:
+    assert service.file(circle_op("BLUE", "B1")).conflicts == ()
+    result = service.file(circle_op("RED", "R1", lon=40.05))
+    assert [(c.a.id, c.b.id) for c in result.conflicts] == [("R1", "B1")]
+    blue_view = service.conflicts("BLUE")
+    red_view = service.conflicts("RED")
+    assert [(c.a.party, c.a.id, c.b.id) for c in blue_view] == [("BLUE", "B1", "R1")]
+    assert [(c.a.party, c.a.id, c.b.id) for c in red_view] == [("RED", "R1", "B1")]
+    assert blue_view[0].horizontal_distance_m == pytest.approx(red_view[0].horizontal_distance_m)
+    assert service.conflicts("CIV") == []
+
+
+def test_own_operations_never_conflict(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    assert service.file(circle_op("BLUE", "B2")).conflicts == ()
+
+
+def test_stale_version_is_refused_and_changes_nothing(service: OperationService) -> None:
+    op = service.file(circle_op("BLUE", "B1")).operation
+    far = Volume4D(Circle(moved(35.0, 40.0, 90, 200_000), 5_000), op.volumes[0].band, op.volumes[0].window)
+    service.update("BLUE", "B1", expected_version=1, volumes=[far])
+    with pytest.raises(StaleVersion, match="version 2, not 1"):
+        service.update("BLUE", "B1", expected_version=1, volumes=list(op.volumes))
+    stored = service.get("BLUE", "B1")
+    assert stored.version == 2
+    assert stored.volumes == (far,)
+
+
+def test_moving_away_clears_the_conflict_for_both(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    service.file(circle_op("RED", "R1", lon=40.05))
+    op = service.get("RED", "R1")
+    away = replace(op.volumes[0], footprint=Circle(moved(35.0, 40.0, 90, 100_000), 5_000))
+    result = service.update("RED", "R1", expected_version=1, volumes=[away])
+    assert result.conflicts == ()
+    assert service.conflicts("BLUE") == []
+    assert service.conflicts("RED") == []
+
+
+def test_cancelled_operations_stop_conflicting(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    service.file(circle_op("RED", "R1", lon=40.05))
+    service.transition("BLUE", "B1", OperationState.CANCELLED, expected_version=1)
+    assert service.conflicts("RED") == []
+    # A later filing does not see the cancelled operation either.
+    assert service.file(circle_op("CIV", "C1", lon=39.98)).conflicts != ()
+    assert {c.b.party for c in service.conflicts("CIV")} == {"RED"}
+
+
+def test_lifecycle_is_enforced(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    with pytest.raises(InvalidTransition, match="proposed to ended"):
+        service.transition("BLUE", "B1", OperationState.ENDED, expected_version=1)
+    service.transition("BLUE", "B1", OperationState.ACCEPTED, expected_version=1)
+    service.transition("BLUE", "B1", OperationState.ACTIVATED, expected_version=2)
+    final = service.transition("BLUE", "B1", OperationState.ENDED, expected_version=3).operation
+    assert (final.state, final.version) == (OperationState.ENDED, 4)
+
+
+def test_unknown_party_and_duplicate_ids_store_nothing(service: OperationService) -> None:
+    with pytest.raises(NotFound):
+        service.file(circle_op("GHOST", "G1"))
+    assert service.operations() == []
+    service.file(circle_op("BLUE", "B1"))
+    with pytest.raises(AlreadyExists):
+        service.file(circle_op("BLUE", "B1", lon=41.0))
+    assert service.get("BLUE", "B1").volumes[0].footprint.center[1] == pytest.approx(40.0)
+    with pytest.raises(NotFound):
+        service.get("RED", "B1")
+
+
+def test_pair_minima_override_the_default(service: OperationService) -> None:
+    # Two 1 km circles 6 km apart: edge gap 4 km ~ 2.2 NM.
+    service.file(circle_op("BLUE", "B1", radius_m=1_000))
+    east = moved(35.0, 40.0, 90, 6_000)
+    gap_nm = 4_000 / NAUTICAL_MILE_M
+    assert 2 < gap_nm < 3
+    service.set_pair_minima("BLUE", "RED", Minima(2 * NAUTICAL_MILE_M, 300, 300))
+    red = circle_op("RED", "R1", lat=east.lat_deg, lon=east.lon_deg, radius_m=1_000)
+    civ = circle_op("CIV", "C1", lat=east.lat_deg, lon=east.lon_deg, radius_m=1_000)
+    assert service.file(red).conflicts == ()  # 2 NM between the rivals
+    # The default 5 NM holds for the civil party: it conflicts with both.
+    assert {c.b.id for c in service.file(civ).conflicts} == {"B1", "R1"}
+
+
+def test_check_stores_nothing(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    assert len(service.check(circle_op("RED", "R1"))) == 1
+    assert [op.id for op in service.operations()] == ["B1"]
+    assert service.conflicts("BLUE") == []
