@@ -319,13 +319,17 @@ def test_polygon_corridor_distance(lat):
 @pytest.mark.parametrize("lat", [0.0, 40.0, 65.0, -70.0])
 @pytest.mark.parametrize("lon", [20.0, 179.9])
 @pytest.mark.parametrize("gap", [200.0, 2_000.0, 25_000.0])
-def test_point_to_arc_sector(lat, lon, gap):
-    s = ArcSector(Position(lat, lon), 30_000, 250_000, 10, 170)
+@pytest.mark.parametrize("inner", [0.0, 30_000.0])
+def test_point_to_arc_sector(lat, lon, gap, inner):
+    s = ArcSector(Position(lat, lon), inner, 250_000, 10, 170)
     checks = [
         move(*move(lat, lon, 10, 200_000), 280.0, gap),  # beyond the start radial edge
         move(lat, lon, 90.0, 250_000 + gap),  # beyond the outer arc
-        move(lat, lon, 90.0, 30_000 - gap) if gap < 30_000 else move(lat, lon, 270.0, gap - 30_000),
     ]
+    if inner:
+        checks.append(
+            move(lat, lon, 90.0, inner - gap) if gap < inner else move(lat, lon, 270.0, gap - inner)
+        )
     for plat, plon in checks:
         point = Circle(pos(plat, plon), 1.0)
         reference = point_to_footprint_m(plat, plon, s) - 1.0
