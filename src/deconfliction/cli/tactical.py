@@ -71,3 +71,38 @@ def detect(
         f"({elapsed * 1000:.1f} ms)",
         err=True,
     )
+
+
+@tactical.command("replay-sample")
+@click.argument("name")
+@click.option("--step-s", type=float, default=5.0, show_default=True, help="Seconds between cycles.")
+@click.option("--parties", default="blue,red,civil", show_default=True,
+              help="Comma-separated parties; each aircraft is assigned to one by its address.")
+@click.option("--minutes", type=float, default=None, help="Replay only the first N minutes.")
+def replay_sample(name: str, step_s: float, parties: str, minutes: float | None) -> None:
+    """Replay a recorded ADS-B sample of `traffic` (e.g. quickstart) and print alerts.
+
+    Needs the optional extra: pip install 'deconfliction[traffic]'.
+    """
+    from deconfliction.engine.tactical.replay import replay  # keeps --help fast
+    from deconfliction.interop.feeds.recorded import load_sample, recorded_batches
+
+    names = [p.strip() for p in parties.split(",") if p.strip()]
+    if not names:
+        raise click.BadParameter("give at least one party", param_hint="--parties")
+    try:
+        recording = load_sample(name)
+    except DeconflictionError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def party_of(address: str) -> str:
+        return names[int(address, 16) % len(names)] if address.isalnum() else names[0]
+
+    end = None if minutes is None else recording.start_s + 60.0 * minutes
+    count = 0
+    for result in replay(recorded_batches(recording, party_of, step_s=step_s, end_s=end)):
+        stamp = time.strftime("%H:%M:%SZ", time.gmtime(result.time_s))
+        for alert in result.alerts:
+            count += 1
+            click.echo(f"{stamp} {alert.describe()}")
+    click.echo(f"{count} alert changes", err=True)
