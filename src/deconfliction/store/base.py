@@ -12,13 +12,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.operation import Operation, OperationState, check_identifier
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.volume import Volume4D
+
+
+R = TypeVar("R", bound=Any)
 
 
 class PartyKind(StrEnum):
@@ -98,6 +101,9 @@ class Transaction(Protocol):
 
     def count_operations(self) -> int:
         """How many operations are stored."""
+
+    def repo(self, kind: type[R]) -> R:
+        """A feature repository bound to this transaction (see ``store.sql.SqlRepo``)."""
 
 
 class Store(Protocol):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import shapely
 
@@ -255,6 +255,23 @@ class SqlTransaction:
         self._conn = conn
         self._d = dialect
         self._resolution = resolution
+        self._repos: dict[type[Any], Any] = {}
+
+    def repo(self, kind: type[R]) -> R:
+        """The feature repository ``kind`` (a :class:`SqlRepo`) inside this transaction.
+
+        Features beyond parties, operations and conflicts (credentials, events, audit,
+        hotline, F3548) keep their SQL in their own repository modules and migrations,
+        sharing this transaction, so a use-case still commits everything at once.
+        """
+        found = self._repos.get(kind)
+        if found is None:
+            found = self._repos[kind] = kind(self)
+        return found
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._d
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         cursor: Cursor = self._conn.execute(self._d.sql(sql), tuple(params))
@@ -479,6 +496,22 @@ class SqlTransaction:
                 (party, operation_id, party, operation_id),
             ).fetchall()
         return [_conflict(r[:-1]).seen_by(party) for r in rows]
+
+
+class SqlRepo:
+    """Base of a feature repository: runs its SQL on the transaction that made it."""
+
+    def __init__(self, tx: SqlTransaction) -> None:
+        self.tx = tx
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.tx._x(sql, params)
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.tx._many(sql, rows)
+
+
+R = TypeVar("R", bound=SqlRepo)
 
 
 def translate(exc: Exception, backend: str) -> StoreError:
