@@ -20,7 +20,6 @@ from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.volume import Volume4D
 
-
 R = TypeVar("R", bound=Any)
 
 
