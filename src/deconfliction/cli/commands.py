@@ -6,7 +6,8 @@ import click
 
 from deconfliction.cli.check import check
 from deconfliction.cli.demo import demo
+from deconfliction.cli.serve import serve
 from deconfliction.cli.tactical import tactical
 
-ALL: list[click.Command] = [demo, check]
+ALL: list[click.Command] = [demo, check, serve]
 ALL.append(tactical)

@@ -1,0 +1,120 @@
+"""The FastAPI application factory.
+
+``create_app`` wires a store, a clock and settings into an app; routers for each
+feature are included here. The app holds no state of its own beyond that wiring, so
+several API processes can serve one PostgreSQL store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from deconfliction import __version__
+from deconfliction.api import errors
+from deconfliction.api.errors import error_response
+from deconfliction.service.clock import Clock, SystemClock
+from deconfliction.store import Store, open_store
+
+log = logging.getLogger("deconfliction.api")
+
+#: Request bodies above this are refused with 413 before they are read.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class ApiSettings:
+    """What an API process needs to know; every field has a production default."""
+
+    db: str = "deconfliction.sqlite"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+
+
+def _metrics() -> Metrics:
+    registry = CollectorRegistry()
+    return Metrics(
+        registry,
+        Counter(
+            "deconfliction_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
+        ),
+        Histogram(
+            "deconfliction_http_seconds", "HTTP request latency", ["method", "route"], registry=registry
+        ),
+    )
+
+
+def create_app(
+    settings: ApiSettings | None = None, store: Store | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """An app over ``store`` (opened from ``settings.db`` when not given)."""
+    settings = settings or ApiSettings()
+    owned = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="deconfliction",
+        version=__version__,
+        summary="Airspace deconfliction between parties who do not trust each other.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store if store is not None else open_store(settings.db)
+    app.state.clock = clock or SystemClock()
+    app.state.metrics = metrics = _metrics()
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return error_response(
+                413, "PayloadTooLarge", f"request body is over the limit of {settings.max_body_bytes} bytes"
+            )
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, path).observe(elapsed)
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": path,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 2),
+            },
+        )
+        return response
+
+    @app.get("/health", tags=["ops"], summary="Liveness and store reachability")
+    def health() -> dict[str, str]:
+        with app.state.store.transaction() as tx:
+            tx.count_operations()
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

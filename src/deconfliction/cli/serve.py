@@ -1,0 +1,28 @@
+"""``deconfliction serve``: the HTTP API."""
+
+from __future__ import annotations
+
+import click
+
+from deconfliction.cli.errors import reports_errors
+from deconfliction.settings import database_url
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--db", default=None, help="Store: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
+)
+@click.option("--log-level", default="info", show_default=True, help="debug, info, warning or error.")
+@reports_errors
+def serve(host: str, port: int, db: str | None, log_level: str) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from deconfliction.api.app import ApiSettings, create_app
+    from deconfliction.api.logs import configure
+
+    configure(log_level)
+    app = create_app(ApiSettings(db=database_url(db)))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
