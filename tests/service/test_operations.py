@@ -116,3 +116,11 @@ def test_check_stores_nothing(service: OperationService) -> None:
     assert len(service.check(circle_op("RED", "R1"))) == 1
     assert [op.id for op in service.operations()] == ["B1"]
     assert service.conflicts("BLUE") == []
+
+
+def test_state_changes_keep_conflict_versions_current(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    service.file(circle_op("RED", "R1", lon=40.05))
+    service.transition("BLUE", "B1", OperationState.ACCEPTED, expected_version=1)
+    (seen_by_red,) = service.conflicts("RED")
+    assert (seen_by_red.b.id, seen_by_red.b.version) == ("B1", 2)

@@ -112,11 +112,10 @@ class OperationService:
             check_transition(current.state, target)
             changed = replace(current, state=target, version=current.version + 1)
             tx.update_operation(changed, expected_version)
-            if target in LIVE_STATES:
-                conflicts = tx.conflicts_of(party, operation_id)
-            else:
-                conflicts = []
-                tx.replace_conflicts(party, operation_id, conflicts)
+            # Stored conflicts name the version they were found against, so a state change
+            # (which bumps the version) re-detects rather than leaving stale references.
+            conflicts = self._detect(tx, changed) if target in LIVE_STATES else []
+            tx.replace_conflicts(party, operation_id, conflicts)
         return FilingResult(changed, tuple(conflicts))
 
     def get(self, party: str, operation_id: str) -> Operation:
