@@ -64,7 +64,7 @@ class AltitudeBand:
     def __post_init__(self) -> None:
         for name in ("lower_m", "upper_m"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise InvalidAltitude(name, f"must be a finite number of metres, got {value!r}")
             lo, hi = ALTITUDE_LIMITS_M
             if not lo <= value <= hi:
