@@ -160,14 +160,9 @@ class TrackState:
         )
         rows = np.flatnonzero(ok)
         slots = np.empty(rows.size, dtype=np.int64)
-        new_ids: list[str] = []
-        for k, row in enumerate(rows.tolist()):
-            track_id = str(batch.ids[row]).strip()
-            slot = self.slot_of.get(track_id)
-            if slot is None:
-                new_ids.append(track_id)
-                slot = -1
-            slots[k] = slot
+        wanted = [str(batch.ids[row]).strip() for row in rows.tolist()]
+        slots[:] = [self.slot_of.get(track_id, -1) for track_id in wanted]
+        new_ids = [wanted[k] for k in np.flatnonzero(slots < 0).tolist()]
         if new_ids:
             self._grow(len(self.slot_of) + len(new_ids))
             free = iter(np.flatnonzero(~self.active).tolist())
@@ -194,7 +189,9 @@ class TrackState:
         self.east_mps[slots] = east
         self.north_mps[slots] = north
         self.up_mps[slots] = batch.vs_mps[rows]
-        self.party[slots] = [self.party_code(str(batch.parties[r]).strip()) for r in rows.tolist()]
+        names, inverse = np.unique(np.asarray(batch.parties, dtype=object)[rows], return_inverse=True)
+        codes = np.array([self.party_code(str(name).strip()) for name in names.tolist()], dtype=np.int64)
+        self.party[slots] = codes[inverse.reshape(rows.size)] if rows.size else codes[:0]
         rejections.sort(key=lambda r: r.index)
         return IngestResult(int(rows.size), tuple(rejections))
 
