@@ -17,7 +17,12 @@ classes to exit codes and status codes in one place each.
     ├── Conflict                     the request contradicts the stored state
     │   ├── StaleVersion             an update against a version that is no longer current
     │   ├── AlreadyExists            create of an id that is taken
-    │   └── InvalidTransition        a state change the lifecycle does not allow
+    │   ├── InvalidTransition        a state change the lifecycle does not allow
+    │   └── AwarenessRequired        activation needs an acknowledgement of the conflicts first
+    ├── AccessDenied                 the caller may not do this
+    │   ├── Unauthenticated          no token, or one that is expired, forged or revoked (401)
+    │   └── Forbidden                a valid token without the scope this needs (403)
+    ├── RateLimited                  the party sent more requests than its rate allows (429)
     └── StoreError                   the storage backend failed or cannot be reached
         └── StoreUnavailable         a server store could not be reached
 """
@@ -83,6 +88,36 @@ class AlreadyExists(Conflict):
 
 class InvalidTransition(Conflict):
     """The lifecycle does not allow this state change."""
+
+
+class AwarenessRequired(Conflict):
+    """An activation that conflicts with versions of other operations not yet acknowledged.
+
+    ``details`` lists the conflicts as the caller may see them."""
+
+    def __init__(self, message: str, details: list[dict[str, object]]) -> None:
+        self.details = details
+        super().__init__(message)
+
+
+class AccessDenied(DeconflictionError):
+    """The caller may not do this."""
+
+
+class Unauthenticated(AccessDenied):
+    """No credentials, or a token that is expired, forged, garbled or revoked (HTTP 401)."""
+
+
+class Forbidden(AccessDenied):
+    """The token is valid but lacks the scope the request needs (HTTP 403)."""
+
+
+class RateLimited(DeconflictionError):
+    """The party is over its request rate; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
 
 
 class StoreError(DeconflictionError):

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from deconfliction import __version__
-from deconfliction.api import errors
+from deconfliction.api import auth, errors
 from deconfliction.api.errors import error_response
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
@@ -34,6 +34,13 @@ class ApiSettings:
 
     db: str = "deconfliction.sqlite"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: Ed25519 key that signs tokens; default: ``<db>.key`` beside a SQLite file (never in the store)
+    key_file: str | None = None
+    #: lifetime of an access token
+    token_ttl_s: int = 900
+    #: per-party token bucket: sustained requests per second, and the burst allowed
+    rate_per_s: float = 50.0
+    rate_burst: int = 100
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -117,4 +124,5 @@ def create_app(
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(auth.router)
     return app

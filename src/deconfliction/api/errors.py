@@ -6,7 +6,8 @@ inherits its parent's status. Bodies are ``{"error": {"type", "message", "field"
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,18 +15,25 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from deconfliction.errors import (
+    AwarenessRequired,
     Conflict,
     DeconflictionError,
+    Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     StoreError,
     StoreUnavailable,
+    Unauthenticated,
 )
 
 STATUS: Final[dict[type[DeconflictionError], int]] = {
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
     StoreUnavailable: 503,
     StoreError: 500,
 }
@@ -35,6 +43,9 @@ class ErrorDetail(BaseModel):
     type: str
     message: str
     field: str | None = None
+    #: structured detail where the message alone is not enough (e.g. the conflicts an
+    #: activation must acknowledge first)
+    details: list[dict[str, Any]] | None = None
 
 
 class ErrorBody(BaseModel):
@@ -50,9 +61,25 @@ def status_for(exc: DeconflictionError) -> int:
     return 500
 
 
-def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(type=kind, message=message, field=field))
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+def error_response(
+    status: int,
+    kind: str,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(type=kind, message=message, field=field, details=details))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def _headers(exc: DeconflictionError) -> dict[str, str] | None:
+    # RFC 6750 asks 401s to name the scheme; RFC 6585 lets 429s say when to come back.
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": 'Bearer realm="deconfliction"'}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -62,7 +89,8 @@ def install(app: FastAPI) -> None:
     async def _ours(request: Request, exc: DeconflictionError) -> JSONResponse:
         field = exc.field if isinstance(exc, InvalidInput) else None
         message = exc.rule if isinstance(exc, InvalidInput) else str(exc)
-        return error_response(status_for(exc), type(exc).__name__, message, field)
+        details = exc.details if isinstance(exc, AwarenessRequired) else None
+        return error_response(status_for(exc), type(exc).__name__, message, field, details, _headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _schema(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,14 +15,21 @@ from deconfliction.settings import database_url
     "--db", default=None, help="Store: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
 )
 @click.option("--log-level", default="info", show_default=True, help="debug, info, warning or error.")
+@click.option(
+    "--key-file",
+    default=None,
+    help="Ed25519 token-signing key, created 0600 if missing (default: <db>.key beside a SQLite file).",
+)
 @reports_errors
-def serve(host: str, port: int, db: str | None, log_level: str) -> None:
+def serve(host: str, port: int, db: str | None, log_level: str, key_file: str | None) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
     from deconfliction.api.app import ApiSettings, create_app
+    from deconfliction.api.auth import auth_state
     from deconfliction.api.logs import configure
 
     configure(log_level)
-    app = create_app(ApiSettings(db=database_url(db)))
+    app = create_app(ApiSettings(db=database_url(db), key_file=key_file))
+    auth_state(app)  # create or check the signing key now, not at the first request
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -11,6 +11,7 @@ bounding caps) run before the exact one in a local metric frame.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -108,6 +109,15 @@ class StrategicConflict:
     def seen_by(self, party: str) -> StrategicConflict:
         """The conflict with ``party``'s operation as side ``a``."""
         return self if self.a.party == party else self.swapped()
+
+
+def conflict_reference(conflict: StrategicConflict) -> str:
+    """A short, order-free reference both parties can cite on the hotline.
+
+    It names both operations at their versions, so a changed version is a new reference."""
+    sides = sorted([f"{r.party}/{r.id}@{r.version}" for r in (conflict.a, conflict.b)])
+    digest = hashlib.sha256("|".join(sides).encode()).hexdigest()[:8].upper()
+    return f"CX-{digest}"
 
 
 def volume_overlap(a: Volume4D, b: Volume4D, minima: Minima) -> Overlap | None:

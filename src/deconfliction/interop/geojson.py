@@ -12,7 +12,6 @@ regions this module writes) are skipped when reading. The full format is in
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pydantic import Field, ValidationError
 from deconfliction.engine.minima import MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.engine.strategic import conflict_reference as conflict_reference  # re-exported
 from deconfliction.errors import InvalidDocument, InvalidInput
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.footprint import ArcSector, Circle, Corridor, Footprint, Polygon, Position, Racetrack
@@ -347,13 +347,6 @@ def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
         "horizontal_distance_nm": round(conflict.horizontal_distance_m / NAUTICAL_MILE_M, 2),
         "overlaps": overlaps,
     }
-
-
-def conflict_reference(conflict: StrategicConflict) -> str:
-    """A short, order-free reference both parties can cite on the hotline."""
-    sides = sorted([f"{r.party}/{r.id}@{r.version}" for r in (conflict.a, conflict.b)])
-    digest = hashlib.sha256("|".join(sides).encode()).hexdigest()[:8].upper()
-    return f"CX-{digest}"
 
 
 def conflict_feature(conflict: StrategicConflict) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""Who is asking: bearer tokens, scopes and per-party rate limits, as FastAPI dependencies.
+
+Every route that touches a party's data takes ``principal: Annotated[Principal,
+Depends(requires("read"))]`` (or ``"file"``, ``"message"``, ``"admin"``; the aliases
+``Reader``, ``Filer``, ``Messenger``, ``Admin`` say the same) and acts for
+``principal.party`` only. A request passes when its ``Authorization: Bearer <token>``
+is a genuine, unexpired token of a credential that is still active, carrying the scope;
+then the party's rate limit is charged. ``POST /v1/auth/token`` exchanges client
+credentials for a token (OAuth 2.0 client-credentials grant, JSON body).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from deconfliction.errors import Forbidden, NotFound, Unauthenticated
+from deconfliction.service.credentials import authenticate
+from deconfliction.service.ratelimit import RateLimiter
+from deconfliction.service.tokens import TokenSigner, default_key_file, load_or_create_key
+from deconfliction.store.auth import CredentialsRepo, Scope, parse_scopes, scopes_text
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The party a request acts for, the credential it used, and what it may do."""
+
+    party: str
+    client_id: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthState:
+    signer: TokenSigner
+    limiter: RateLimiter
+
+
+_state_lock = threading.Lock()
+
+
+def auth_state(app: FastAPI) -> AuthState:
+    """The app's signer and rate limiter, made on first use from its settings.
+
+    Made lazily so that ``create_app`` needs no auth-specific line; the key file is
+    created (0600) the first time anything asks for it."""
+    found: AuthState | None = getattr(app.state, "auth", None)
+    if found is not None:
+        return found
+    with _state_lock:
+        found = getattr(app.state, "auth", None)
+        if found is None:
+            settings = app.state.settings
+            path = Path(settings.key_file) if settings.key_file else default_key_file(app.state.store.url)
+            signer = TokenSigner(load_or_create_key(path), app.state.clock, settings.token_ttl_s)
+            limiter = RateLimiter(app.state.clock, settings.rate_per_s, settings.rate_burst)
+            found = AuthState(signer, limiter)
+            app.state.auth = found
+    return found
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("missing Authorization: Bearer <token> header")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def authenticated(request: Request) -> Principal:
+    """The principal of a request with a valid token (any scope), rate limit charged."""
+    state = auth_state(request.app)
+    claims = state.signer.verify(_bearer(request))
+    # Revocation takes effect at once, not when the token expires: one key lookup.
+    with request.app.state.store.transaction() as tx:
+        try:
+            credential = tx.repo(CredentialsRepo).get(claims.client_id)
+        except NotFound:
+            raise Unauthenticated("the token's credential no longer exists") from None
+    if not credential.active:
+        raise Unauthenticated("the token's credential has been revoked")
+    if credential.party != claims.party:
+        raise Unauthenticated("the token does not match its credential")
+    state.limiter.take(claims.party)
+    return Principal(claims.party, claims.client_id, frozenset(s.value for s in claims.scopes))
+
+
+def requires(scope: str) -> Callable[[Request], Principal]:
+    """A dependency admitting tokens that carry ``scope`` (read, file, message or admin)."""
+    needed = Scope(scope)
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticated(request)
+        if needed.value not in principal.scopes:
+            raise Forbidden(
+                f"this needs the {needed.value!r} scope; the token has: {' '.join(sorted(principal.scopes))}"
+            )
+        return principal
+
+    dependency.__name__ = f"requires_{needed.value}"
+    return dependency
+
+
+#: Parameter types for routes: ``def route(principal: Reader) -> ...``.
+Reader = Annotated[Principal, Depends(requires("read"))]
+Filer = Annotated[Principal, Depends(requires("file"))]
+Messenger = Annotated[Principal, Depends(requires("message"))]
+Admin = Annotated[Principal, Depends(requires("admin"))]
+
+
+# -- the token endpoint ------------------------------------------------------------------
+
+
+class TokenRequest(BaseModel):
+    """Client credentials (OAuth 2.0 client-credentials grant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant_type: Literal["client_credentials"] = "client_credentials"
+    client_id: str = Field(min_length=1, max_length=256)
+    client_secret: str = Field(min_length=1, max_length=256)
+    #: space-separated subset of the credential's scopes; all of them when omitted
+    scope: str | None = Field(default=None, max_length=100)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scopes: list[str]
+
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/token",
+    summary="Exchange client credentials for an access token",
+    responses={401: {"description": "Wrong, unknown or revoked credentials"}},
+)
+def token(body: TokenRequest, request: Request) -> TokenResponse:
+    state = auth_state(request.app)
+    credential = authenticate(request.app.state.store, body.client_id, body.client_secret)
+    scopes = parse_scopes(body.scope, "scope") if body.scope else None
+    issued = state.signer.issue(credential, scopes)
+    state.limiter.take(credential.party)
+    return TokenResponse(
+        access_token=issued.token, expires_in=issued.expires_in, scopes=scopes_text(issued.scopes).split()
+    )
+
+
+class WhoAmI(BaseModel):
+    party: str
+    client_id: str
+    scopes: list[str]
+
+
+@router.get("/whoami", summary="The party and scopes of the presented token")
+def whoami(principal: Annotated[Principal, Depends(authenticated)]) -> WhoAmI:
+    return WhoAmI(party=principal.party, client_id=principal.client_id, scopes=sorted(principal.scopes))
