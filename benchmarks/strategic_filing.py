@@ -87,12 +87,12 @@ POLICY = MinimaPolicy(EN_ROUTE, {("blue", "red"): Minima(3 * 1852.0, 1000 * 0.30
 Spec = tuple[str, str, list[tuple[Any, ...]], int]  # party, id, raw volumes, priority
 
 
-def raw_operation(rng: random.Random, party: str, n: int) -> Spec:
+def raw_operation(rng: random.Random, party: str, n: int, days: int = 1) -> Spec:
     """An operation as raw numbers, as it would arrive from outside (validated in filing)."""
     volumes = []
     lat = LAT0 + rng.uniform(0.5, SPAN - 0.5)
     lon = LON0 + rng.uniform(0.5, SPAN - 0.5)
-    start = rng.uniform(0.0, 22.0 * 3600.0)
+    start = rng.uniform(0.0, days * 86_400.0 - 2.0 * 3600.0)
     for _ in range(rng.choice((1, 1, 1, 1, 2, 3))):
         r = rng.random()
         if r < 0.45:
@@ -179,12 +179,12 @@ def build(spec: Spec) -> Operation:
     return Operation(party, op_id, tuple(volumes), state=OperationState.ACCEPTED, priority=priority)
 
 
-def specs(seed: int, count: int, prefix: str = "") -> Iterator[Spec]:
+def specs(seed: int, count: int, prefix: str = "", days: int = 1) -> Iterator[Spec]:
     rng = random.Random(seed)
     weights = (0.3, 0.3, 0.25, 0.15)
     for n in range(count):
         party = rng.choices([p.id for p in PARTIES], weights)[0]
-        party_, op_id, raw, priority = raw_operation(rng, party, n)
+        party_, op_id, raw, priority = raw_operation(rng, party, n, days)
         yield (party_, prefix + op_id, raw, priority)
 
 
@@ -225,6 +225,7 @@ def file_one(store: Store, spec: Spec, policy: MinimaPolicy) -> Filed:
 class Result:
     backend: str
     stored: int
+    days: int
     filings: int
     p50_ms: float
     p99_ms: float
@@ -282,7 +283,15 @@ def warm_frames() -> int:
 
 
 def run(
-    backend: str, stored: int, filings: int, check: int, seed: int, where: str, workers: int, keep_ops: bool
+    backend: str,
+    stored: int,
+    filings: int,
+    check: int,
+    seed: int,
+    where: str,
+    workers: int,
+    keep_ops: bool,
+    days: int = 1,
 ) -> Result:
     store, handle = _open(backend, where)
     live: list[Operation] = []
@@ -300,7 +309,7 @@ def run(
         batch: list[tuple[Operation, list[frozenset[int]]]] = []
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers) as pool:
-            for n, item in enumerate(pool.imap(_indexed, specs(seed, stored), chunksize=256), 1):
+            for n, item in enumerate(pool.imap(_indexed, specs(seed, stored, days=days), chunksize=256), 1):
                 batch.append(item)
                 if keep_ops:
                     live.append(item[0])
@@ -315,7 +324,7 @@ def run(
         preload_s = time.perf_counter() - t0
         print(f"[{backend}] pre-loaded in {preload_s:.1f} s; filing {filings:,} ...", file=sys.stderr)
 
-        new = list(specs(seed + 1, filings + 50, prefix="new-"))
+        new = list(specs(seed + 1, filings + 50, prefix="new-", days=days))
         for spec in new[:50]:  # warm-up: caches of projections and prepared statements
             file_one(store, spec, POLICY)
             if keep_ops:
@@ -350,6 +359,7 @@ def run(
         return Result(
             backend=backend,
             stored=stored,
+            days=days,
             filings=filings,
             p50_ms=1e3 * statistics.median(times),
             p99_ms=1e3 * times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
@@ -403,25 +413,27 @@ def markdown(results: list[Result], command: str) -> str:
         "`insert_operation` + `replace_conflicts` in one durable transaction (SQLite: WAL,",
         "`synchronous=FULL`). One process, one filing at a time. Scenario: 4 parties, circles,",
         "polygons, corridors, racetracks and arc sectors over 31-41 N / 35-45 E, windows of 0.5-3 h",
-        "inside one day, FL100-FL400 bands plus low-level MSL/AGL traffic; 3 NM between the two",
+        "starting inside a horizon of D days (D = 1: all in one day),",
+        "FL100-FL400 bands plus low-level MSL/AGL traffic; 3 NM between the two",
         "forces, 5 NM / 1000 ft / 5 min otherwise.",
         "",
         f"Machine: {machine()}.",
         "",
         f"Command: `{command}`",
         "",
-        "| backend | stored N | filings | p50 ms | p99 ms | max ms | filings/s | candidates/filing"
+        "| backend | stored N | days | filings | p50 ms | p99 ms | max ms | filings/s | candidates/filing"
         " | conflicts/filing | checked vs brute force | bulk pre-load ops/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.backend} | {r.stored:,} | {r.filings:,} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.1f}"
+            f"| {r.backend} | {r.stored:,} | {r.days} | {r.filings:,} | {r.p50_ms:.2f} | {r.p99_ms:.2f}"
+            f" | {r.max_ms:.1f}"
             f" | {r.per_s:,.0f} | {r.mean_candidates:.1f} | {r.mean_conflicts:.2f}"
             f" | {r.checked} equal | {r.preload_per_s:,.0f} |"
         )
     lines += [
-        "| InterUSS DSS (anchor) | - | - | - | 100 (planned per query) | - | ~120 inserts/s (local)"
+        "| InterUSS DSS (anchor) | - | - | - | - | 100 (planned per query) | - | ~120 inserts/s (local)"
         " | - | - | - | - |",
         "",
         "Target (issue 2): with 100,000 stored, p99 < 5 ms and >= 1,000 filings/s on one core with SQLite.",
@@ -450,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--filings", type=int, default=2000)
     parser.add_argument("--check", type=int, default=20, help="filings checked against brute force")
     parser.add_argument("--seed", type=int, default=2015)
+    parser.add_argument("--days", type=int, default=1, help="horizon the operations' start times spread over")
     parser.add_argument(
         "--dir", nargs="+", default=[tempfile.gettempdir()], help="where SQLite files go (one run each)"
     )
@@ -461,11 +474,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results = []
     for stored in args.stored:
-        for backend in backends:
-            where = args.dir if backend == "sqlite" else args.pg_url
+        runs = [("sqlite", d) for d in args.dir if "sqlite" in backends]
+        runs += [("postgres", args.pg_url)] if "postgres" in backends else []
+        for backend, where in runs:
             result = run(
-                backend, stored, args.filings, args.check, args.seed, where, args.workers, args.check > 0
+                backend,
+                stored,
+                args.filings,
+                args.check,
+                args.seed,
+                where,
+                args.workers,
+                args.check > 0,
+                args.days,
             )
+            if backend == "sqlite":
+                result.backend = f"sqlite on {where} ({filesystem(where)})"
             print(json.dumps(result.__dict__), flush=True)
             if args.json_out:
                 with open(args.json_out, "a", encoding="utf-8") as out:
