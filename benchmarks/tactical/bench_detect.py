@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import os
 import statistics
 import sys
@@ -288,8 +289,9 @@ def full_cycle(n: int, cycles: int = 3) -> list[str]:
         east, north = velocity_enu(base.gs, base.trk)
         lat = base.lat + np.degrees(north * dt / 6_371_000.0)
         lon = base.lon + np.degrees(east * dt / (6_371_000.0 * np.cos(np.radians(base.lat))))
-        return ReportBatch(ids, parties, np.full(n, t), lat, lon, base.alt + base.vs * dt, base.gs, base.trk,
-                           base.vs)
+        return ReportBatch(
+            ids, parties, np.full(n, t), lat, lon, base.alt + base.vs * dt, base.gs, base.trk, base.vs
+        )
 
     engine = TacticalEngine(TacticalConfig())
     engine.cycle(t0, batch(t0))
@@ -375,7 +377,8 @@ def main() -> int:
         body = [
             f"Measured with `python benchmarks/tactical/bench_detect.py --write` ({cpu}, "
             f"{os.cpu_count()} cores, numpy {np.__version__}, bluesky-simulator "
-            f"{getattr(bluesky, '__version__', '?')}). Look-ahead {LOOKAHEAD_S:g} s, R = {HSEP_M:g} m, "
+            f"{importlib.metadata.version('bluesky-simulator')}). "
+            f"Look-ahead {LOOKAHEAD_S:g} s, R = {HSEP_M:g} m, "
             f"H = {VSEP_M:g} m, every pair tested (`--all-pairs`). Times are medians "
             "(BlueSky: 3 runs, 2 at N = 10,000; ours: 7 runs), both single-threaded, same arrays, "
             "one process. Random traffic: uniform in the box around 45°N 5°E, FL100–FL400, "
@@ -387,7 +390,7 @@ def main() -> int:
             f"{args.instants} instants per sample, the latest complete airborne report of each "
             "aircraft heard in the previous 20 s.",
             "",
-            *table([*recorded, total]),
+            *table([total]),
             "",
             "Scale and memory of one detection (ours alone; peak traced by `tracemalloc`):",
             "",
