@@ -18,7 +18,9 @@ classes to exit codes and status codes in one place each.
     │   ├── StaleVersion             an update against a version that is no longer current
     │   ├── AlreadyExists            create of an id that is taken
     │   ├── InvalidTransition        a state change the lifecycle does not allow
-    │   └── AwarenessRequired        activation needs an acknowledgement of the conflicts first
+    │   ├── AwarenessRequired        activation needs an acknowledgement of the conflicts first
+    │   ├── LineSuspended            a hotline line is suspended: only STOP messages pass
+    │   └── GeometryMismatch         an acknowledgement echoed the hash of other geometry
     ├── AccessDenied                 the caller may not do this
     │   ├── Unauthenticated          no token, or one that is expired, forged or revoked (401)
     │   └── Forbidden                a valid token without the scope this needs (403)
@@ -98,6 +100,14 @@ class AwarenessRequired(Conflict):
     def __init__(self, message: str, details: list[dict[str, object]]) -> None:
         self.details = details
         super().__init__(message)
+
+
+class LineSuspended(Conflict):
+    """The hotline line between two parties is suspended: only STOP messages pass."""
+
+
+class GeometryMismatch(Conflict):
+    """A hotline acknowledgement echoed a geometry hash other than that of the geometry sent."""
 
 
 class AccessDenied(DeconflictionError):
