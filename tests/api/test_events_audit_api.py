@@ -1,0 +1,111 @@
+"""Events polling and audit routes in process: own data only, bad input refused, nothing changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from apihelpers import Api, make_api
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deconfliction.service.audit_verify import verify_export
+from deconfliction.service.signing import b64u, public_raw
+from deconfliction.store import Store
+from deconfliction.store.events import AuditRepo, EventsRepo
+from deconfliction.store.signing import PartyKeysRepo
+
+
+@pytest.fixture
+def api(store: Store, tmp_path: Path) -> Api:
+    api = make_api(store, tmp_path, extra={"audit_key_file": str(tmp_path / "audit.key")})
+    api.party("RED")
+    api.party("BLUE")
+    return api
+
+
+def _events(api: Api, party: str, n: int) -> None:
+    with api.store.transaction() as tx:
+        for i in range(n):
+            tx.repo(EventsRepo).append(party, "test.event", {"i": i}, api.clock.now())
+            tx.repo(AuditRepo).append(party, "test.event", party, {"i": i, "parties": [party]}, api.clock.now())
+            api.clock.advance(timedelta(seconds=1))
+
+
+def test_polling_returns_own_events_after_an_id(api: Api) -> None:
+    _events(api, "RED", 5)
+    _events(api, "BLUE", 2)
+    red = api.headers("RED", "read")
+    page = api.client.get("/v1/events", params={"after": 2, "limit": 2}, headers=red).json()
+    assert [e["seq"] for e in page["events"]] == [3, 4]
+    assert page["last_seq"] == 5
+    assert page["events"][0]["payload"] == {"i": 2}
+    assert page["events"][0]["kind"] == "test.event"
+    blue = api.client.get("/v1/events", headers=api.headers("BLUE", "read")).json()
+    assert [e["payload"]["i"] for e in blue["events"]] == [0, 1]  # BLUE never sees RED's
+    assert blue["last_seq"] == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"after": -1}, "after"), ({"after": "x"}, "after"), ({"limit": 0}, "limit")]
+)
+def test_bad_polling_input_is_422(api: Api, params: dict[str, object], field: str) -> None:
+    r = api.client.get("/v1/events", params=params, headers=api.headers("RED", "read"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == field
+
+
+def test_stream_refuses_a_bad_last_event_id_and_needs_a_token(api: Api) -> None:
+    r = api.client.get(
+        "/v1/events/stream", headers={**api.headers("RED", "read"), "Last-Event-ID": "12abc"}
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "Last-Event-ID"
+    assert api.client.get("/v1/events/stream").status_code == 401
+    assert api.client.get("/v1/events").status_code == 401
+    assert api.client.get("/v1/events", headers=api.headers("RED", "file")).status_code == 403
+
+
+def test_export_is_the_callers_own_chain_and_verifies(api: Api) -> None:
+    _events(api, "RED", 3)
+    _events(api, "BLUE", 1)
+    keys = api.client.get("/v1/audit/keys").json()["keys"]
+    assert len(keys) == 1
+    doc = api.client.get("/v1/audit/export", headers=api.headers("RED", "read")).json()
+    assert doc["party"] == "RED"
+    assert [e["body"]["i"] for e in doc["entries"]] == [0, 1, 2]
+    report = verify_export(doc, [keys[0]["public_key"]])
+    assert report.ok, report.findings
+    blue = api.client.get("/v1/audit/export", headers=api.headers("BLUE", "read")).json()
+    assert [e["body"]["parties"] for e in blue["entries"]] == [["BLUE"]]
+    assert api.client.get("/v1/audit/export").status_code == 401
+
+
+def test_party_keys_are_registered_by_admins_only(api: Api) -> None:
+    public = b64u(public_raw(Ed25519PrivateKey.generate()))
+    admin = api.headers("RED", "admin")
+    url = "/v1/audit/parties/BLUE/keys"
+    assert api.client.post(url, json={"public_key": public}, headers=api.headers("BLUE")).status_code == 403
+    bad = api.client.post(url, json={"public_key": "AAAA"}, headers=admin)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "public_key"
+    extra = api.client.post(url, json={"public_key": public, "x": 1}, headers=admin)
+    assert extra.status_code == 422
+    missing = api.client.post("/v1/audit/parties/NOPE/keys", json={"public_key": public}, headers=admin)
+    assert missing.status_code == 404
+    with api.store.transaction() as tx:
+        assert tx.repo(PartyKeysRepo).of("BLUE") == []  # nothing stored by the refusals
+    made = api.client.post(url, json={"public_key": public}, headers=admin)
+    assert made.status_code == 201
+    key_id = made.json()["key_id"]
+    assert api.client.post(url, json={"public_key": public}, headers=admin).status_code == 409
+    own = api.client.get("/v1/audit/party-keys", headers=api.headers("BLUE", "read")).json()
+    assert [k["key_id"] for k in own] == [key_id]
+    assert api.client.get("/v1/audit/party-keys", headers=api.headers("RED", "read")).json() == []
+    gone = api.client.delete(f"{url}/{key_id}", headers=admin)
+    assert gone.status_code == 204
+    assert api.client.delete(f"{url}/{key_id}", headers=admin).status_code == 404
+    assert api.client.delete(f"{url}/nothex", headers=admin).status_code == 422
+    # The registration and the revocation are in BLUE's chain.
+    doc = api.client.get("/v1/audit/export", headers=api.headers("BLUE", "read")).json()
+    assert [e["kind"] for e in doc["entries"]] == ["key.registered", "key.revoked"]
