@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from deconfliction import __version__
-from deconfliction.api import audit, auth, errors, events
+from deconfliction.api import admin, audit, auth, errors, events
 from deconfliction.api.errors import error_response
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
@@ -125,6 +125,7 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(auth.router)
+    app.include_router(admin.router)
     app.include_router(audit.router)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from deconfliction.cli.admin import admin
 from deconfliction.cli.audit import audit
 from deconfliction.cli.check import check
 from deconfliction.cli.demo import demo
@@ -13,3 +14,4 @@ from deconfliction.cli.tactical import tactical
 ALL: list[click.Command] = [demo, check, serve]
 ALL.append(tactical)
 ALL.append(audit)
+ALL.append(admin)

@@ -37,6 +37,17 @@ class Visibility(StrEnum):
         return self is Visibility.OVERLAP
 
 
+def parse_visibility(value: object, field: str) -> Visibility:
+    """A :class:`Visibility` from its name; InvalidInput names ``field`` otherwise."""
+    try:
+        if isinstance(value, str):
+            return Visibility(value)
+    except ValueError:
+        pass
+    levels = ", ".join(v.value for v in Visibility)
+    raise InvalidInput(field, f"unknown visibility {value!r}; one of {levels}")
+
+
 @dataclass(frozen=True, slots=True)
 class PairPolicy:
     """The lead time and visibility agreed between two parties (stored with a <= b)."""
@@ -59,12 +70,7 @@ class PairPolicy:
             raise InvalidInput("min_lead_s", f"must be between 0 and {MAX_LEAD_S:.0f} s, got {lead!r}")
         object.__setattr__(self, "min_lead_s", float(lead))
         for name in ("a_sees", "b_sees"):
-            value = getattr(self, name)
-            try:
-                object.__setattr__(self, name, Visibility(value))
-            except ValueError:
-                levels = ", ".join(v.value for v in Visibility)
-                raise InvalidInput(name, f"unknown visibility {value!r}; one of {levels}") from None
+            object.__setattr__(self, name, parse_visibility(getattr(self, name), name))
         if self.party_b < self.party_a:
             # One row per unordered pair: store it with the smaller id first.
             a, b, a_sees, b_sees = self.party_b, self.party_a, self.b_sees, self.a_sees
