@@ -3,6 +3,7 @@ over a real socket (stream delivery, reconnects, restarts, kill -9)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -223,10 +224,8 @@ class Subscriber:
         return False
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._thread.join(timeout=5)
         self._file.close()
         self._sock.close()
