@@ -28,7 +28,9 @@ def _events(api: Api, party: str, n: int) -> None:
     with api.store.transaction() as tx:
         for i in range(n):
             tx.repo(EventsRepo).append(party, "test.event", {"i": i}, api.clock.now())
-            tx.repo(AuditRepo).append(party, "test.event", party, {"i": i, "parties": [party]}, api.clock.now())
+            tx.repo(AuditRepo).append(
+                party, "test.event", party, {"i": i, "parties": [party]}, api.clock.now()
+            )
             api.clock.advance(timedelta(seconds=1))
 
 
@@ -56,9 +58,7 @@ def test_bad_polling_input_is_422(api: Api, params: dict[str, object], field: st
 
 
 def test_stream_refuses_a_bad_last_event_id_and_needs_a_token(api: Api) -> None:
-    r = api.client.get(
-        "/v1/events/stream", headers={**api.headers("RED", "read"), "Last-Event-ID": "12abc"}
-    )
+    r = api.client.get("/v1/events/stream", headers={**api.headers("RED", "read"), "Last-Event-ID": "12abc"})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "Last-Event-ID"
     assert api.client.get("/v1/events/stream").status_code == 401
