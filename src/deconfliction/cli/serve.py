@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.f3548 import f3548_config, f3548_options
 from deconfliction.settings import database_url
 
 
@@ -20,8 +23,11 @@ from deconfliction.settings import database_url
     default=None,
     help="Ed25519 token-signing key, created 0600 if missing (default: <db>.key beside a SQLite file).",
 )
+@f3548_options
 @reports_errors
-def serve(host: str, port: int, db: str | None, log_level: str, key_file: str | None) -> None:
+def serve(
+    host: str, port: int, db: str | None, log_level: str, key_file: str | None, **f3548: Any
+) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
@@ -30,6 +36,8 @@ def serve(host: str, port: int, db: str | None, log_level: str, key_file: str | 
     from deconfliction.api.logs import configure
 
     configure(log_level)
-    app = create_app(ApiSettings(db=database_url(db), key_file=key_file))
+    app = create_app(
+        ApiSettings(db=database_url(db), key_file=key_file, extra={"f3548_auth": f3548_config(**f3548)})
+    )
     auth_state(app)  # create or check the signing key now, not at the first request
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

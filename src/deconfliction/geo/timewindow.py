@@ -8,9 +8,10 @@ from typing import Final
 
 from deconfliction.errors import InvalidTimeWindow
 
-#: The longest window one volume may span. Longer activity is filed as several volumes,
-#: which keeps each volume's index entry tight in time.
-MAX_WINDOW: Final = timedelta(days=7)
+#: The longest window one volume may span: a century. F3548 USSs file
+#: operational intents and constraints for decades (the InterUSS prober files 2020..2080),
+#: so the limit only refuses nonsense; short volumes keep their index entries tight.
+MAX_WINDOW: Final = timedelta(days=36525)
 
 
 def require_utc(value: datetime, field: str) -> datetime:

@@ -1,0 +1,65 @@
+"""``deconfliction serve`` options for the ASTM F3548-21 DSS's tokens (``docs/f3548.md``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from deconfliction.interop.f3548.auth import F3548AuthConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def f3548_options(fn: F) -> F:
+    """Add the F3548 token options to a click command."""
+    options = [
+        click.option(
+            "--f3548-public-key",
+            "f3548_public_keys",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="PEM public key of the USS auth server whose RS256 tokens the DSS accepts (repeatable).",
+        ),
+        click.option(
+            "--f3548-audience",
+            "f3548_audiences",
+            multiple=True,
+            help="Audience (aud) F3548 tokens must name: this DSS's host name (repeatable).",
+        ),
+        click.option(
+            "--f3548-issuer",
+            "f3548_issuers",
+            multiple=True,
+            help="Issuer (iss) F3548 tokens must carry (repeatable; default: any issuer of a trusted key).",
+        ),
+        click.option(
+            "--f3548-test-keys",
+            is_flag=True,
+            default=False,
+            help="TESTS ONLY: also accept the InterUSS prober's published NoAuth test key"
+            " (audience localhost).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def f3548_config(
+    f3548_public_keys: tuple[Path, ...] = (),
+    f3548_audiences: tuple[str, ...] = (),
+    f3548_issuers: tuple[str, ...] = (),
+    f3548_test_keys: bool = False,
+) -> F3548AuthConfig:
+    """The token configuration the options describe."""
+    config = F3548AuthConfig(
+        tuple(p.read_text(encoding="ascii") for p in f3548_public_keys),
+        tuple(f3548_audiences),
+        tuple(f3548_issuers),
+    )
+    if f3548_test_keys:
+        return F3548AuthConfig.for_tests(tuple(f3548_audiences) or ("localhost",), extra=config)
+    return config

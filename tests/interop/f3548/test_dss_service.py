@@ -1,0 +1,258 @@
+"""The F3548 DSS use-cases in process, on SQLite and PostgreSQL (see docs/f3548.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from deconfliction.engine.operation import Operation
+from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, StaleVersion
+from deconfliction.geo import AltitudeBand, Circle, Position, TimeWindow, Volume4D
+from deconfliction.interop.f3548.auth import (
+    AVAILABILITY_ARBITRATION,
+    CONSTRAINT_MANAGEMENT,
+    CONSTRAINT_PROCESSING,
+    STRATEGIC_COORDINATION,
+    F3548Principal,
+)
+from deconfliction.interop.f3548.service import NO_OVN, AirspaceConflict, DssService
+from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
+from deconfliction.service.clock import ManualClock
+from deconfliction.service.operations import OperationService
+from deconfliction.store import Party, PartyKind, Store
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SC = frozenset({STRATEGIC_COORDINATION})
+USS1 = F3548Principal("uss1", SC)
+USS2 = F3548Principal("uss2", SC)
+
+
+def extent(
+    lat: float = 47.0, lon: float = 8.0, radius_m: float = 300.0, minutes: float = 60.0, **alt: Any
+) -> dict[str, Any]:
+    start = NOW + timedelta(minutes=5)
+    return {
+        "volume": {
+            "outline_circle": {
+                "center": {"lat": lat, "lng": lon},
+                "radius": {"value": radius_m, "units": "M"},
+            },
+            "altitude_lower": {
+                "value": alt.get("lower", 0.0),
+                "reference": alt.get("reference", "W84"),
+                "units": alt.get("units", "M"),
+            },
+            "altitude_upper": {"value": alt.get("upper", 120.0), "reference": "W84", "units": "M"},
+        },
+        "time_start": {"value": start.isoformat().replace("+00:00", "Z"), "format": "RFC3339"},
+        "time_end": {
+            "value": (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z"),
+            "format": "RFC3339",
+        },
+    }
+
+
+def oi_body(
+    *extents: dict[str, Any], key: list[str] | None = None, state: str = "Accepted"
+) -> dict[str, Any]:
+    return {
+        "extents": list(extents) or [extent()],
+        "key": key or [],
+        "state": state,
+        "uss_base_url": "https://uss.example/f3548",
+        "new_subscription": {"uss_base_url": "https://uss.example/f3548", "notify_for_constraints": False},
+    }
+
+
+@pytest.fixture
+def dss(store: Store) -> DssService:
+    return DssService(store, ManualClock(NOW))
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_create_get_update_delete(dss: DssService) -> None:
+    oi = new_id()
+    created = dss.put_operational_intent(USS1, oi, None, oi_body())
+    assert created.status == 201
+    ref = created.body["operational_intent_reference"]
+    assert (ref["version"], ref["state"], ref["manager"], ref["uss_availability"]) == (
+        1,
+        "Accepted",
+        "uss1",
+        "Unknown",
+    )
+    ovn = ref["ovn"]
+    assert dss.get_operational_intent(USS1, oi)["operational_intent_reference"]["ovn"] == ovn
+    # Others see that the OVN exists, not what it is.
+    assert dss.get_operational_intent(USS2, oi)["operational_intent_reference"]["ovn"] == NO_OVN
+
+    with pytest.raises(AlreadyExists):
+        dss.put_operational_intent(USS1, oi, None, oi_body())
+    with pytest.raises(StaleVersion):
+        dss.put_operational_intent(USS1, oi, "not-the-ovn", oi_body(key=[ovn]))
+    with pytest.raises(Forbidden):
+        dss.put_operational_intent(USS2, oi, ovn, oi_body())
+
+    updated = dss.put_operational_intent(USS1, oi, ovn, oi_body(state="Activated"))
+    new_ref = updated.body["operational_intent_reference"]
+    assert updated.status == 200
+    assert new_ref["version"] == 2
+    assert new_ref["ovn"] != ovn
+
+    with pytest.raises(StaleVersion):
+        dss.delete_operational_intent(USS1, oi, ovn)
+    dss.delete_operational_intent(USS1, oi, new_ref["ovn"])
+    with pytest.raises(NotFound):
+        dss.get_operational_intent(USS1, oi)
+    # The id may be used again once deleted; its version starts afresh.
+    assert (
+        dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]["version"]
+        == 1
+    )
+
+
+def test_key_check_lists_missing_intents(dss: DssService) -> None:
+    first = new_id()
+    ovn1 = dss.put_operational_intent(USS1, first, None, oi_body()).body["operational_intent_reference"][
+        "ovn"
+    ]
+    second = new_id()
+    with pytest.raises(AirspaceConflict) as refused:
+        dss.put_operational_intent(USS2, second, None, oi_body())
+    assert [m["id"] for m in refused.value.missing] == [first]
+    assert refused.value.missing[0]["ovn"] == NO_OVN
+    with pytest.raises(NotFound):
+        dss.get_operational_intent(USS2, second)  # refused: nothing stored
+    assert dss.put_operational_intent(USS2, second, None, oi_body(key=[ovn1])).status == 201
+    # Far away, no key is needed.
+    assert dss.put_operational_intent(USS2, new_id(), None, oi_body(extent(lat=-30.0))).status == 201
+
+
+def test_subscribers_are_notified_with_rising_index(dss: DssService) -> None:
+    watcher = F3548Principal("uss2", frozenset({STRATEGIC_COORDINATION, CONSTRAINT_PROCESSING}))
+    sub = new_id()
+    body = {
+        "extents": extent(radius_m=2000.0),
+        "uss_base_url": "https://watcher.example",
+        "notify_for_operational_intents": True,
+    }
+    assert dss.put_subscription(watcher, sub, None, body).body["subscription"]["notification_index"] == 0
+
+    oi = new_id()
+    change = dss.put_operational_intent(USS1, oi, None, oi_body())
+    by_url = {s["uss_base_url"]: s["subscriptions"] for s in change.body["subscribers"]}
+    assert by_url["https://watcher.example"] == [{"subscription_id": sub, "notification_index": 1}]
+    ovn = change.body["operational_intent_reference"]["ovn"]
+    change = dss.delete_operational_intent(USS1, oi, ovn)
+    by_url = {s["uss_base_url"]: s["subscriptions"] for s in change.body["subscribers"]}
+    assert by_url["https://watcher.example"] == [{"subscription_id": sub, "notification_index": 2}]
+    with pytest.raises(Forbidden):
+        dss.get_subscription(USS1, sub)
+
+
+def test_implicit_subscription_lives_with_its_intent(dss: DssService) -> None:
+    oi = new_id()
+    ref = dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]
+    sub = dss.get_subscription(USS1, ref["subscription_id"])["subscription"]
+    assert sub["implicit_subscription"] is True
+    assert sub["dependent_operational_intents"] == [oi]
+    with pytest.raises(InvalidInput):
+        dss.delete_subscription(USS1, sub["id"], sub["version"])
+    dss.delete_operational_intent(USS1, oi, ref["ovn"])
+    with pytest.raises(NotFound):
+        dss.get_subscription(USS1, sub["id"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (oi_body(extent(reference="AGL")), "extents[0].volume.altitude_lower.reference"),
+        (oi_body(extent(units="N")), "extents[0].volume.altitude_lower.units"),
+        (oi_body(extent(radius_m=40_000.0)), "extents"),
+        (oi_body(extent(lat=95.0)), "extents[0].volume.outline_circle.center.lat"),
+        ({**oi_body(), "uss_base_url": "http://uss.example"}, "uss_base_url"),
+        ({**oi_body(), "state": "Ended"}, "state"),
+        ({**oi_body(), "extents": extent()}, "extents"),
+    ],
+)
+def test_bad_input_is_refused_and_stores_nothing(dss: DssService, body: dict[str, Any], field: str) -> None:
+    oi = new_id()
+    with pytest.raises(InvalidInput) as refused:
+        dss.put_operational_intent(USS1, oi, None, body)
+    assert refused.value.field == field
+    with pytest.raises(NotFound):
+        dss.get_operational_intent(USS1, oi)
+
+
+def test_intent_in_the_past_and_bad_ids_are_refused(dss: DssService) -> None:
+    with pytest.raises(InvalidInput):
+        dss.put_operational_intent(USS1, new_id(), None, oi_body(extent(minutes=-1.0)))
+    with pytest.raises(InvalidInput):
+        dss.put_operational_intent(USS1, "not-a-uuid", None, oi_body())
+
+
+def test_scopes_are_enforced(dss: DssService) -> None:
+    cm_only = F3548Principal("uss1", frozenset({CONSTRAINT_MANAGEMENT}))
+    with pytest.raises(Forbidden):
+        dss.put_operational_intent(cm_only, new_id(), None, oi_body())
+    with pytest.raises(Forbidden):
+        dss.set_availability(USS1, "uss1", {"availability": "Normal"})
+    arbiter = F3548Principal("arbiter", frozenset({AVAILABILITY_ARBITRATION}))
+    status = dss.set_availability(arbiter, "uss1", {"availability": "down"})
+    assert status["status"]["availability"] == "Down"
+    with pytest.raises(StaleVersion):
+        dss.set_availability(arbiter, "uss1", {"availability": "Normal", "old_version": "wrong"})
+    oi = new_id()
+    ref = dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]
+    assert ref["uss_availability"] == "Down"
+
+
+def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) -> None:
+    """A natively filed operation and an F3548 intent in the same airspace conflict; each
+    party sees the conflict through its own API, with the overlap and not the plan."""
+    oi = new_id()
+    dss.put_operational_intent(USS1, oi, None, oi_body())
+    native = OperationService(store)
+    native.add_party(Party("RED", "Red air operations", PartyKind.MILITARY))
+    start = NOW + timedelta(minutes=30)
+    op = Operation(
+        "RED",
+        "strike-1",
+        (
+            Volume4D(
+                Circle(Position(47.001, 8.001), 1000.0),
+                AltitudeBand(50.0, 300.0, parse_volume4d(extent(), "x").band.datum),
+                TimeWindow(start, start + timedelta(hours=1)),
+            ),
+        ),
+    )
+    filed = native.file(op)
+    assert [(c.b.party, c.b.id) for c in filed.conflicts] == [("uss1", oi)]
+    seen_by_uss = native.conflicts("uss1")
+    assert [(c.a.id, c.b.party, c.b.id) for c in seen_by_uss] == [(oi, "RED", "strike-1")]
+    # The DSS does not list the native operation: F3548 shows only F3548 references,
+    # so the USS learns of it through the native conflict notice, not the plan.
+    aoi = {"area_of_interest": extent(radius_m=5000.0)}
+    listed = dss.query_operational_intents(USS1, aoi)["operational_intent_references"]
+    assert [r["id"] for r in listed] == [oi]
+
+    # An F3548 intent filed after the native operation conflicts with it too.
+    later = new_id()
+    dss.put_operational_intent(
+        USS2, later, None, oi_body(extent(lat=47.002, lon=8.002), key=[r["ovn"] for r in listed])
+    )
+    assert ("RED", "strike-1") in [(c.b.party, c.b.id) for c in native.conflicts("uss2")]
+
+
+def test_volume_round_trip() -> None:
+    parsed = parse_volume4d(extent(units="FT", lower=100.0), "v")
+    assert parsed.lower_m == pytest.approx(30.48)
+    wire = volume_to_f3548(parsed.volume())
+    again = parse_volume4d(wire, "v")
+    assert again == parsed
