@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from deconfliction.api.app import ApiSettings, create_app
+from deconfliction.client import Client
+from deconfliction.engine.operation import Operation
+from deconfliction.interop.geojson import volume_to_wire
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.credentials import create_credential
 from deconfliction.store import Party, PartyKind, Store
@@ -51,3 +55,19 @@ def make_api(store: Store, tmp_path: Path, **settings: object) -> Api:
     clock = ManualClock(NOW)
     app = create_app(ApiSettings(key_file=str(tmp_path / "token.key"), **settings), store=store, clock=clock)  # type: ignore[arg-type]
     return Api(app, TestClient(app), clock, store)
+
+
+def client_for(api: Api, party_id: str, scopes: str = "read,file,message") -> Client:
+    """A :class:`deconfliction.client.Client` for ``party_id`` over the in-process app."""
+    client_id, secret = api.credential(party_id, scopes)
+    return Client("http://testserver", client_id, secret, http=api.client)
+
+
+def wire_volumes(operation: Operation) -> list[dict[str, Any]]:
+    """An operation's volumes in the API's wire form."""
+    return [volume_to_wire(v).model_dump(mode="json") for v in operation.volumes]
+
+
+def filing(operation: Operation, **extra: Any) -> dict[str, Any]:
+    """The POST /v1/operations body for ``operation`` (its party is the caller's)."""
+    return {"id": operation.id, "volumes": wire_volumes(operation), "priority": operation.priority, **extra}

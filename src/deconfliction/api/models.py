@@ -11,15 +11,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deconfliction.api.errors import ErrorBody
+from deconfliction.engine.operation import MAX_VOLUMES, Operation, OperationState
 from deconfliction.engine.policy import Visibility
+from deconfliction.errors import InvalidInput
+from deconfliction.geo.timewindow import format_utc
+from deconfliction.geo.volume import Volume4D
+from deconfliction.interop.geojson import VolumeWire, volume_from_wire, volume_to_wire
 from deconfliction.interop.quantities import MinimaWire, Wire
+from deconfliction.service.access import MAX_PURPOSE_CHARS, Outcome, OwnOperation
 from deconfliction.service.admin import PairTerms
-from deconfliction.store.auth import LANGUAGES, Credential, Desk, Scope, scopes_text
+from deconfliction.store.auth import Credential, Desk, Scope, scopes_text
 from deconfliction.store.base import Party, PartyKind
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-Language = Literal["en", "ru", "ar"]
-assert set(LANGUAGES) == {"en", "ru", "ar"}
+#: The languages with message catalogues (``store.auth.LANGUAGES``), spelled out for OpenAPI.
+Language = Literal["ar", "en", "ru"]
 
 
 class Public(BaseModel):
@@ -116,3 +123,169 @@ class PolicyPublic(Public):
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+class OperationCreate(Wire):
+    """A new operation of the caller's party (version 1, proposed)."""
+
+    id: str = Field(pattern=_ID)
+    volumes: list[VolumeWire] = Field(min_length=1, max_length=MAX_VOLUMES)
+    priority: int = Field(default=0, ge=0, le=100)
+    affiliation: str | None = Field(default=None, max_length=200)
+    #: shown to the filing party only, never to anyone it conflicts with
+    purpose: str | None = Field(default=None, max_length=MAX_PURPOSE_CHARS)
+
+    def to_domain(self, party: str) -> Operation:
+        return Operation(
+            party=party,
+            id=self.id,
+            volumes=volumes_from_wire(self.volumes),
+            priority=self.priority,
+            affiliation=self.affiliation,
+        )
+
+
+class OperationUpdate(Wire):
+    """A change to an operation: ``version`` must be its current version."""
+
+    version: int = Field(ge=1)
+    volumes: list[VolumeWire] | None = Field(default=None, min_length=1, max_length=MAX_VOLUMES)
+    priority: int | None = Field(default=None, ge=0, le=100)
+    purpose: str | None = Field(default=None, max_length=MAX_PURPOSE_CHARS)
+
+
+class VersionBody(Wire):
+    """A state change names the version it applies to."""
+
+    version: int = Field(ge=1)
+
+
+def volumes_from_wire(volumes: list[VolumeWire]) -> tuple[Volume4D, ...]:
+    out = []
+    for i, wire in enumerate(volumes):
+        try:
+            out.append(volume_from_wire(wire))
+        except InvalidInput as exc:
+            raise exc.within(f"volumes[{i}]") from None
+    return tuple(out)
+
+
+class Window(Public):
+    start: str
+    end: str
+
+
+class NoticePublic(Public):
+    """The notice a filed version gave: lead time before its first volume starts, and the
+    parties whose agreed minimum lead time it fell short of (accepted, but flagged)."""
+
+    filed_at: str
+    lead_s: float
+    late: bool
+    late_for: list[str]
+
+
+class OperationPublic(Public):
+    party: str
+    id: str
+    version: int
+    state: OperationState
+    priority: int
+    affiliation: str | None
+    purpose: str | None
+    volumes: list[VolumeWire]
+    notice: NoticePublic | None
+
+    @staticmethod
+    def of(own: OwnOperation) -> OperationPublic:
+        op, record = own.operation, own.record
+        notice = None
+        if record is not None:
+            n = record.notice
+            notice = NoticePublic(
+                filed_at=format_utc(n.filed_at),
+                lead_s=round(n.lead_s, 3),
+                late=n.late,
+                late_for=list(n.late_for),
+            )
+        return OperationPublic(
+            party=op.party,
+            id=op.id,
+            version=op.version,
+            state=op.state,
+            priority=op.priority,
+            affiliation=op.affiliation,
+            purpose=record.purpose if record is not None else None,
+            volumes=[volume_to_wire(v) for v in op.volumes],
+            notice=notice,
+        )
+
+
+class AltitudePublic(Public):
+    lower_m: float
+    upper_m: float
+    lower_ft: int
+    upper_ft: int
+    datum: str
+
+
+class OverlapPublic(Public):
+    """One overlapping pair of volumes: the caller's volume index, and where and when."""
+
+    volume: int
+    altitude: AltitudePublic
+    window: Window
+    #: GeoJSON geometry (lon, lat) of the overlap; only with visibility ``overlap``
+    region: dict[str, Any] | None = None
+
+
+class ConflictPublic(Public):
+    """A conflict as the caller may see it: never the other operation's id, geometry or purpose."""
+
+    reference: str
+    operation_id: str
+    operation_version: int
+    other_party: str
+    visibility: Visibility
+    #: whether the caller has acknowledged the other side's current version
+    acknowledged: bool
+    window: Window | None = None
+    overlaps: list[OverlapPublic] | None = None
+
+
+class OutcomePublic(Public):
+    """An operation after a change, and its conflicts as the caller may see them."""
+
+    operation: OperationPublic
+    conflicts: list[ConflictPublic]
+
+    @staticmethod
+    def of(outcome: Outcome) -> OutcomePublic:
+        return OutcomePublic(
+            operation=OperationPublic.of(outcome.own),
+            conflicts=[ConflictPublic.model_validate(c) for c in outcome.conflicts],
+        )
+
+
+class AcknowledgementPublic(Public):
+    reference: str
+    other_party: str
+    operation_id: str
+    acknowledged_at: str
+    #: false when that version had already been acknowledged
+    new: bool
+
+
+#: Error responses every authenticated route may give, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, expired, forged or revoked token"},
+    403: {"model": ErrorBody, "description": "The token lacks the scope"},
+    404: {"model": ErrorBody, "description": "No such object, or not the caller's"},
+    409: {"model": ErrorBody, "description": "Stale version, transition not allowed, or awareness required"},
+    413: {"model": ErrorBody, "description": "Body too large"},
+    422: {"model": ErrorBody, "description": "Invalid request; error.field names the field"},
+    429: {"model": ErrorBody, "description": "Over the party's rate; see Retry-After"},
+}

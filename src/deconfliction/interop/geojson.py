@@ -377,3 +377,43 @@ def document(
     features = [f for op in operations for f in operation_features(op)]
     features += [conflict_feature(c) for c in conflicts]
     return {"type": "FeatureCollection", "deconfliction": meta, "features": features}
+
+
+# -- one volume, for wire formats that reuse this one's parts (the HTTP API) ----------
+
+
+class VolumeWire(Wire):
+    """One Volume4D as the HTTP API carries it: this format's geometry, footprint
+    (lengths with units), altitude band (units and datum) and UTC window."""
+
+    geometry: GeometryWire
+    footprint: FootprintWire
+    altitude: AltitudeWire
+    time: TimeWire
+
+
+def volume_from_wire(wire: VolumeWire) -> Volume4D:
+    """The Volume4D a :class:`VolumeWire` describes; InvalidInput names the field in it."""
+    footprint = _footprint(wire.geometry, wire.footprint)
+    try:
+        band = wire.altitude.to_domain()
+    except InvalidInput as exc:
+        raise exc.within("altitude") from None
+    try:
+        window = wire.time.to_domain()
+    except InvalidInput as exc:
+        raise exc.within("time") from None
+    return Volume4D(footprint, band, window)
+
+
+def volume_to_wire(volume: Volume4D) -> VolumeWire:
+    """A Volume4D in the wire form :func:`volume_from_wire` reads back."""
+    geometry, footprint = _geometry_and_footprint(volume.footprint)
+    return VolumeWire.model_validate(
+        {
+            "geometry": geometry,
+            "footprint": footprint,
+            "altitude": _altitude_wire(volume),
+            "time": {"start": format_utc(volume.window.start), "end": format_utc(volume.window.end)},
+        }
+    )

@@ -142,6 +142,12 @@ class OperationService:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
+        """Conflicts ``operation`` has with the live operations in ``tx``; stores nothing.
+
+        For use-cases that compose their own transaction (``service.access``)."""
+        return self._detect(tx, operation)
+
     def _detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
         policy = self._policy(tx)
         reach = policy.widest_for(operation.party)

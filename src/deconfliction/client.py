@@ -1,0 +1,221 @@
+"""A synchronous Python client for the HTTP API (httpx).
+
+::
+
+    from deconfliction.client import Client
+
+    with Client("http://127.0.0.1:8080", client_id, client_secret) as api:
+        filed = api.file_operation({"id": "R1", "volumes": [...]})
+        for conflict in api.conflicts():
+            api.acknowledge(conflict["reference"])
+
+The client fetches an access token with its credentials on first use and fetches a
+new one shortly before it expires (or once, on a 401, if the server says it has).
+Errors come back as :class:`ApiError` carrying the status and the server's error body,
+so a caller can tell 404 from 409 from 429 (``retry_after_s``). Methods return the
+decoded JSON, as documented in ``docs/api.md`` and the OpenAPI document.
+
+Other features (hotline, events, audit) add their methods to :class:`Client`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import httpx
+
+#: Ask for a new token this long before the current one expires.
+REFRESH_MARGIN_S: Final = 30.0
+
+
+class ApiError(Exception):
+    """An error response: ``status``, and the server's ``type``, ``message``, ``field``, ``details``."""
+
+    def __init__(self, status: int, body: Any, headers: httpx.Headers) -> None:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        self.status = status
+        self.type: str = str(error.get("type", "HTTPError"))
+        self.message: str = str(error.get("message", body))
+        self.field: str | None = error.get("field")
+        self.details: list[dict[str, Any]] | None = error.get("details")
+        retry = headers.get("retry-after")
+        self.retry_after_s: float | None = float(retry) if retry and retry.isdigit() else None
+        where = f" ({self.field})" if self.field else ""
+        super().__init__(f"{status} {self.type}{where}: {self.message}")
+
+
+class Client:
+    """A party's connection to the API: token handling and typed calls."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        http: httpx.Client | None = None,
+        timeout_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``http`` lets a caller supply its own httpx client (e.g. an in-process test client)."""
+        self._http = http if http is not None else httpx.Client(base_url=base_url, timeout=timeout_s)
+        self._owns_http = http is None
+        self.client_id = client_id
+        self._secret = client_secret
+        self._scope = scope
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch_token(self) -> dict[str, Any]:
+        """Exchange the credentials for a new access token (done for you when needed)."""
+        body: dict[str, Any] = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._secret,
+        }
+        if self._scope:
+            body["scope"] = self._scope
+        started = self._clock()
+        response = self._http.post("/v1/auth/token", json=body)
+        data = _decoded(response)
+        self._token = str(data["access_token"])
+        self._expires_at = started + float(data["expires_in"])
+        return dict(data)
+
+    def _bearer(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at - REFRESH_MARGIN_S:
+                self.fetch_token()
+            assert self._token is not None
+            return self._token
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send an authenticated request and decode its JSON; ApiError on any error status."""
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._bearer()}", **kwargs.pop("headers", {})}
+            response = self._http.request(method, path, headers=headers, **kwargs)
+            if response.status_code == 401 and attempt == 1:
+                # The server may have restarted with a new key, or our clock may be off.
+                with self._lock:
+                    self._token = None
+                continue
+            return _decoded(response)
+        raise AssertionError("unreachable")
+
+    # -- identity and policies ------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        return dict(self.request("GET", "/v1/auth/whoami"))
+
+    def policies(self) -> list[dict[str, Any]]:
+        """The pair policies between the caller's party and every other party."""
+        return list(self.request("GET", "/v1/policies"))
+
+    # -- operations -----------------------------------------------------------------------
+
+    def file_operation(self, operation: dict[str, Any]) -> dict[str, Any]:
+        """File ``{"id", "volumes": [...], "priority"?, "affiliation"?, "purpose"?}``;
+        returns ``{"operation", "conflicts"}``."""
+        return dict(self.request("POST", "/v1/operations", json=operation))
+
+    def operations(self, states: list[str] | None = None) -> list[dict[str, Any]]:
+        params = [("state", s) for s in states or []]
+        return list(self.request("GET", "/v1/operations", params=params))
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v1/operations/{_seg(operation_id)}"))
+
+    def update_operation(self, operation_id: str, version: int, **changes: Any) -> dict[str, Any]:
+        """Change ``volumes``, ``priority`` or ``purpose`` of the operation at ``version``."""
+        body = {"version": version, **changes}
+        return dict(self.request("PUT", f"/v1/operations/{_seg(operation_id)}", json=body))
+
+    def accept(self, operation_id: str, version: int) -> dict[str, Any]:
+        return self._transition(operation_id, "accept", version)
+
+    def activate(self, operation_id: str, version: int) -> dict[str, Any]:
+        """Activate; ApiError 409 ``AwarenessRequired`` (conflicts in ``details``) until acknowledged."""
+        return self._transition(operation_id, "activate", version)
+
+    def end(self, operation_id: str, version: int) -> dict[str, Any]:
+        return self._transition(operation_id, "end", version)
+
+    def cancel(self, operation_id: str, version: int) -> dict[str, Any]:
+        return self._transition(operation_id, "cancel", version)
+
+    def _transition(self, operation_id: str, action: str, version: int) -> dict[str, Any]:
+        path = f"/v1/operations/{_seg(operation_id)}/{action}"
+        return dict(self.request("POST", path, json={"version": version}))
+
+    # -- conflicts ------------------------------------------------------------------------
+
+    def conflicts(self, operation_id: str | None = None) -> list[dict[str, Any]]:
+        """The caller's conflicts as it may see them (one operation's, if given)."""
+        if operation_id is None:
+            return list(self.request("GET", "/v1/conflicts"))
+        return list(self.request("GET", f"/v1/operations/{_seg(operation_id)}/conflicts"))
+
+    def acknowledge(self, reference: str) -> dict[str, Any]:
+        """Proof of awareness of the other side's current version in conflict ``reference``."""
+        return dict(self.request("POST", f"/v1/conflicts/{_seg(reference)}/acknowledge"))
+
+    # -- admin (a credential with the admin scope) ----------------------------------------
+
+    def add_party(
+        self, party_id: str, name: str, kind: str = "military", language: str = "en"
+    ) -> dict[str, Any]:
+        body = {"id": party_id, "name": name, "kind": kind, "language": language}
+        return dict(self.request("POST", "/v1/admin/parties", json=body))
+
+    def add_desk(
+        self, party_id: str, desk_id: str, language: str, escalation: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {"id": desk_id, "language": language, "escalation": escalation or []}
+        return dict(self.request("POST", f"/v1/admin/parties/{_seg(party_id)}/desks", json=body))
+
+    def create_credential(self, party_id: str, scopes: list[str]) -> dict[str, Any]:
+        """A new credential; the response's ``client_secret`` is the only copy."""
+        return dict(self.request("POST", "/v1/admin/credentials", json={"party": party_id, "scopes": scopes}))
+
+    def revoke_credential(self, client_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/v1/admin/credentials/{_seg(client_id)}/revoke"))
+
+    def set_policy(self, party_a: str, party_b: str, **policy: Any) -> dict[str, Any]:
+        """``minima`` (wire form with units), ``min_lead_s``, ``sees`` ({party: level})."""
+        path = f"/v1/admin/policies/{_seg(party_a)}/{_seg(party_b)}"
+        return dict(self.request("PUT", path, json=policy))
+
+
+def _seg(value: str) -> str:
+    """A path segment, percent-encoded."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _decoded(response: httpx.Response) -> Any:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    if response.status_code >= 400:
+        raise ApiError(response.status_code, body, response.headers)
+    return body

@@ -1,0 +1,162 @@
+"""Need-to-know conflict notices: what each party is told about a conflict, and nothing more.
+
+A party sees a conflict from its own side: its own operation (id and version), the
+other *party*, the reference both can cite, and — as far as the pair's visibility
+allows — the overlap's UTC window, altitude band and region. It never sees the other
+operation's id, footprint, volumes, purpose, priority or affiliation: the overlap is
+the intersection of both sides' buffered volumes, so it says nothing the party could
+not already work out from its own plan and the minima.
+
+Notices go to both parties' outboxes and audit chains in the transaction of the change
+that caused them; the audit body is the same in both chains (so the two logs can be
+matched entry for entry) and holds only what both sides may know: the reference and
+the two parties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import shapely
+
+from deconfliction.engine.minima import pair_key
+from deconfliction.engine.policy import PairPolicy, Visibility
+from deconfliction.engine.strategic import StrategicConflict, conflict_reference
+from deconfliction.geo.timewindow import format_utc
+from deconfliction.store.base import Transaction
+from deconfliction.store.events import AuditRepo, EventsRepo
+from deconfliction.store.policy import AcknowledgementsRepo, PoliciesRepo
+from deconfliction.units import FOOT_M
+
+#: Regions are rounded to 1e-7 degrees (about 1 cm): enough for any minimum, and it
+#: keeps floating-point noise of the projection out of what is sent.
+_PRECISION = 1e-7
+
+
+def visibility_for(tx: Transaction, viewer: str, other: str) -> Visibility:
+    """What ``viewer`` may see of ``other``'s operations."""
+    return tx.repo(PoliciesRepo).get(viewer, other).sees(viewer)
+
+
+def _altitude(lower_m: float, upper_m: float, datum: str) -> dict[str, Any]:
+    return {
+        "lower_m": round(lower_m, 1),
+        "upper_m": round(upper_m, 1),
+        "lower_ft": round(lower_m / FOOT_M),
+        "upper_ft": round(upper_m / FOOT_M),
+        "datum": datum,
+    }
+
+
+def conflict_view(
+    conflict: StrategicConflict, viewer: str, visibility: Visibility, acknowledged: bool
+) -> dict[str, Any]:
+    """The conflict as ``viewer`` may see it (``conflict`` may face either side)."""
+    seen = conflict.seen_by(viewer)
+    view: dict[str, Any] = {
+        "reference": conflict_reference(seen),
+        "operation_id": seen.a.id,
+        "operation_version": seen.a.version,
+        "other_party": seen.b.party,
+        "visibility": visibility.value,
+        "acknowledged": acknowledged,
+    }
+    if visibility.shows_window():
+        view["window"] = {"start": format_utc(seen.start), "end": format_utc(seen.end)}
+        overlaps = []
+        for o in seen.overlaps:
+            item: dict[str, Any] = {
+                # own volume index: the viewer's own plan; the other side's is not shown
+                "volume": o.volume_a,
+                "altitude": _altitude(o.lower_m, o.upper_m, o.datum.value),
+                "window": {"start": format_utc(o.start), "end": format_utc(o.end)},
+            }
+            if visibility.shows_region():
+                region = shapely.set_precision(o.region, _PRECISION)
+                item["region"] = shapely.geometry.mapping(region)
+            overlaps.append(item)
+        view["overlaps"] = overlaps
+    return view
+
+
+def acknowledged(tx: Transaction, viewer: str, conflict: StrategicConflict) -> bool:
+    """Whether ``viewer`` has acknowledged the other side's version in ``conflict``."""
+    other = conflict.seen_by(viewer).b
+    return tx.repo(AcknowledgementsRepo).has(viewer, other.party, other.id, other.version)
+
+
+def views_for(tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict]) -> list[dict[str, Any]]:
+    """Every conflict as ``viewer`` may see it."""
+    out = []
+    for conflict in conflicts:
+        other = conflict.seen_by(viewer).b.party
+        out.append(
+            conflict_view(
+                conflict, viewer, visibility_for(tx, viewer, other), acknowledged(tx, viewer, conflict)
+            )
+        )
+    return out
+
+
+def _by_other(conflicts: Sequence[StrategicConflict], party: str) -> dict[tuple[str, str], StrategicConflict]:
+    return {(c.seen_by(party).b.party, c.seen_by(party).b.id): c.seen_by(party) for c in conflicts}
+
+
+def announce_changes(
+    tx: Transaction,
+    party: str,
+    before: Sequence[StrategicConflict],
+    after: Sequence[StrategicConflict],
+    cause: str,
+    at: datetime,
+    notice: Mapping[str, Any] | None = None,
+) -> None:
+    """Tell both sides of every conflict that appeared, changed or went away when
+    ``party`` changed one of its operations (``before`` / ``after`` seen by ``party``).
+
+    Kinds: ``conflict.notice`` (new), ``conflict.changed`` (a version changed, so the
+    reference did: an earlier acknowledgement no longer covers it), ``conflict.cleared``.
+    ``notice`` (the lead time the change gave) is passed on to the other side."""
+    old, new = _by_other(before, party), _by_other(after, party)
+    policies: dict[tuple[str, str], PairPolicy] = {}
+
+    def sees(viewer: str, other: str) -> Visibility:
+        key = pair_key(viewer, other)
+        if key not in policies:
+            policies[key] = tx.repo(PoliciesRepo).get(*key)
+        return policies[key].sees(viewer)
+
+    for key in sorted(set(old) | set(new)):
+        previous, current = old.get(key), new.get(key)
+        other = key[0]
+        if current is None:
+            assert previous is not None
+            kind, reference = "conflict.cleared", conflict_reference(previous)
+        else:
+            reference = conflict_reference(current)
+            if previous is None:
+                kind = "conflict.notice"
+            elif conflict_reference(previous) == reference:
+                continue
+            else:
+                kind = "conflict.changed"
+        audit_body: dict[str, Any] = {"reference": reference, "parties": sorted([party, other])}
+        if previous is not None and kind == "conflict.changed":
+            audit_body["previous_reference"] = conflict_reference(previous)
+        for viewer in (party, other):
+            payload: dict[str, Any] = {"cause": cause, "changed_by": party, **audit_body}
+            if current is not None:
+                payload["conflict"] = conflict_view(
+                    current,
+                    viewer,
+                    sees(viewer, party if viewer == other else other),
+                    acknowledged(tx, viewer, current),
+                )
+            else:
+                payload["other_party"] = other if viewer == party else party
+            if notice is not None and viewer == other:
+                payload["notice"] = dict(notice)
+            tx.repo(EventsRepo).append(viewer, kind, payload, at)
+            tx.repo(AuditRepo).append(viewer, kind, party, audit_body, at)
