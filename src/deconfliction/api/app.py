@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from deconfliction import __version__
-from deconfliction.api import admin, audit, auth, errors, events, operations
+from deconfliction.api import admin, audit, auth, errors, events, hotline, operations
 from deconfliction.api.dss import mount as mount_dss
 from deconfliction.api.errors import error_response
 from deconfliction.service.clock import Clock, SystemClock
@@ -74,7 +74,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with hotline.sweeping(app):  # the hotline's deadline sweep, every second
+            yield
         if owned:
             app.state.store.close()
 
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(operations.router)
     app.include_router(audit.router)
+    app.include_router(hotline.router)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_dss(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
     return app
