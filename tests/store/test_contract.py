@@ -515,3 +515,9 @@ def test_unreachable_postgres_is_store_unavailable() -> None:
     pytest.importorskip("psycopg")
     with pytest.raises(StoreUnavailable):
         open_store("postgresql://nobody@127.0.0.1:9/nowhere?connect_timeout=2")
+
+
+@pytest.mark.parametrize("url", ["postgresql:/db", "mysql://u@h/db", "sqlite:relative.db", "redis:"])
+def test_mistyped_or_unsupported_urls_are_refused_not_taken_for_files(url: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="unknown store scheme"):
+        open_store(url)

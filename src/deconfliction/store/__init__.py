@@ -9,12 +9,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from deconfliction.errors import InvalidInput
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 
 _SQLITE_PREFIX = "sqlite:///"
+#: Anything that starts like a URL scheme ("postgresql:/db", "mysql:...") is a mistyped or
+#: unsupported URL, never a file name: treating it as one would quietly create a SQLite
+#: file called "postgresql:".
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -34,7 +39,7 @@ def open_store(url: str) -> Store:
         from deconfliction.store.sqlite import SqliteStore
 
         return SqliteStore(Path(path))
-    if "://" in url or url.startswith("sqlite:"):
+    if "://" in url or _SCHEME.match(url):
         scheme = url.split(":", 1)[0]
         raise InvalidInput(
             "store",
