@@ -518,6 +518,6 @@ def test_unreachable_postgres_is_store_unavailable() -> None:
 
 
 @pytest.mark.parametrize("url", ["postgresql:/db", "mysql://u@h/db", "sqlite:relative.db", "redis:"])
-def test_mistyped_or_unsupported_urls_are_refused_not_taken_for_files(url: str, tmp_path: Path) -> None:
+def test_mistyped_or_unsupported_urls_are_refused_not_taken_for_files(url: str) -> None:
     with pytest.raises(InvalidInput, match="unknown store scheme"):
         open_store(url)
