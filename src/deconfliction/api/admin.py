@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from deconfliction.api.auth import Admin, Reader
 from deconfliction.api.models import (
+    ERRORS,
     CredentialCreate,
     CredentialIssued,
     CredentialPublic,
@@ -23,7 +24,7 @@ from deconfliction.api.models import (
 from deconfliction.errors import InvalidInput
 from deconfliction.service.admin import AdminService
 
-router = APIRouter(prefix="/v1", tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"], responses=ERRORS)
 
 
 def _service(request: Request) -> AdminService:

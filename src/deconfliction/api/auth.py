@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from deconfliction.api.models import ERRORS
 from deconfliction.errors import Forbidden, NotFound, Unauthenticated
 from deconfliction.service.credentials import authenticate
 from deconfliction.service.ratelimit import RateLimiter
@@ -145,7 +146,7 @@ class TokenResponse(BaseModel):
     scopes: list[str]
 
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=ERRORS)
 
 
 @router.post(
