@@ -203,6 +203,80 @@ class Client:
         path = f"/v1/admin/policies/{_seg(party_a)}/{_seg(party_b)}"
         return dict(self.request("PUT", path, json=policy))
 
+    # -- hotline (docs/hotline.md) --------------------------------------------------------
+
+    def send_message(
+        self,
+        to: str,
+        cls: str,
+        template: str,
+        fields: dict[str, Any],
+        annex: str | None = None,
+        desk: str | None = None,
+        signature: str | None = None,
+    ) -> dict[str, Any]:
+        """Send ``template`` with its ``fields`` as ``cls`` (ROUTINE, PRIORITY, STOP) to ``to``'s desk."""
+        body: dict[str, Any] = {"to": to, "class": cls, "template": template, "fields": fields}
+        for key, value in (("annex", annex), ("desk", desk), ("signature", signature)):
+            if value is not None:
+                body[key] = value
+        return dict(self.request("POST", "/v1/messages", json=body))
+
+    def messages(
+        self, box: str = "inbox", unacknowledged: bool = False, limit: int = 100, language: str | None = None
+    ) -> dict[str, Any]:
+        """``{"box", "language", "messages"}``: the inbox (STOP first) or the sent box, rendered."""
+        params = {"box": box, "limit": limit, "unacknowledged": str(unacknowledged).lower()}
+        return dict(self.request("GET", "/v1/messages", params=params, headers=_language(language)))
+
+    def message(self, message_id: str, language: str | None = None) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v1/messages/{_seg(message_id)}", headers=_language(language)))
+
+    def receipt(self, message_id: str) -> dict[str, Any]:
+        """Record machine receipt of a message sent to this party."""
+        return dict(self.request("POST", f"/v1/messages/{_seg(message_id)}/receipt"))
+
+    def acknowledge_message(
+        self,
+        message_id: str,
+        geometry_sha256: str | None,
+        signature: str | None = None,
+        annex: str | None = None,
+    ) -> dict[str, Any]:
+        """Acknowledge, echoing :func:`geometry_hash` of the fields as received; ``{"ack", "message"}``."""
+        body = {"geometry_sha256": geometry_sha256, "signature": signature, "annex": annex}
+        return dict(self.request("POST", f"/v1/messages/{_seg(message_id)}/ack", json=body))
+
+    def lines(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/v1/lines")["lines"])
+
+    def suspend_line(self, party: str, reason: str | None = None) -> dict[str, Any]:
+        return dict(self.request("POST", f"/v1/lines/{_seg(party)}/suspend", json={"reason": reason}))
+
+    def resume_line(self, party: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/v1/lines/{_seg(party)}/resume"))
+
+
+#: Names of the hotline fields that say where (their kinds are area, position, altitude).
+GEOMETRY_FIELDS: Final = ("area", "position", "altitude")
+
+
+def geometry_hash(fields: dict[str, Any]) -> str | None:
+    """SHA-256 hex of the canonical JSON of a message's geometry fields, as an
+    acknowledgement echoes it (None when the message has no geometry)."""
+    import hashlib
+    import json
+
+    geometry = {k: fields[k] for k in GEOMETRY_FIELDS if k in fields}
+    if not geometry:
+        return None
+    text = json.dumps(geometry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _language(language: str | None) -> dict[str, str]:
+    return {"Accept-Language": language} if language else {}
+
 
 def _seg(value: str) -> str:
     """A path segment, percent-encoded."""

@@ -12,7 +12,7 @@ from hotlinehelpers import ALTITUDE, AREA, NOTIFY_FIELDS, STOP_FIELDS, T0, audit
 
 from deconfliction.errors import Conflict, Forbidden, GeometryMismatch, InvalidInput, NotFound
 from deconfliction.service.clock import ManualClock
-from deconfliction.service.hotline import HotlineService, MessageClass
+from deconfliction.service.hotline import TEMPLATES, HotlineService, MessageClass
 from deconfliction.service.hotline.model import MAX_ANNEX_CHARS
 from deconfliction.service.hotline.service import ack_payload
 from deconfliction.service.signing import SIGNATURE_FIELD, b64u, public_raw, register_party_key, sign_payload
@@ -285,3 +285,16 @@ def test_every_template_round_trips_through_the_store(hotline: HotlineService) -
     assert deconflict.geometry_sha256 == sha256_hex(
         canonical_json({"altitude": samples["REQUEST-DECONFLICT"][1]["altitude"]})
     )
+
+
+def test_the_clients_geometry_hash_is_the_services() -> None:
+    from deconfliction.client import GEOMETRY_FIELDS, geometry_hash
+    from deconfliction.service.hotline.fields import GEOMETRY_KINDS, geometry_sha256
+
+    # The client hashes by field name: those names must mean geometry in every template.
+    for tpl in TEMPLATES.values():
+        for spec in tpl.fields:
+            assert (spec.name in GEOMETRY_FIELDS) == (spec.kind in GEOMETRY_KINDS), (tpl.code, spec.name)
+    for code, fields in (("STOP", STOP_FIELDS), ("NOTIFY", NOTIFY_FIELDS)):
+        assert geometry_hash(fields) == geometry_sha256(fields, TEMPLATES[code].fields)
+    assert geometry_hash(NOTIFY_FIELDS) is None

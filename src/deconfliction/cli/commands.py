@@ -8,6 +8,7 @@ from deconfliction.cli.admin import admin
 from deconfliction.cli.audit import audit
 from deconfliction.cli.check import check
 from deconfliction.cli.demo import demo
+from deconfliction.cli.hotline import hotline
 from deconfliction.cli.serve import serve
 from deconfliction.cli.tactical import tactical
 
@@ -15,3 +16,4 @@ ALL: list[click.Command] = [demo, check, serve]
 ALL.append(tactical)
 ALL.append(audit)
 ALL.append(admin)
+ALL.append(hotline)
