@@ -70,7 +70,8 @@ def test_file_show_list_and_stale_version(api: Api) -> None:
     assert red.end("R1", 4)["operation"]["state"] == "ended"
     with pytest.raises(ApiError) as final:
         red.update_operation("R1", 5, priority=1)
-    assert final.value.status == 422
+    assert final.value.status == 409
+    assert final.value.type == "InvalidTransition"
     kinds = [e.kind for e in _audit(api, "RED")]
     assert kinds[-5:] == [
         "operation.filed",

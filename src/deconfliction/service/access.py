@@ -18,7 +18,7 @@ from typing import Any
 
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.policy import Notice, notice_given
-from deconfliction.errors import InvalidInput, StaleVersion
+from deconfliction.errors import InvalidInput, InvalidTransition, StaleVersion
 from deconfliction.geo.codec import volume_to_dict
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
@@ -130,8 +130,8 @@ class AccessService:
             current = tx.get_operation(party, operation_id)
             self._require_version(current, expected_version)
             if not current.live:
-                raise InvalidInput(
-                    "state", f"operation {operation_id!r} is {current.state}; it can no longer change"
+                raise InvalidTransition(
+                    f"operation {operation_id!r} is {current.state}; it can no longer change"
                 )
             changed = replace(
                 current,

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
-from deconfliction.errors import InvalidInput, Unauthenticated
+from deconfliction.errors import InvalidInput, NotFound, Unauthenticated
 from deconfliction.service.clock import Clock
 from deconfliction.store.auth import Credential, CredentialsRepo, Scope
 from deconfliction.store.base import Store, Transaction
@@ -97,7 +97,7 @@ def authenticate(store: Store, client_id: str, secret: str) -> Credential:
     with store.transaction() as tx:
         try:
             credential: Credential | None = tx.repo(CredentialsRepo).get(client_id)
-        except Exception:  # NotFound; anything else still means "no"
+        except NotFound:
             credential = None
     stored = credential.secret_hash if credential is not None else _DUMMY_HASH
     matches = secret_matches(secret, stored)

@@ -13,7 +13,6 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -158,6 +157,3 @@ class TokenSigner:
         if self._clock.now().timestamp() >= exp:
             raise Unauthenticated("token expired")
         return TokenClaims(sub, party, scopes, iat, exp)
-
-    def expiry(self, claims: TokenClaims) -> datetime:
-        return datetime.fromtimestamp(claims.expires_at, self._clock.now().tzinfo)
