@@ -229,6 +229,8 @@ BAD: list[tuple[str, str, str, Any, dict[str, Any], str]] = [
     ("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS, {"annex": "x" * (MAX_ANNEX_CHARS + 1)}, "annex"),
     ("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS, {"annex": "ok\x1b[2Jgone"}, "annex"),
     ("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS, {"annex": 42}, "annex"),
+    ("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS, {"annex": "lone \ud800 surrogate"}, "annex"),
+    ("BLUE", "ROUTINE", "NOTIFY", {**NOTIFY_FIELDS, "end": "9999-12-31T23:59:59-05:00"}, {}, "fields.end"),
     ("BLUE", "ROUTINE", "NOTIFY", [1, 2], {}, "fields"),
     ("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS, {"signature": "abc"}, "signature"),
     ("BLUE", "ROUTINE", "ACK", {"message": "M-1"}, {}, "fields.message"),
@@ -298,3 +300,12 @@ def test_the_clients_geometry_hash_is_the_services() -> None:
     for code, fields in (("STOP", STOP_FIELDS), ("NOTIFY", NOTIFY_FIELDS)):
         assert geometry_hash(fields) == geometry_sha256(fields, TEMPLATES[code].fields)
     assert geometry_hash(NOTIFY_FIELDS) is None
+
+
+def test_a_malformed_echo_is_invalid_input(hotline: HotlineService) -> None:
+    sent = hotline.send("RED", "BLUE", "STOP", "STOP", STOP_FIELDS)
+    for echo in ("Z" * 64, "ab", 5):
+        with pytest.raises(InvalidInput) as caught:
+            hotline.acknowledge("BLUE", sent.id, echo)  # type: ignore[arg-type]
+        assert caught.value.field == "geometry_sha256"
+    assert hotline.get("BLUE", sent.id).state == "sent"

@@ -150,7 +150,10 @@ def parse_field(spec: FieldSpec, value: Any, where: str, footprints: FootprintRe
     if kind is FieldKind.SHA256:
         return value, _text(value, SHA256, "64 lowercase hex digits", where)
     if kind is FieldKind.TIME:
-        moment = parse_utc(value, where)
+        try:
+            moment = parse_utc(value, where)
+        except OverflowError:  # a time at the edge of the calendar, shifted out of it by its offset
+            raise InvalidInput(where, f"{value!r} is outside the calendar") from None
         return format_utc(moment), moment
     if kind is FieldKind.OPERATION:
         return value, parse_operation(value, where)

@@ -20,7 +20,7 @@ from deconfliction.engine.operation import check_identifier
 from deconfliction.errors import Conflict, Forbidden, GeometryMismatch, InvalidInput, LineSuspended, NotFound
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.service.clock import Clock
-from deconfliction.service.hotline.fields import FootprintReader, geometry_sha256
+from deconfliction.service.hotline.fields import SHA256, FootprintReader, geometry_sha256
 from deconfliction.service.hotline.model import (
     MAX_ANNEX_CHARS,
     Deadlines,
@@ -68,11 +68,16 @@ def check_annex(annex: Any) -> str | None:
         raise InvalidInput("annex", f"expected text, got {type(annex).__name__}")
     if len(annex) > MAX_ANNEX_CHARS:
         raise InvalidInput("annex", f"{len(annex)} characters; the limit is {MAX_ANNEX_CHARS}")
-    for ch in annex:
-        # Control characters could rewrite what a console shows (terminal escapes).
-        if ch not in "\n\t" and unicodedata.category(ch) == "Cc":
-            raise InvalidInput("annex", f"control character U+{ord(ch):04X} is not allowed")
+    check_text(annex, "annex")
     return annex.strip() or None
+
+
+def check_text(text: str, field: str) -> None:
+    """Refuse control characters (they could rewrite what a console shows: terminal escapes)
+    and lone surrogates (not text; no store can encode them)."""
+    for ch in text:
+        if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs"):
+            raise InvalidInput(field, f"character U+{ord(ch):04X} is not allowed")
 
 
 def _t(value: str | None) -> datetime | None:
@@ -291,7 +296,7 @@ class HotlineService:
         annex: str | None,
         expect: tuple[str, MessageClass] | None,
     ) -> tuple[Message, Message]:
-        if geometry is not None and not (isinstance(geometry, str) and len(geometry) == 64):
+        if geometry is not None and not (isinstance(geometry, str) and SHA256.fullmatch(geometry)):
             raise InvalidInput("geometry_sha256", "expected 64 lowercase hex digits")
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -394,6 +399,8 @@ class HotlineService:
             raise InvalidInput("party", "a party has no line with itself")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
             raise InvalidInput("reason", "must be text of at most 500 characters")
+        if reason is not None:
+            check_text(reason, "reason")
         now = self.clock.now()
         with self.store.transaction() as tx:
             tx.get_party(other)
