@@ -5,11 +5,10 @@ that wrote it committed, its ``id`` is the party's gapless sequence number, and 
 that reconnects with ``Last-Event-ID`` (or ``?after=``) gets exactly the events after it,
 from the table, across server restarts.
 
-Streams learn that something new committed from one :class:`Hub` per app: a single
-cheap read of every party's outbox head (``party_counters``), made when a write request
-of this process has just completed (the middleware installed by :func:`install` pokes
-the hub) and at least every ``poll_s`` otherwise (writes by other processes or nodes).
-Only the streams of parties whose head moved then read their outbox.
+Open streams are fed by one :class:`~deconfliction.api.event_hub.Hub` per app, which
+reads the outbox once per tick for all of them: right after a write request of this
+process completes (the middleware installed by :func:`install` pokes it) and at least
+every ``poll_s`` otherwise (writes by other processes or nodes).
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 
 from anyio import to_thread
@@ -28,93 +27,21 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconfliction.api.auth import Reader
+from deconfliction.api.event_hub import BATCH, DEFAULT_POLL_S, Hub
 from deconfliction.errors import DeconflictionError, InvalidInput
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.store.base import Store
 from deconfliction.store.events import Event, EventsRepo
-from deconfliction.store.heads import HeadsRepo
+from deconfliction.store.reader import ReadConnection
 
 log = logging.getLogger("deconfliction.api.events")
 
-#: Longest wait between two reads of the outbox heads while a stream is open.
-DEFAULT_POLL_S: Final = 0.025
 #: A comment line this often keeps proxies from closing an idle stream and finds dead clients.
 HEARTBEAT_S: Final = 15.0
-#: Events read from the outbox per query while a stream catches up.
-BATCH: Final = 500
 #: Write requests between two checks for audit chains due a signed checkpoint.
 CHECKPOINT_CHECK_WRITES: Final = 32
 #: Methods that may have committed a change (and so an event).
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class Hub:
-    """Where streams wait for their party's outbox head to pass the last id they sent."""
-
-    def __init__(self, store: Store, poll_s: float = DEFAULT_POLL_S) -> None:
-        self.store = store
-        self.poll_s = poll_s
-        self.heads: dict[str, int] = {}
-        self._read_at = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed = asyncio.Event()
-        self._poked = asyncio.Event()
-        self._lock = asyncio.Lock()
-
-    def _bind(self) -> None:
-        # Primitives belong to one event loop; a test client may run several in turn.
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop = loop
-            self._changed, self._poked, self._lock = asyncio.Event(), asyncio.Event(), asyncio.Lock()
-
-    def poke(self) -> None:
-        """Something may have committed: re-read the heads now rather than at the next poll."""
-        if self._loop is not None and self._loop is asyncio.get_running_loop():
-            self._poked.set()
-
-    def _read_heads(self) -> dict[str, int]:
-        with self.store.transaction() as tx:
-            return tx.repo(HeadsRepo).heads("events")
-
-    async def _refresh(self, requested_at: float) -> None:
-        async with self._lock:
-            if self._read_at > requested_at:
-                return  # another stream read the heads after we asked: share its read
-            self._poked.clear()
-            self._read_at = time.monotonic()
-            heads = await to_thread.run_sync(self._read_heads)
-            moved = (
-                any(heads.get(p, 0) != n for p, n in self.heads.items()) or heads.keys() != self.heads.keys()
-            )
-            self.heads = heads
-            if moved:
-                changed, self._changed = self._changed, asyncio.Event()
-                changed.set()
-
-    async def wait(self, party: str, after: int, timeout_s: float) -> bool:
-        """Wait until ``party``'s head is beyond ``after`` (True) or ``timeout_s`` passes (False)."""
-        self._bind()
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.heads.get(party, 0) > after:
-                return True
-            now = time.monotonic()
-            if now >= deadline:
-                return False
-            due = self._read_at + self.poll_s
-            if now >= due or self._poked.is_set():
-                await self._refresh(now)
-                continue
-            changed, poked = self._changed, self._poked
-            waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(poked.wait())]
-            try:
-                await asyncio.wait(
-                    waiters, timeout=min(due, deadline) - now, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for w in waiters:
-                    w.cancel()
 
 
 def hub(app: FastAPI) -> Hub:
@@ -187,8 +114,8 @@ def _out(e: Event) -> EventOut:
     return EventOut(seq=e.seq, kind=e.kind, at=format_utc(e.created_at), payload=e.payload)
 
 
-def _after(store: Store, party: str, after: int, limit: int) -> tuple[list[Event], int]:
-    with store.transaction() as tx:
+def _after(source: Store | ReadConnection, party: str, after: int, limit: int) -> tuple[list[Event], int]:
+    with source.transaction() as tx:
         events = tx.repo(EventsRepo)
         return events.after(party, after, limit), events.last_seq(party)
 
@@ -210,7 +137,15 @@ def sse(event: Event) -> bytes:
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
 
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    found: Hub | None = getattr(app.state, "events_hub", None)
+    if found is not None:
+        found.close()
+
+
+router = APIRouter(prefix="/v1/events", tags=["events"], lifespan=_lifespan)
 
 After = Annotated[int | None, Query(ge=0, le=10**17, description="Return events with seq greater than this.")]
 
@@ -240,23 +175,42 @@ async def stream(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)] = None,
 ) -> StreamingResponse:
     start = _resume_point(last_event_id, after)
-    store: Store = request.app.state.store
     the_hub = hub(request.app)
     party = principal.party
 
     async def body() -> AsyncIterator[bytes]:
+        # Subscribe first, then read the table: whatever commits after the read reaches
+        # the subscription, so nothing falls between the two.
+        sub = the_hub.subscribe(party, start)
+        sub.behind = True
         last = start
-        yield f": events of {party} after {start}\nretry: 1000\n\n".encode()
-        while True:
-            events, _ = await to_thread.run_sync(_after, store, party, last, BATCH)
-            if events:
-                last = events[-1].seq
-                the_hub.heads[party] = max(the_hub.heads.get(party, 0), last)
-                yield b"".join(sse(e) for e in events)
-                if len(events) == BATCH:
+        try:
+            yield f": events of {party} after {start}\nretry: 1000\n\n".encode()
+            while True:
+                if sub.behind:
+                    sub.behind = False
+                    # The hub's read connection: a catch-up never queues behind writers.
+                    events, _ = await to_thread.run_sync(_after, the_hub.reader(), party, last, BATCH)
+                    if events:
+                        last = events[-1].seq
+                        yield b"".join(sse(e) for e in events)
+                    sub.behind = len(events) == BATCH
                     continue
-            if not await the_hub.wait(party, last, HEARTBEAT_S):
-                yield b": keep-alive\n\n"
+                try:
+                    batch = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                events = [e for e in batch if e.seq > last]
+                if not events:
+                    continue
+                if events[0].seq != last + 1:
+                    sub.behind = True  # a gap: the table has it
+                    continue
+                last = events[-1].seq
+                yield b"".join(sse(e) for e in events)
+        finally:
+            the_hub.unsubscribe(sub)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -23,6 +23,7 @@ from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.operations import OperationService
 from deconfliction.store import Party, PartyKind, Store
+from deconfliction.store.events import AuditRepo, EventsRepo
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SC = frozenset({STRATEGIC_COORDINATION})
@@ -248,6 +249,15 @@ def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) 
         USS2, later, None, oi_body(extent(lat=47.002, lon=8.002), key=[r["ovn"] for r in listed])
     )
     assert ("RED", "strike-1") in [(c.b.party, c.b.id) for c in native.conflicts("uss2")]
+    # Both sides are told through their outboxes, and the USS's filing is in its audit chain.
+    with store.transaction() as tx:
+        red_events = tx.repo(EventsRepo).after("RED", 0)
+        uss2_events = tx.repo(EventsRepo).after("uss2", 0)
+        uss2_audit = [e.kind for e in tx.repo(AuditRepo).entries("uss2")]
+    notice = next(e for e in red_events if e.kind == "conflict.notice" and e.payload["changed_by"] == "uss2")
+    assert "volumes" not in notice.payload["conflict"]  # the overlap, not the plan
+    assert any(e.kind == "conflict.notice" for e in uss2_events)
+    assert "f3548.operational_intent.created" in uss2_audit
 
 
 def test_volume_round_trip() -> None:

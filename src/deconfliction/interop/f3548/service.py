@@ -17,6 +17,7 @@ depends on them.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -28,9 +29,9 @@ import shapely
 from uas_standards.astm.f3548.v21.api import OperationalIntentState as OIState
 from uas_standards.astm.f3548.v21.api import UssAvailabilityState
 
-from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
+from deconfliction.engine.minima import EN_ROUTE, Minima
 from deconfliction.engine.operation import Operation, OperationState
-from deconfliction.engine.strategic import conflicts_with
+from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.errors import (
     AlreadyExists,
     Conflict,
@@ -40,6 +41,8 @@ from deconfliction.errors import (
     NotFound,
     StaleVersion,
 )
+from deconfliction.geo.altitude import AltitudeBand, Datum
+from deconfliction.geo.codec import volume_to_dict
 from deconfliction.geo.footprint import Footprint, Polygon, Position
 from deconfliction.geo.timewindow import TimeWindow
 from deconfliction.geo.volume import Volume4D
@@ -53,6 +56,8 @@ from deconfliction.interop.f3548.auth import (
 )
 from deconfliction.interop.f3548.volumes import Extent, format_time, parse_volume4d, union_area_m2
 from deconfliction.service.clock import Clock
+from deconfliction.service.notices import announce_changes
+from deconfliction.service.operations import OperationService
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 from deconfliction.store.dss import (
     CONSTRAINT,
@@ -61,6 +66,7 @@ from deconfliction.store.dss import (
     DssRepo,
     DssSubscription,
 )
+from deconfliction.store.events import AuditRepo, canonical_json
 
 #: F3548 operational intent states a reference may be put in, and the state of the
 #: operation that carries it: all of them still claim airspace.
@@ -244,30 +250,57 @@ class DssService:
             )
         return [{"uss_base_url": url, "subscriptions": subs} for url, subs in sorted(by_url.items())]
 
-    def _store_operation(self, tx: Transaction, op: Operation) -> None:
-        """Insert or replace the operation that carries an entity, and its conflicts."""
+    def _store_operation(self, tx: Transaction, op: Operation, entity: DssEntity, cause: str) -> None:
+        """Insert or replace the operation that carries ``entity``, detect its conflicts with
+        every other party's operations (native or F3548) as a native filing would, tell
+        both sides of each conflict that appeared, changed or cleared, and audit the change."""
+        before: list[StrategicConflict] = []
         try:
             current = tx.get_operation(op.party, op.id)
         except NotFound:
             tx.insert_operation(op)
             stored = op
         else:
+            before = tx.conflicts_of(op.party, op.id)
             stored = replace(op, version=current.version + 1)
             tx.update_operation(stored, current.version)
-        policy = MinimaPolicy(self.default_minima, tx.pair_minima())
-        conflicts = []
-        if stored.live:
-            candidates = tx.find_candidates(stored.volumes, policy.widest_for(stored.party), stored.party)
-            conflicts = conflicts_with(stored, candidates, policy)
-        tx.replace_conflicts(stored.party, stored.id, conflicts)
+        after = OperationService(self.store, self.default_minima).detect(tx, stored) if stored.live else []
+        tx.replace_conflicts(stored.party, stored.id, after)
+        self._record(tx, stored, entity, cause, before, after)
 
-    def _retire_operation(self, tx: Transaction, party: str, entity_id: str) -> Operation:
-        current = tx.get_operation(party, entity_id)
-        tx.update_operation(
-            replace(current, state=OperationState.CANCELLED, version=current.version + 1), current.version
-        )
-        tx.replace_conflicts(party, entity_id, [])
+    def _retire_operation(self, tx: Transaction, entity: DssEntity) -> Operation:
+        current = tx.get_operation(entity.party, entity.id)
+        before = tx.conflicts_of(entity.party, entity.id)
+        retired = replace(current, state=OperationState.CANCELLED, version=current.version + 1)
+        tx.update_operation(retired, current.version)
+        tx.replace_conflicts(entity.party, entity.id, [])
+        self._record(tx, retired, entity, "deleted", before, [])
         return current
+
+    def _record(
+        self,
+        tx: Transaction,
+        op: Operation,
+        entity: DssEntity,
+        cause: str,
+        before: Sequence[StrategicConflict],
+        after: Sequence[StrategicConflict],
+    ) -> None:
+        now = self.clock.now()
+        body = {
+            "f3548_id": entity.id,
+            "f3548_kind": entity.kind,
+            "f3548_version": entity.version,
+            "f3548_state": entity.state,
+            "operation_id": op.id,
+            "version": op.version,
+            "state": op.state.value,
+            "volumes_sha256": hashlib.sha256(
+                canonical_json([volume_to_dict(v) for v in op.volumes]).encode()
+            ).hexdigest(),
+        }
+        tx.repo(AuditRepo).append(op.party, f"f3548.{entity.kind}.{cause}", op.party, body, now)
+        announce_changes(tx, op.party, before, after, f"f3548 {cause}", now)
 
     @staticmethod
     def _drop_implicit(dss: DssRepo, subscription_id: str | None) -> None:
@@ -355,7 +388,6 @@ class DssService:
             touched = list(volumes)
             if old is not None:
                 touched.extend(tx.get_operation(old.party, old.id).volumes)
-            self._store_operation(tx, Operation(who.manager, entity_id, tuple(volumes), OI_STATES[state]))
             entity = DssEntity(
                 id=entity_id,
                 kind=OPERATIONAL_INTENT,
@@ -368,6 +400,8 @@ class DssService:
                 time_start=start,
                 time_end=end,
             )
+            operation = Operation(who.manager, entity_id, tuple(volumes), OI_STATES[state])
+            self._store_operation(tx, operation, entity, "created" if old is None else "updated")
             dss.put_entity(entity)
             if old is not None and old.subscription_id != sub_id:
                 self._drop_implicit(dss, old.subscription_id)
@@ -407,7 +441,7 @@ class DssService:
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, kind, what)
             assert old is not None
-            op = self._retire_operation(tx, old.party, old.id)
+            op = self._retire_operation(tx, old)
             dss.delete_entity(old.id)
             self._drop_implicit(dss, old.subscription_id)
             subscribers = self._notify(dss, kind, op.volumes)
@@ -456,9 +490,6 @@ class DssService:
             touched = list(volumes)
             if old is not None:
                 touched.extend(tx.get_operation(old.party, old.id).volumes)
-            self._store_operation(
-                tx, Operation(who.manager, entity_id, tuple(volumes), OperationState.ACTIVATED)
-            )
             entity = DssEntity(
                 id=entity_id,
                 kind=CONSTRAINT,
@@ -471,6 +502,8 @@ class DssService:
                 time_start=min(v.window.start for v in volumes),
                 time_end=max(v.window.end for v in volumes),
             )
+            operation = Operation(who.manager, entity_id, tuple(volumes), OperationState.ACTIVATED)
+            self._store_operation(tx, operation, entity, "created" if old is None else "updated")
             dss.put_entity(entity)
             subscribers = self._notify(dss, CONSTRAINT, touched)
             return Change(
@@ -683,9 +716,7 @@ def _sub_extent(sub: DssSubscription) -> Extent:
     return Extent(v.footprint, v.band.lower_m, v.band.upper_m, v.window.start, v.window.end)
 
 
-def _band_hull(volumes: Sequence[Volume4D]) -> Any:
-    from deconfliction.geo.altitude import AltitudeBand, Datum
-
+def _band_hull(volumes: Sequence[Volume4D]) -> AltitudeBand:
     return AltitudeBand(min(v.band.lower_m for v in volumes), max(v.band.upper_m for v in volumes), Datum.W84)
 
 
