@@ -13,7 +13,9 @@ import pytest
 from apihelpers import Api, make_api
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconfliction.errors import InvalidInput
 from deconfliction.service.credentials import hash_secret, secret_matches
+from deconfliction.service.tokens import load_or_create_key
 from deconfliction.store import Store
 from deconfliction.store.auth import CredentialsRepo
 
@@ -168,3 +170,39 @@ def test_rate_limit_is_per_party_with_retry_after(store: Store, tmp_path: Path) 
     api.clock.advance(timedelta(seconds=1))
     assert api.client.get("/v1/auth/whoami", headers=red).status_code == 200
     assert api.client.get("/v1/auth/whoami", headers=red).status_code == 429
+
+
+def test_a_stolen_database_signs_nobody_in(api: Api, store: Store, tmp_path: Path) -> None:
+    """The thief has the store (hashes, no secrets) but not the key file: a server they run
+    on it makes its own key, and tokens it signs mean nothing to the real server — and
+    the real server's tokens mean nothing to theirs."""
+    real_token = api.token("RED", "read")
+    thief = make_api(store, tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    with store.transaction() as tx:
+        stored = [c.secret_hash for c in tx.repo(CredentialsRepo).list()]
+    assert all(h.startswith("scrypt$") for h in stored)
+    thief_token = thief.token("BLUE", "read")  # the thief can mint only with a credential of its own making
+    assert (
+        api.client.get("/v1/auth/whoami", headers={"Authorization": f"Bearer {thief_token}"}).status_code
+        == 401
+    )
+    assert (
+        thief.client.get("/v1/auth/whoami", headers={"Authorization": f"Bearer {real_token}"}).status_code
+        == 401
+    )
+
+
+def test_a_key_file_others_can_read_is_refused(store: Store, tmp_path: Path) -> None:
+    api = make_api(store, tmp_path)
+    api.party("RED")
+    api.token("RED")  # creates the key
+    (tmp_path / "token.key").chmod(0o644)
+    with pytest.raises(InvalidInput) as refused:
+        load_or_create_key(tmp_path / "token.key")
+    assert refused.value.field == "key_file"
+    again = make_api(store, tmp_path)
+    client_id, secret = again.credential("RED")
+    r = again.client.post("/v1/auth/token", json={"client_id": client_id, "client_secret": secret})
+    assert r.status_code == 500
+    assert "readable by others" in r.json()["error"]["message"]

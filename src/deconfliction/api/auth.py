@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.models import ERRORS
-from deconfliction.errors import Forbidden, NotFound, Unauthenticated
+from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from deconfliction.service.credentials import authenticate
 from deconfliction.service.ratelimit import RateLimiter
 from deconfliction.service.tokens import TokenSigner, default_key_file, load_or_create_key
@@ -59,7 +59,12 @@ def auth_state(app: FastAPI) -> AuthState:
         if found is None:
             settings = app.state.settings
             path = Path(settings.key_file) if settings.key_file else default_key_file(app.state.store.url)
-            signer = TokenSigner(load_or_create_key(path), app.state.clock, settings.token_ttl_s)
+            try:
+                key = load_or_create_key(path)
+            except InvalidInput as exc:
+                # The server's own configuration, not the caller's input: a 500, not a 422.
+                raise DeconflictionError(f"the server cannot sign tokens: {exc}") from exc
+            signer = TokenSigner(key, app.state.clock, settings.token_ttl_s)
             limiter = RateLimiter(app.state.clock, settings.rate_per_s, settings.rate_burst)
             found = AuthState(signer, limiter)
             app.state.auth = found
