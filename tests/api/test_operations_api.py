@@ -203,6 +203,13 @@ def test_awareness_needs_a_fresh_acknowledgement_per_version(api: Api) -> None:
     assert again.value.type == "AwarenessRequired"
     [fresh] = again.value.details or []
     assert fresh["reference"] != listed["reference"]
+    assert fresh["acknowledged"] is False
+    # both sides heard that the reference changed, and from what
+    for party in ("RED", "BLUE"):
+        changed = [e for e in _events(api, party) if e.kind == "conflict.changed"]
+        assert [(e.payload["previous_reference"], e.payload["reference"]) for e in changed] == [
+            (listed["reference"], fresh["reference"])
+        ]
     with pytest.raises(ApiError) as old_ref:
         red.acknowledge(listed["reference"])
     assert old_ref.value.status == 404
