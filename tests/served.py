@@ -60,6 +60,8 @@ class Server:
     workdir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: party -> (client_id, secret), for tests that use the Python client
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:

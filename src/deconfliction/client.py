@@ -20,12 +20,16 @@ Other features (hotline, events, audit) add their methods to :class:`Client`.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 #: Ask for a new token this long before the current one expires.
 REFRESH_MARGIN_S: Final = 30.0
@@ -256,6 +260,67 @@ class Client:
     def resume_line(self, party: str) -> dict[str, Any]:
         return dict(self.request("POST", f"/v1/lines/{_seg(party)}/resume"))
 
+    # -- events (docs/events.md) ----------------------------------------------------------
+
+    def events(self, after: int = 0, limit: int = 100) -> dict[str, Any]:
+        """This party's events with ``seq > after``: ``{"events": [...], "last_seq": n}``."""
+        return dict(self.request("GET", "/v1/events", params={"after": after, "limit": limit}))
+
+    def stream_events(
+        self, after: int = 0, *, reconnect: bool = True, retry_s: float = 1.0, read_timeout_s: float = 60.0
+    ) -> Iterator[dict[str, Any]]:
+        """This party's events from ``after`` on, as they commit: ``{"seq", "kind", "at",
+        "payload"}`` each, in order, none twice. When the connection drops (or the server
+        restarts) it reconnects with ``Last-Event-ID`` and goes on exactly where it was,
+        unless ``reconnect`` is false. Stop by leaving the loop."""
+        last = after
+        while True:
+            try:
+                headers = {"Authorization": f"Bearer {self._bearer()}", "Last-Event-ID": str(last)}
+                timeout = httpx.Timeout(10.0, read=read_timeout_s)
+                with self._http.stream("GET", "/v1/events/stream", headers=headers, timeout=timeout) as r:
+                    if r.status_code >= 400:
+                        r.read()
+                        if r.status_code == 401:
+                            with self._lock:
+                                self._token = None
+                        _decoded(r)
+                    for _, _, data in parse_sse(r.iter_lines()):
+                        event: dict[str, Any] = json.loads(data)
+                        if event["seq"] <= last:
+                            continue
+                        last = event["seq"]
+                        yield event
+            except (httpx.TransportError, ApiError) as exc:
+                if not reconnect or (isinstance(exc, ApiError) and exc.status not in (401, 429, 503)):
+                    raise
+            if not reconnect:
+                return
+            time.sleep(retry_s)
+
+    # -- audit (docs/audit.md) ------------------------------------------------------------
+
+    def audit_keys(self) -> list[dict[str, Any]]:
+        """The server's checkpoint signing keys (pin one for ``audit verify --server-key``)."""
+        return list(_decoded(self._http.get("/v1/audit/keys"))["keys"])
+
+    def audit_export(self) -> dict[str, Any]:
+        """This party's audit chain, checkpoints and keys, for ``deconfliction audit verify``."""
+        return dict(self.request("GET", "/v1/audit/export"))
+
+    def party_keys(self) -> list[dict[str, Any]]:
+        """This party's registered acknowledgement keys."""
+        return list(self.request("GET", "/v1/audit/party-keys"))
+
+    def register_party_key(self, party: str, public_key: str) -> dict[str, Any]:
+        """(admin) Register ``party``'s Ed25519 public key (base64url raw, or PEM)."""
+        body = {"public_key": public_key}
+        return dict(self.request("POST", f"/v1/audit/parties/{_seg(party)}/keys", json=body))
+
+    def revoke_party_key(self, party: str, key_id: str) -> None:
+        """(admin) Revoke one of ``party``'s acknowledgement keys."""
+        self.request("DELETE", f"/v1/audit/parties/{_seg(party)}/keys/{_seg(key_id)}")
+
 
 #: Names of the hotline fields that say where (their kinds are area, position, altitude).
 GEOMETRY_FIELDS: Final = ("area", "position", "altitude")
@@ -272,6 +337,45 @@ def geometry_hash(fields: dict[str, Any]) -> str | None:
         return None
     text = json.dumps(geometry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """The serialisation every hash and signature is over: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sign_payload(private_key: Ed25519PrivateKey, payload: Any) -> str:
+    """A party's signature over an acknowledgement payload (unpadded base64url Ed25519
+    over its canonical JSON), as the ``signature`` of an acknowledging request."""
+    signature = private_key.sign(canonical_json(payload).encode("utf-8"))
+    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
+
+
+def public_key_text(private_key: Ed25519PrivateKey) -> str:
+    """The public half of ``private_key`` as the server registers it (base64url raw)."""
+    raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str | None, str | None, str]]:
+    """``(id, event, data)`` for each event of a ``text/event-stream``; comments skipped."""
+    ident: str | None = None
+    kind: str | None = None
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                yield ident, kind, "\n".join(data)
+            ident, kind, data = None, None, []
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "id":
+                ident = value
+            elif name == "event":
+                kind = value
+            elif name == "data":
+                data.append(value)
 
 
 def _language(language: str | None) -> dict[str, str]:

@@ -109,3 +109,23 @@ def test_party_keys_are_registered_by_admins_only(api: Api) -> None:
     # The registration and the revocation are in BLUE's chain.
     doc = api.client.get("/v1/audit/export", headers=api.headers("BLUE", "read")).json()
     assert [e["kind"] for e in doc["entries"]] == ["key.registered", "key.revoked"]
+
+
+def test_the_client_registers_keys_signs_and_exports(api: Api) -> None:
+    from deconfliction.client import Client, public_key_text, sign_payload
+    from deconfliction.service.signing import verify_party_signature
+
+    admin = Client("", *api.credential("RED", "admin"), http=api.client)
+    blue = Client("", *api.credential("BLUE", "read"), http=api.client)
+    private = Ed25519PrivateKey.generate()
+    key = admin.register_party_key("BLUE", public_key_text(private))
+    assert [k["key_id"] for k in blue.party_keys()] == [key["key_id"]]
+    payload = {"kind": "hotline.ack", "message": "M-1", "by": "BLUE", "geometry_sha256": None}
+    with api.store.transaction() as tx:
+        checked = verify_party_signature(tx, "BLUE", payload, sign_payload(private, payload))
+    assert checked.key_id == key["key_id"]
+    doc = blue.audit_export()
+    assert verify_export(doc, [k["public_key"] for k in blue.audit_keys()]).ok
+    assert blue.events(after=0)["events"] == []
+    admin.revoke_party_key("BLUE", key["key_id"])
+    assert blue.party_keys()[0]["revoked_at"] is not None

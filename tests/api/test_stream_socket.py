@@ -4,16 +4,20 @@ other than the server, as another API node or the CLI would."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from served import Server, Subscriber, setup_parties
 
+from deconfliction.client import Client
 from deconfliction.store import Store, open_store
 from deconfliction.store.events import EventsRepo
+from served import Server, Subscriber, setup_parties
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +26,7 @@ pytestmark = pytest.mark.slow
 def served(store_url: str, tmp_path: Path) -> Iterator[tuple[Server, dict[str, str], Store]]:
     creds = setup_parties(store_url, ["RED", "BLUE"], "read")
     server = Server(store_url, tmp_path).start()
+    server.credentials = creds
     writer = open_store(store_url)
     try:
         tokens = {p: server.token(*c) for p, c in creds.items()}
@@ -92,3 +97,33 @@ def test_resume_across_a_server_restart(served: tuple[Server, dict[str, str], St
         f"{server.url}/v1/events", params={"after": 4}, headers={"Authorization": f"Bearer {tokens['RED']}"}
     ).json()
     assert [e["seq"] for e in page["events"]] == [5]
+
+
+def test_the_client_stream_resumes_by_itself_across_a_restart(
+    served: tuple[Server, dict[str, str], Store],
+) -> None:
+    server, _, writer = served
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+    done = threading.Event()
+
+    def listen() -> None:
+        with Client(server.url, *server.credentials["RED"]) as client:
+            for event in client.stream_events(after=0, retry_s=0.2):
+                if done.is_set():
+                    return
+                received.put(event)
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    _commit(writer, "RED", 1, 2)
+    assert [received.get(timeout=10)["seq"] for _ in range(2)] == [1, 2]
+    server.kill9()
+    _commit(writer, "RED", 3, 4)
+    server.start()
+    # The client reconnects with Last-Event-ID: 2 on its own: 3 and 4 once each, in order.
+    assert [received.get(timeout=20)["payload"]["n"] for _ in range(2)] == [3, 4]
+    done.set()
+    _commit(writer, "RED", 5)  # wakes the listener so that it sees `done`
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert received.empty()
