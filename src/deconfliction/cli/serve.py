@@ -23,10 +23,31 @@ from deconfliction.settings import database_url
     default=None,
     help="Ed25519 token-signing key, created 0600 if missing (default: <db>.key beside a SQLite file).",
 )
+@click.option(
+    "--rate-per-s",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Requests per second each party may sustain (token bucket, per API process).",
+)
+@click.option(
+    "--rate-burst",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests a party may send at once before the rate applies.",
+)
 @f3548_options
 @reports_errors
 def serve(
-    host: str, port: int, db: str | None, log_level: str, key_file: str | None, **f3548: Any
+    host: str,
+    port: int,
+    db: str | None,
+    log_level: str,
+    key_file: str | None,
+    rate_per_s: float,
+    rate_burst: int,
+    **f3548: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
@@ -37,7 +58,13 @@ def serve(
 
     configure(log_level)
     app = create_app(
-        ApiSettings(db=database_url(db), key_file=key_file, extra={"f3548_auth": f3548_config(**f3548)})
+        ApiSettings(
+            db=database_url(db),
+            key_file=key_file,
+            rate_per_s=rate_per_s,
+            rate_burst=rate_burst,
+            extra={"f3548_auth": f3548_config(**f3548)},
+        )
     )
     auth_state(app)  # create or check the signing key now, not at the first request
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
