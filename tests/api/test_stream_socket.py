@@ -5,6 +5,7 @@ other than the server, as another API node or the CLI would."""
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -127,3 +128,16 @@ def test_the_client_stream_resumes_by_itself_across_a_restart(
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert received.empty()
+
+
+def test_sigterm_ends_open_streams_so_the_server_stops(served: tuple[Server, dict[str, str], Store]) -> None:
+    server, tokens, writer = served
+    red = Subscriber(server.url, tokens["RED"])
+    try:
+        _commit(writer, "RED", 1)
+        assert [e.id for e in red.take(1)] == [1]
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(timeout=10)  # an open stream would otherwise hold the shutdown forever
+    finally:
+        red.close()

@@ -76,6 +76,15 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
+        #: set when the process shuts down: streams end so that the server can stop
+        self.closing = False
+
+    def shut(self) -> None:
+        """End every open stream (called on the event loop at shutdown)."""
+        self.closing = True
+        for subs in self._subs.values():
+            for sub in subs:
+                sub.queue.put_nowait([])
 
     def poke(self) -> None:
         """A change may have committed: read now rather than at the next poll."""

@@ -14,8 +14,10 @@ every ``poll_s`` otherwise (writes by other processes or nodes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
@@ -139,10 +141,31 @@ def sse(event: Event) -> bytes:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    found: Hub | None = getattr(app.state, "events_hub", None)
-    if found is not None:
-        found.close()
+    # An ASGI server waits for open responses to finish before it shuts down, and a
+    # stream never finishes: on SIGTERM/SIGINT end the streams first (clients resume
+    # elsewhere with Last-Event-ID), then let the server's own handler run.
+    the_hub = hub(app)
+    loop = asyncio.get_running_loop()
+    chained: dict[int, Any] = {}
+
+    def on_exit(signum: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(the_hub.shut)
+        previous = chained.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            chained[signum] = signal.signal(signum, on_exit)
+        except ValueError:
+            break  # not the main thread (an in-process test client): nothing to chain
+    try:
+        yield
+    finally:
+        for chained_signal, previous in chained.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(chained_signal, previous)
+        the_hub.close()
 
 
 router = APIRouter(prefix="/v1/events", tags=["events"], lifespan=_lifespan)
@@ -186,7 +209,7 @@ async def stream(
         last = start
         try:
             yield f": events of {party} after {start}\nretry: 1000\n\n".encode()
-            while True:
+            while not the_hub.closing:
                 if sub.behind:
                     sub.behind = False
                     # The hub's read connection: a catch-up never queues behind writers.
