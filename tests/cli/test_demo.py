@@ -18,8 +18,11 @@ from deconfliction.scenarios import euphrates
 
 def test_demo_files_everything_and_writes_its_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["demo", "--out-dir", str(out), "--start", "2026-03-01T00:00:00Z"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--out-dir", str(out), "--start", "2026-03-01T00:00:00Z", "--no-live"]
+    )
     assert result.exit_code == 0, result.output
+    assert "Live phase" not in result.output  # --no-live; tests/cli/test_demo_live.py runs it
     assert "Conflicts per pair of parties" in result.output
     assert "COALITION x RUSAF" in result.output
     assert "Most urgent" in result.output

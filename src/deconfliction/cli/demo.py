@@ -1,22 +1,31 @@
-"""``deconfliction demo``: one day over the Euphrates line, filed into a fresh SQLite store."""
+"""``deconfliction demo``: one day over the Euphrates line, filed into a fresh SQLite store,
+then a live phase: real recorded ADS-B flights replayed against the day's active operations."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import print_summary, wide_console
+from deconfliction.cli.tactical import AlertPrinter
+from deconfliction.engine.minima import MinimaPolicy, pair_key
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.interop import geojson, html_map
+from deconfliction.interop.feeds import recorded
 from deconfliction.scenarios import euphrates
 from deconfliction.service.operations import OperationService
 from deconfliction.store import open_store
+from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
 
 def _next_hour(now: datetime) -> datetime:
@@ -43,14 +52,36 @@ def unique_conflicts(service: OperationService, parties: list[str]) -> list[Stra
 @click.option("--start", default=None, help="UTC start of the scenario day (default: the next full hour).")
 @click.option("--seed", default=2015, show_default=True, help="Scenario seed.")
 @click.option("--top", default=12, show_default=True, help="How many urgent conflicts to list.")
+@click.option(
+    "--live-minutes",
+    type=click.FloatRange(min=0.0, min_open=True, max=120.0),
+    default=10.0,
+    show_default=True,
+    help="Minutes of recorded ADS-B traffic the live phase replays (5 s cycles).",
+)
+@click.option(
+    "--live-sample",
+    type=click.Choice(recorded.SAMPLES),
+    default="quickstart",
+    show_default=True,
+    help="Which recording of the traffic package the live phase replays.",
+)
+@click.option("--no-live", is_flag=True, help="Skip the live phase.")
 @reports_errors
-def demo(out_dir: Path, start: str | None, seed: int, top: int) -> None:
-    """File a day of operations by two rival forces and a civil ANSP over eastern Syria.
+def demo(
+    out_dir: Path, start: str | None, seed: int, top: int, live_minutes: float, live_sample: str,
+    no_live: bool,
+) -> None:
+    """File a day of operations by two rival forces and a civil ANSP over eastern Syria,
+    then replay real recorded flights against the operations under way.
 
     Builds the scenario, files every operation through the service into a fresh SQLite
     store, prints conflicts per pair of parties and the most urgent ones, and writes
     scenario.geojson (operations and conflict regions; `deconfliction check` reads it)
-    and map.html (opens offline).
+    and map.html (opens offline). The live phase then activates the operations under way
+    at a busy moment of the day, flies real ADS-B recordings (the `traffic` package's
+    samples, moved rigidly from Paris to Deir ez-Zor) through them, and prints tactical
+    alerts as they rise, escalate and clear. It needs the optional `traffic` extra.
     """
     console = wide_console()
     now = datetime.now(UTC)
@@ -100,3 +131,64 @@ def demo(out_dir: Path, start: str | None, seed: int, top: int) -> None:
     (out_dir / "map.html").write_text(page, encoding="utf-8")
     console.print(f"\nStore: {db_path}\nGeoJSON: {out_dir / 'scenario.geojson'}")
     console.print(f"Map: {out_dir / 'map.html'} (opens offline)")
+    if no_live:
+        return
+    console.print()
+    if not recorded.traffic_available():
+        console.print(
+            "[bold yellow]Live phase not run:[/bold yellow] it replays real recorded ADS-B flights "
+            "that ship with the optional [bold]traffic[/bold] package, which is not installed here.\n"
+            f"Install it with {escape(recorded.TRAFFIC_HINT)} and run `deconfliction demo` again "
+            "(`--no-live` skips the live phase)."
+        )
+        return
+    store = open_store(str(db_path))
+    try:
+        live_phase(console, OperationService(store), scenario, live_sample, live_minutes)
+    finally:
+        store.close()
+
+
+def _minima_text(policy: MinimaPolicy, parties: list[str]) -> str:
+    pairs = [(a, b) for i, a in enumerate(parties) for b in parties[i + 1:]]
+    parts = []
+    for a, b in sorted({pair_key(a, b) for a, b in pairs}):
+        m = policy.for_pair(a, b)
+        parts.append(f"{a} x {b} {m.horizontal_m / NAUTICAL_MILE_M:g} NM / {m.vertical_m / FOOT_M:,.0f} ft")
+    return "; ".join(parts)
+
+
+def live_phase(
+    console: Console, service: OperationService, scenario: euphrates.Scenario, sample: str, minutes: float
+) -> None:
+    """Activate what is under way, replay the relocated recording, print alerts as they change."""
+    from deconfliction.scenarios import live  # keeps --help fast: live imports the tactical engine
+
+    began = time.perf_counter()
+    with console.status(f"loading the '{sample}' ADS-B recording from the traffic package"):
+        recording = recorded.load_sample(sample)
+    phase = live.prepare(service, scenario, recording, minutes)
+    end = phase.start + timedelta(minutes=phase.minutes)
+    recorded_at = datetime.fromtimestamp(phase.segment_start_s, UTC)
+    window = f"{format_utc(phase.start)[:16]}Z - {format_utc(end)[11:16]}Z"
+    console.print(
+        f"[bold]Live phase[/bold] — {phase.minutes:g} min of real ADS-B traffic "
+        f"(traffic sample '{sample}', recorded {format_utc(recorded_at)[:16]}Z) moved rigidly "
+        f"onto Deir ez-Zor airport and flown over {window}"
+    )
+    by_party = Counter(o.party for o in phase.activated)
+    console.print(
+        f"Activated {len(phase.activated)} operations under way then (proposed -> accepted -> activated): "
+        + ", ".join(f"{n} {party}" for party, n in sorted(by_party.items()))
+        + f"; {len(phase.volumes)} active volumes"
+    )
+    parties = [p.id for p in scenario.parties]
+    console.print("Aircraft belong to parties by their 24-bit address; pair minima from the store: "
+                  + _minima_text(service.policy(), parties))
+    printer = AlertPrinter(echo=lambda line: console.print(escape(line), highlight=False))
+    most = 0
+    for result in phase.run():
+        most = max(most, result.tracks)
+        printer(result)
+    elapsed = time.perf_counter() - began
+    console.print(f"Live phase: up to {most} aircraft at once, {printer.summary()}; {elapsed:.1f} s")

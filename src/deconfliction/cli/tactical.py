@@ -1,21 +1,138 @@
-"""``deconfliction tactical``: one detection cycle on a file, and replays of live feeds."""
+"""``deconfliction tactical``: one detection cycle on a file, and replays of live feeds.
+
+Every replay prints one line per alert change, as it happens, in :func:`alert_line`'s
+format; a summary goes to standard error.
+"""
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
 import click
 
-from deconfliction.engine.tactical.detect import (
+from deconfliction.engine.tactical import (
     DEFAULT_HSEP_M,
     DEFAULT_LOOKAHEAD_S,
     DEFAULT_VSEP_M,
+    Alert,
+    Change,
+    CycleResult,
+    TacticalConfig,
+    TacticalEngine,
     detect_conflicts,
 )
 from deconfliction.errors import DeconflictionError
 from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
+from deconfliction.units import NAUTICAL_MILE_M
+
+#: Default parties for feeds that carry none (SBS-1, recorded samples): by aircraft address.
+DEFAULT_PARTIES: Final = "blue,red,civil"
+
+
+def alert_line(alert: Alert) -> str:
+    """One alert change as a line: UTC time, change, tier, kind, both sides, timing.
+
+    ``12:00:05Z RAISED     CAUTION  conflict  4ca2d6 (blue) / 3c6444 (red): loss in 48 s, cpa 1.2 NM in 95 s``
+    ``12:00:05Z RAISED     WARNING  intrusion 39c902 (civil) into red OP-7 v3: inside``
+    ``12:01:20Z CLEARED    CAUTION  conflict  4ca2d6 (blue) / 3c6444 (red)`` (the tier it had)
+    """
+    stamp = time.strftime("%H:%M:%SZ", time.gmtime(alert.time_s))
+    cleared = alert.change is Change.CLEARED
+    tier = (alert.previous if cleared else alert.tier).name
+    head = f"{stamp} {alert.change.value.upper():10s} {tier:8s}"
+    if alert.kind == "conflict":
+        what = f"conflict  {alert.subject_a} ({alert.party_a}) / {alert.subject_b} ({alert.party_b})"
+        if cleared:
+            return f"{head} {what}"
+        loss = "separation lost" if alert.t_in_s <= 0.0 else f"loss in {alert.t_in_s:.0f} s"
+        cpa = f"cpa {alert.dcpa_m / NAUTICAL_MILE_M:.1f} NM"
+        cpa += f" in {alert.tcpa_s:.0f} s" if alert.tcpa_s > 0.0 else " now"
+        return f"{head} {what}: {loss}, {cpa}"
+    what = f"intrusion {alert.subject_a} ({alert.party_a}) into {alert.party_b} {alert.subject_b}"
+    if cleared:
+        return f"{head} {what}"
+    entry = "inside" if alert.t_in_s <= 0.0 else f"entry in {alert.t_in_s:.0f} s"
+    return f"{head} {what}: {entry}"
+
+
+def party_by_address(parties: str) -> Callable[[str], str]:
+    """A comma-separated list of parties; each aircraft gets one by its 24-bit address."""
+    from deconfliction.scenarios.live import party_by_address as by_address
+
+    names = [p.strip() for p in parties.split(",") if p.strip()]
+    if not names:
+        raise click.BadParameter("give at least one party", param_hint="--parties")
+    return by_address(names)
+
+
+@dataclass(slots=True)
+class AlertPrinter:
+    """Prints alert lines as cycles come and counts what it printed."""
+
+    echo: Callable[[str], None] = click.echo
+    cycles: int = 0
+    tracks: set[str] = field(default_factory=set)
+    changes: dict[tuple[str, Change], int] = field(default_factory=dict)
+
+    def __call__(self, result: CycleResult) -> None:
+        self.cycles += 1
+        for alert in result.alerts:
+            self.changes[(alert.kind, alert.change)] = self.changes.get((alert.kind, alert.change), 0) + 1
+            self.echo(alert_line(alert))
+
+    def count(self, change: Change, kind: str | None = None) -> int:
+        return sum(n for (k, c), n in self.changes.items() if c is change and kind in (None, k))
+
+    def summary(self) -> str:
+        parts = [f"{self.cycles} cycles"]
+        for change in Change:
+            n = self.count(change)
+            if n:
+                detail = ", ".join(
+                    f"{self.count(change, k)} {k}" for k in ("conflict", "intrusion") if self.count(change, k)
+                )
+                parts.append(f"{n} {change.value} ({detail})")
+        if len(parts) == 1:
+            parts.append("no alerts")
+        return ", ".join(parts)
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The detection and persistence options every replay shares."""
+    positive = click.FloatRange(min=0.0, min_open=True)
+    options = [
+        click.option("--step-s", type=positive, default=5.0,
+                     show_default=True, help="Seconds between detection cycles."),
+        click.option("--lookahead-s", type=positive, default=DEFAULT_LOOKAHEAD_S, show_default=True,
+                     help="Look-ahead in seconds."),
+        click.option("--hsep-m", type=positive, default=DEFAULT_HSEP_M, show_default=True,
+                     help="Horizontal separation minimum in metres (9260 m = 5 NM)."),
+        click.option("--vsep-m", type=positive, default=DEFAULT_VSEP_M, show_default=True,
+                     help="Vertical separation minimum in metres (304.8 m = 1000 ft)."),
+        click.option("--all-pairs", is_flag=True,
+                     help="Test every pair, not only pairs of tracks of different parties."),
+        click.option("--stale-after-s", type=positive, default=20.0,
+                     show_default=True, help="Drop a track (clearing its alerts) unheard this long."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_config(lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: bool,
+                stale_after_s: float) -> TacticalConfig:
+    """A TacticalConfig from the shared options; bad values exit with the rule broken."""
+    try:
+        return TacticalConfig(lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m, all_pairs=all_pairs,
+                              stale_after_s=stale_after_s)
+    except DeconflictionError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("tactical")
@@ -75,34 +192,154 @@ def detect(
 
 @tactical.command("replay-sample")
 @click.argument("name")
-@click.option("--step-s", type=float, default=5.0, show_default=True, help="Seconds between cycles.")
-@click.option("--parties", default="blue,red,civil", show_default=True,
+@engine_options
+@click.option("--parties", default=DEFAULT_PARTIES, show_default=True,
               help="Comma-separated parties; each aircraft is assigned to one by its address.")
-@click.option("--minutes", type=float, default=None, help="Replay only the first N minutes.")
-def replay_sample(name: str, step_s: float, parties: str, minutes: float | None) -> None:
+@click.option("--minutes", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Replay only the first N minutes.")
+def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
+                  all_pairs: bool, stale_after_s: float, parties: str, minutes: float | None) -> None:
     """Replay a recorded ADS-B sample of `traffic` (e.g. quickstart) and print alerts.
 
     Needs the optional extra: pip install 'deconfliction[traffic]'.
     """
-    from deconfliction.engine.tactical.replay import replay  # keeps --help fast
+    from deconfliction.engine.tactical import replay  # keeps --help fast
     from deconfliction.interop.feeds.recorded import load_sample, recorded_batches
 
-    names = [p.strip() for p in parties.split(",") if p.strip()]
-    if not names:
-        raise click.BadParameter("give at least one party", param_hint="--parties")
+    party_of = party_by_address(parties)
+    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
     try:
         recording = load_sample(name)
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
-
-    def party_of(address: str) -> str:
-        return names[int(address, 16) % len(names)] if address.isalnum() else names[0]
-
     end = None if minutes is None else recording.start_s + 60.0 * minutes
-    count = 0
-    for result in replay(recorded_batches(recording, party_of, step_s=step_s, end_s=end)):
-        stamp = time.strftime("%H:%M:%SZ", time.gmtime(result.time_s))
-        for alert in result.alerts:
-            count += 1
-            click.echo(f"{stamp} {alert.describe()}")
-    click.echo(f"{count} alert changes", err=True)
+    printer = AlertPrinter()
+    for result in replay(recorded_batches(recording, party_of, step_s=step_s, end_s=end), config=config):
+        printer(result)
+    click.echo(printer.summary(), err=True)
+
+
+@tactical.command("replay-csv")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@engine_options
+def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
+               all_pairs: bool, stale_after_s: float) -> None:
+    """Replay timestamped track reports from FILE.csv and print alerts as they change.
+
+    The header is time_utc,id,party,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps (an
+    optional datum column; default STD). time_utc is RFC 3339 UTC, e.g.
+    2026-03-01T12:00:05Z. A cycle runs every --step-s seconds of report time from the
+    first report; refused rows are listed on standard error with their line number.
+    """
+    from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
+
+    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
+    try:
+        with file.open(newline="", encoding="utf-8") as stream:
+            reports, refused = read_replay_csv(stream)
+    except DeconflictionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for rejection in refused:
+        click.echo(f"refused line {rejection.index}: {_reason(rejection)}", err=True)
+    engine = TacticalEngine(config)
+    printer = AlertPrinter()
+    refused_count = len(refused)
+    for time_s, batch, lines in replay_batches(reports, step_s):
+        result = engine.cycle(time_s, batch)
+        for rejection in result.rejections:
+            refused_count += 1
+            click.echo(f"refused line {int(lines[rejection.index])}: {_reason(rejection)}", err=True)
+        printer(result)
+    click.echo(f"{len(reports)} reports, {refused_count} refused; {printer.summary()}", err=True)
+
+
+def _reason(rejection: Any) -> str:
+    name = f"id={rejection.track_id!r}: " if rejection.track_id else ""
+    return f"{name}{rejection.field}: {rejection.reason}"
+
+
+@tactical.command("sbs")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host serving the SBS-1 feed.")
+@click.option("--port", type=click.IntRange(1, 65535), default=30003, show_default=True,
+              help="Port of the SBS-1 (BaseStation) feed; dump1090 serves it on 30003.")
+@engine_options
+@click.option("--parties", default=DEFAULT_PARTIES, show_default=True,
+              help="Comma-separated parties; each aircraft is assigned to one by its address.")
+@click.option("--seconds", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Stop after this many seconds (default: when the feed closes).")
+@click.option("--connect-timeout-s", type=click.FloatRange(min=0.0, min_open=True), default=10.0,
+              show_default=True, help="Give up connecting after this long.")
+def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
+        all_pairs: bool, stale_after_s: float, parties: str, seconds: float | None,
+        connect_timeout_s: float) -> None:
+    """Read a live SBS-1 (BaseStation) feed over TCP and print alerts as they change.
+
+    Connects to HOST:PORT (e.g. dump1090's port 30003), merges the MSG lines per aircraft,
+    and runs a detection cycle every --step-s seconds of this machine's UTC clock, on the
+    aircraft heard since the previous cycle. Message times are read as UTC. Runs until
+    the feed closes or --seconds have passed; malformed lines are listed on standard error.
+    """
+    from deconfliction.interop.feeds.sbs import SbsAssembler
+
+    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
+    feed = SbsAssembler(party_of=party_by_address(parties))
+    try:
+        connection = socket.create_connection((host, port), timeout=connect_timeout_s)
+    except OSError as exc:
+        raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from exc
+    engine = TacticalEngine(config)
+    printer = AlertPrinter()
+    lines = _SbsLines(connection)
+    started = time.time()
+    stop_at = None if seconds is None else started + seconds
+    next_cycle = started + step_s
+    last_cycle = -float("inf")
+    reported = 0
+    with connection:
+        while True:
+            now = time.time()
+            wait = min(next_cycle, stop_at if stop_at is not None else next_cycle) - now
+            chunk = lines.read(max(wait, 0.0))
+            feed.feed(chunk)
+            for rejection in feed.rejections[reported:]:
+                click.echo(f"refused line {rejection.index + 1}: {_reason(rejection)}", err=True)
+            reported = len(feed.rejections)
+            now = time.time()
+            if now >= next_cycle or lines.closed:
+                printer(engine.cycle(now, feed.batch(since_s=last_cycle)))
+                last_cycle = now
+                next_cycle = max(next_cycle + step_s, now)
+            if lines.closed or (stop_at is not None and now >= stop_at):
+                break
+    click.echo(f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
+               f"{printer.summary()}", err=True)
+
+
+class _SbsLines:
+    """Complete text lines from a socket, waiting at most a given time for more."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self.pending = b""
+        self.closed = False
+        self.count = 0
+
+    def read(self, wait_s: float) -> Iterable[str]:
+        if self.closed:
+            return []
+        self.connection.settimeout(max(wait_s, 0.001))
+        try:
+            data = self.connection.recv(65536)
+        except TimeoutError:
+            return []
+        except OSError:
+            data = b""
+        if not data:
+            self.closed = True
+            data, self.pending = self.pending + b"\n", b""
+        else:
+            data, self.pending = self.pending + data, b""
+        *complete, self.pending = data.split(b"\n")
+        found = [line.decode("ascii", errors="replace") for line in complete if line.strip()]
+        self.count += len(found)
+        return found

@@ -16,6 +16,12 @@ the pair's mean latitude on a sphere of radius :data:`EARTH_RADIUS_M` —
 use, so results agree with it pair for pair. Δλ is wrapped to (−π, π] so tracks
 either side of the antimeridian are neighbours.
 
+Minima per pair of parties: :class:`PairMinima` holds a horizontal and a vertical minimum
+for every pair of party codes (e.g. from the service's ``MinimaPolicy``); when
+:func:`detect_enu` is given one, each pair is tested against its own minima and the
+candidate search reaches for the widest. Without one, the scalar ``hsep_m``/``vsep_m``
+hold for every pair.
+
 Boundaries, exactly: separation is lost when the horizontal distance is ``< hsep_m``
 and ``|Δalt| < vsep_m``, strictly. ``|Δalt|`` is compared against
 ``vsep_m − VERTICAL_TOLERANCE_M`` (one micrometre) so that two aircraft exactly
@@ -25,6 +31,7 @@ are never in conflict.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -76,6 +83,52 @@ class ConflictPairs:
 
     def __len__(self) -> int:
         return int(self.i.size)
+
+
+@dataclass(frozen=True, slots=True)
+class PairMinima:
+    """Separation minima per pair of party codes: ``hsep_m[p, q]`` and ``vsep_m[p, q]`` (metres).
+
+    Both are square, symmetric arrays of positive finite numbers, indexed by the party
+    codes given to :func:`detect_enu`; the diagonal holds the minima between tracks of
+    the same party (used with ``all_pairs``).
+    """
+
+    hsep_m: FloatArray
+    vsep_m: FloatArray
+
+    def __post_init__(self) -> None:
+        for name in ("hsep_m", "vsep_m"):
+            table = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] == 0:
+                raise InvalidInput(name, f"expected a non-empty square table, got shape {table.shape}")
+            if not np.all(np.isfinite(table)) or np.any(table <= 0.0):
+                raise InvalidInput(name, "every minimum must be a positive finite number")
+            if not np.array_equal(table, table.T):
+                raise InvalidInput(name, "the table must be symmetric: minima hold for a pair")
+            object.__setattr__(self, name, table)
+        if self.hsep_m.shape != self.vsep_m.shape:
+            raise InvalidInput("vsep_m", "the horizontal and vertical tables differ in size")
+
+    @property
+    def parties(self) -> int:
+        """How many party codes the tables cover."""
+        return int(self.hsep_m.shape[0])
+
+    @classmethod
+    def build(
+        cls, parties: Sequence[str], for_pair: Callable[[str, str], tuple[float, float]]
+    ) -> PairMinima:
+        """Tables for ``parties`` (code ``k`` is ``parties[k]``) from a function of a pair of
+        names returning ``(horizontal_m, vertical_m)``, e.g. ``MinimaPolicy.for_pair``."""
+        size = len(parties)
+        h = np.empty((size, size), dtype=np.float64)
+        v = np.empty((size, size), dtype=np.float64)
+        for p, a in enumerate(parties):
+            for q in range(p, size):
+                h[p, q], v[p, q] = for_pair(a, parties[q])
+                h[q, p], v[q, p] = h[p, q], v[p, q]
+        return cls(h, v)
 
 
 def empty_pairs() -> ConflictPairs:
@@ -155,10 +208,12 @@ def pair_terms(
     up_mps: FloatArray,
     *,
     lookahead_s: float,
-    hsep_m: float,
-    vsep_m: float,
+    hsep_m: float | FloatArray,
+    vsep_m: float | FloatArray,
 ) -> PairTerms:
-    """The exact test on the pairs ``(i[k], j[k])``, with all its terms."""
+    """The exact test on the pairs ``(i[k], j[k])``, with all its terms.
+
+    ``hsep_m`` and ``vsep_m`` are one value for every pair or one value per pair."""
     with np.errstate(over="ignore", under="ignore"):
         return _pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
                            lookahead_s, hsep_m, vsep_m)
@@ -174,8 +229,8 @@ def _pair_terms(
     north_mps: FloatArray,
     up_mps: FloatArray,
     lookahead_s: float,
-    hsep_m: float,
-    vsep_m: float,
+    hsep_m: float | FloatArray,
+    vsep_m: float | FloatArray,
 ) -> PairTerms:
     dx, dy = pair_geometry(lat_rad, lon_rad, i, j)
     du = east_mps[j] - east_mps[i]
@@ -226,13 +281,14 @@ def evaluate_pairs(
     up_mps: FloatArray,
     *,
     lookahead_s: float,
-    hsep_m: float,
-    vsep_m: float,
+    hsep_m: float | FloatArray,
+    vsep_m: float | FloatArray,
 ) -> tuple[BoolArray, ConflictPairs]:
     """The exact test on the given pairs: a mask of those in conflict, and their results.
 
     This is the per-pair arithmetic shared by the sub-quadratic path and any reference
-    that enumerates pairs itself; ``i`` and ``j`` are index arrays of equal length.
+    that enumerates pairs itself; ``i`` and ``j`` are index arrays of equal length, and
+    the minima are scalars or one value per pair.
     """
     terms = pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
                        lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m)
@@ -261,18 +317,30 @@ def detect_enu(
     lookahead_s: float = DEFAULT_LOOKAHEAD_S,
     hsep_m: float = DEFAULT_HSEP_M,
     vsep_m: float = DEFAULT_VSEP_M,
+    minima: PairMinima | None = None,
+    all_pairs: bool = False,
 ) -> ConflictPairs:
     """One detection cycle on SI arrays (radians, metres, m/s east/north/up).
 
     ``party`` holds an integer party code per track; when given, only pairs of
-    different parties are tested, when ``None`` every pair is. Inputs must be finite
-    (the track state guarantees it). Sub-quadratic: a grid over the swept paths finds
-    candidate pairs (:func:`~deconfliction.engine.tactical.grid.candidate_pairs`), and
-    :func:`evaluate_pairs` decides exactly.
+    different parties are tested (every pair with ``all_pairs``), when ``None`` every
+    pair is. ``minima`` gives separation minima per pair of party codes (``party`` is
+    then required, and ``hsep_m``/``vsep_m`` are not used); without it ``hsep_m`` and
+    ``vsep_m`` hold for every pair. Inputs must be finite (the track state guarantees
+    it). Sub-quadratic: a grid over the swept paths finds candidate pairs
+    (:func:`~deconfliction.engine.tactical.grid.candidate_pairs`, with the widest
+    minima), and :func:`evaluate_pairs` decides exactly.
     """
     _check_parameters(lookahead_s, hsep_m, vsep_m)
+    if minima is not None:
+        if party is None:
+            raise InvalidInput("party", "per-pair minima need a party code per track")
+        if party.size and (int(party.min()) < 0 or int(party.max()) >= minima.parties):
+            raise InvalidInput("party", f"party codes must lie in [0, {minima.parties}) for these minima")
     if lat_rad.size < 2:
         return empty_pairs()
+    reach_h = hsep_m if minima is None else float(minima.hsep_m.max())
+    reach_v = vsep_m if minima is None else float(minima.vsep_m.max())
     i, j = candidate_pairs(
         lat_rad,
         lon_rad,
@@ -280,12 +348,17 @@ def detect_enu(
         east_mps,
         north_mps,
         up_mps,
-        party,
+        None if all_pairs else party,
         lookahead_s=lookahead_s,
-        hsep_m=hsep_m,
-        vsep_m=vsep_m,
+        hsep_m=reach_h,
+        vsep_m=reach_v,
         earth_radius_m=EARTH_RADIUS_M,
     )
+    pair_h: float | FloatArray = hsep_m
+    pair_v: float | FloatArray = vsep_m
+    if minima is not None and party is not None:
+        pair_h = minima.hsep_m[party[i], party[j]]
+        pair_v = minima.vsep_m[party[i], party[j]]
     _, pairs = evaluate_pairs(
         i,
         j,
@@ -296,8 +369,8 @@ def detect_enu(
         north_mps,
         up_mps,
         lookahead_s=lookahead_s,
-        hsep_m=hsep_m,
-        vsep_m=vsep_m,
+        hsep_m=pair_h,
+        vsep_m=pair_v,
     )
     order = np.lexsort((pairs.j, pairs.i))
     return ConflictPairs(

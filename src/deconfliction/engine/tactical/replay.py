@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deconfliction.engine.minima import MinimaPolicy
 from deconfliction.engine.tactical.alerts import (
     AlertPolicy,
     AlertTracker,
@@ -28,6 +29,7 @@ from deconfliction.engine.tactical.detect import (
     DEFAULT_HSEP_M,
     DEFAULT_LOOKAHEAD_S,
     DEFAULT_VSEP_M,
+    PairMinima,
     detect_enu,
 )
 from deconfliction.engine.tactical.ingest import Rejection
@@ -38,12 +40,19 @@ from deconfliction.errors import InvalidInput
 
 @dataclass(frozen=True, slots=True)
 class TacticalConfig:
-    """Everything a cycle needs besides the data; SI units."""
+    """Everything a cycle needs besides the data; SI units.
+
+    ``pair_minima``, when given (the service's ``OperationService.policy()``), sets the
+    horizontal and vertical minima of each pair of parties by name
+    (``MinimaPolicy.for_pair``; its time buffer is strategic only) and ``hsep_m`` /
+    ``vsep_m`` are not used; without it they hold for every pair.
+    """
 
     lookahead_s: float = DEFAULT_LOOKAHEAD_S
     hsep_m: float = DEFAULT_HSEP_M
     vsep_m: float = DEFAULT_VSEP_M
     all_pairs: bool = False
+    pair_minima: MinimaPolicy | None = None
     stale_after_s: float = 20.0
     volume_buffer_h_m: float = 0.0
     volume_buffer_v_m: float = 0.0
@@ -102,11 +111,28 @@ class TacticalEngine:
     state: TrackState = field(init=False)
     pairs: AlertTracker = field(init=False)
     intrusion_alerts: AlertTracker = field(init=False)
+    _minima: PairMinima | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.state = TrackState(stale_after_s=self.config.stale_after_s)
         self.pairs = AlertTracker(self.config.policy)
         self.intrusion_alerts = AlertTracker(self.config.policy)
+
+    def pair_minima(self) -> PairMinima | None:
+        """The per-pair minima table for the parties seen so far (None: scalar minima)."""
+        policy = self.config.pair_minima
+        if policy is None:
+            return None
+        names = self.state.party_names
+        if not names:
+            return None
+        if self._minima is None or self._minima.parties != len(names):
+            def for_pair(a: str, b: str) -> tuple[float, float]:
+                minima = policy.for_pair(a, b)
+                return minima.horizontal_m, minima.vertical_m
+
+            self._minima = PairMinima.build(names, for_pair)
+        return self._minima
 
     def cycle(self, now_s: float, batch: ReportBatch | None = None) -> CycleResult:
         """Ingest ``batch`` (if any), then one detection cycle at ``now_s``."""
@@ -121,8 +147,8 @@ class TacticalEngine:
         pos = state.positions_at(now_s)
         found = detect_enu(
             pos.lat_rad, pos.lon_rad, pos.alt_m, pos.east_mps, pos.north_mps, pos.up_mps,
-            None if cfg.all_pairs else pos.party,
-            lookahead_s=cfg.lookahead_s, hsep_m=cfg.hsep_m, vsep_m=cfg.vsep_m,
+            pos.party, lookahead_s=cfg.lookahead_s, hsep_m=cfg.hsep_m, vsep_m=cfg.vsep_m,
+            minima=self.pair_minima(), all_pairs=cfg.all_pairs,
         )
         slot_a, slot_b = pos.slots[found.i], pos.slots[found.j]
         keys = pair_key(slot_a, slot_b)

@@ -47,7 +47,8 @@ def _time(date: str, clock: str) -> float | None:
 
 @dataclass(slots=True)
 class _Aircraft:
-    time_s: float = -math.inf
+    time_s: float = -math.inf  # last message heard
+    position_time_s: float = -math.inf  # last position heard: the report's time
     lat: float | None = None
     lon: float | None = None
     alt_ft: float | None = None
@@ -98,13 +99,22 @@ class SbsAssembler:
             for name, value in fields.items():
                 if value is not None:
                     setattr(ac, name, value)
+            if fields["lat"] is not None and fields["lon"] is not None:
+                ac.position_time_s = max(ac.position_time_s, stamp)
             ground = parts[21].strip()
             if ground:
                 ac.on_ground = ground not in ("0", "")
 
-    def batch(self) -> ReportBatch:
-        """The latest complete report of every airborne aircraft heard so far."""
-        ready = [(k, a) for k, a in self.aircraft.items() if a.complete() and not a.on_ground]
+    def batch(self, since_s: float | None = None) -> ReportBatch:
+        """The latest complete report of every airborne aircraft heard so far, or only of
+        those heard after ``since_s`` (UTC epoch seconds), e.g. since the previous cycle.
+
+        A report's time is when its position was heard (velocity and altitude come in
+        other messages; the engine flies the track on from that time)."""
+        ready = [
+            (k, a) for k, a in self.aircraft.items()
+            if a.complete() and not a.on_ground and (since_s is None or a.time_s > since_s)
+        ]
         ids = [k for k, _ in ready]
 
         def col(get: Callable[[_Aircraft], float | None], scale: float = 1.0) -> np.ndarray:
@@ -113,7 +123,7 @@ class SbsAssembler:
         return ReportBatch(
             ids=ids,
             parties=[self.party_of(k) for k in ids],
-            time_s=np.array([a.time_s for _, a in ready], dtype=np.float64),
+            time_s=np.array([a.position_time_s for _, a in ready], dtype=np.float64),
             lat_deg=col(lambda a: a.lat),
             lon_deg=col(lambda a: a.lon),
             alt_m=col(lambda a: a.alt_ft, FOOT_M),
