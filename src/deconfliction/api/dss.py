@@ -22,7 +22,8 @@ from deconfliction import __version__
 from deconfliction.api.errors import status_for
 from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput
 from deconfliction.interop.f3548.auth import F3548AuthConfig, F3548Principal, verify
-from deconfliction.interop.f3548.service import AirspaceConflict, Change, DssService
+from deconfliction.interop.f3548.common import AirspaceConflict, Change
+from deconfliction.interop.f3548.service import DssService
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
 AUTH_SETTING: Final = "f3548_auth"

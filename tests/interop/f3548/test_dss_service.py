@@ -18,7 +18,8 @@ from deconfliction.interop.f3548.auth import (
     STRATEGIC_COORDINATION,
     F3548Principal,
 )
-from deconfliction.interop.f3548.service import NO_OVN, AirspaceConflict, DssService
+from deconfliction.interop.f3548.common import NO_OVN, AirspaceConflict
+from deconfliction.interop.f3548.service import DssService
 from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.operations import OperationService

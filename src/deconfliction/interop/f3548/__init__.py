@@ -6,6 +6,7 @@ See ``docs/f3548.md``.
 """
 
 from deconfliction.interop.f3548.auth import F3548AuthConfig, F3548Principal
-from deconfliction.interop.f3548.service import AirspaceConflict, DssService
+from deconfliction.interop.f3548.common import AirspaceConflict
+from deconfliction.interop.f3548.service import DssService
 
 __all__ = ["AirspaceConflict", "DssService", "F3548AuthConfig", "F3548Principal"]
