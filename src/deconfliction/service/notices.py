@@ -89,14 +89,13 @@ def acknowledged(tx: Transaction, viewer: str, conflict: StrategicConflict) -> b
 
 def views_for(tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict]) -> list[dict[str, Any]]:
     """Every conflict as ``viewer`` may see it."""
+    levels: dict[str, Visibility] = {}  # one policy lookup per other party, not per conflict
     out = []
     for conflict in conflicts:
         other = conflict.seen_by(viewer).b.party
-        out.append(
-            conflict_view(
-                conflict, viewer, visibility_for(tx, viewer, other), acknowledged(tx, viewer, conflict)
-            )
-        )
+        if other not in levels:
+            levels[other] = visibility_for(tx, viewer, other)
+        out.append(conflict_view(conflict, viewer, levels[other], acknowledged(tx, viewer, conflict)))
     return out
 
 
