@@ -63,8 +63,12 @@ class Dialect:
     pk: str
     #: table option that clusters a table on its primary key, where that is not the default
     without_rowid: str
-    #: ``{}`` is replaced by a placeholder holding a list of integers: ``x IN <this>``
+    #: ``{ints}``: a placeholder holding a list of integers, as a set: ``x IN <this>``
     int_list: str
+    #: ``{in_ints}``: a whole predicate on such a placeholder: ``x <this>``. PostgreSQL
+    #: spells it ``= ANY(array)``, which it turns into index lookups; it may plan
+    #: ``IN (SELECT unnest(...))`` as a join over the whole index instead.
+    in_int_list: str
     #: how that list is passed as a parameter
     int_list_param: Callable[[Sequence[int]], object]
     #: run first in the migration transaction so that concurrent openers take turns
@@ -77,7 +81,7 @@ class Dialect:
         """``text`` in this dialect (memoised: statements are module constants)."""
         done = self._cache.get(text)
         if done is None:
-            done = text.replace("{ints}", self.int_list)
+            done = text.replace("{in_ints}", self.in_int_list).replace("{ints}", self.int_list)
             if self.param != "?":
                 done = done.replace("?", self.param)
             self._cache[text] = done
@@ -238,11 +242,11 @@ _INSERT_CELL: Final = (
 # err on the side of too many.
 _CANDIDATE_KEYS: Final = (
     "SELECT DISTINCT c.op_key FROM volume_cells c JOIN operations o ON o.op_key = c.op_key"
-    " WHERE c.cell IN {ints} AND c.t_end_s >= ? AND c.t_start_s <= ?"
+    " WHERE c.cell {in_ints} AND c.t_end_s >= ? AND c.t_start_s <= ?"
     " AND c.alt_hi_msl_m >= ? AND c.alt_lo_msl_m <= ?"
     f" AND o.party <> ? AND o.state IN ({', '.join('?' for _ in _LIVE)})"
 )
-_OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key IN {{ints}}"
+_OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key {{in_ints}}"
 _CONFLICT_COLUMNS: Final = (
     "a_party, a_id, a_version, b_party, b_id, b_version, horizontal_m, vertical_m, time_s, overlaps_json"
 )

@@ -33,6 +33,7 @@ SQLITE: Final = Dialect(
     # json_each yields the array's integers as INTEGER values, which the planner uses
     # as an IN-list of index lookups.
     int_list="(SELECT value FROM json_each(?))",
+    in_int_list="IN (SELECT value FROM json_each(?))",
     int_list_param=_json_ints,
     migration_lock=None,  # BEGIN IMMEDIATE already holds the only write lock
     integrity_error=sqlite3.IntegrityError,
