@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.models import ERRORS
@@ -81,7 +82,13 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def authenticated(request: Request) -> Principal:
+#: Declares the bearer scheme in the OpenAPI document; the header is checked below, so
+#: that every failure gets our 401 body rather than FastAPI's 403.
+bearer_scheme = HTTPBearer(auto_error=False, description="An access token from POST /v1/auth/token")
+_Scheme = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+
+
+def authenticated(request: Request, _scheme: _Scheme = None) -> Principal:
     """The principal of a request with a valid token (any scope), rate limit charged."""
     principal = identify(request)
     auth_state(request.app).limiter.take(principal.party)
@@ -110,7 +117,7 @@ def requires(scope: str) -> Callable[[Request], Principal]:
     """A dependency admitting tokens that carry ``scope`` (read, file, message or admin)."""
     needed = Scope(scope)
 
-    def dependency(request: Request) -> Principal:
+    def dependency(request: Request, _scheme: _Scheme = None) -> Principal:
         principal = authenticated(request)
         if needed.value not in principal.scopes:
             raise Forbidden(
