@@ -12,6 +12,7 @@ from deconfliction.interop.hotline import hotline_service
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.hotline import Deadline, Deadlines, HotlineService, MessageClass, Stage
 from deconfliction.store import Store
+from deconfliction.store.hotline import HotlineRepo
 
 
 @pytest.fixture
@@ -55,6 +56,9 @@ def test_a_stop_escalates_on_time_up_the_chain_and_back_to_the_sender(
     )  # fmt: skip
     _at(clock, 10_000)
     assert hotline.sweep() == []  # the chain has ended; nothing is repeated
+    with store.transaction() as tx:  # and the sweep no longer even reads the message
+        assert tx.repo(HotlineRepo).overdue_ack(1e12) == []
+        assert tx.repo(HotlineRepo).overdue_delivery(1e12) == []
     assert [e.level for e in hotline.escalations("RED", stop.id)] == [1, 1, 2]
     assert [e.stage for e in hotline.escalations("BLUE", stop.id)] == [
         Stage.DELIVERY, Stage.ACKNOWLEDGEMENT, Stage.ACKNOWLEDGEMENT,

@@ -309,3 +309,21 @@ def test_a_malformed_echo_is_invalid_input(hotline: HotlineService) -> None:
             hotline.acknowledge("BLUE", sent.id, echo)  # type: ignore[arg-type]
         assert caught.value.field == "geometry_sha256"
     assert hotline.get("BLUE", sent.id).state == "sent"
+
+
+def test_concurrent_acknowledgements_make_one_ack(hotline: HotlineService) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent = hotline.send("RED", "BLUE", "STOP", "STOP", STOP_FIELDS)
+
+    def ack(_: int) -> str:
+        try:
+            return hotline.acknowledge("BLUE", sent.id, sent.geometry_sha256)[0].id
+        except Conflict:
+            return "refused"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(ack, range(4)))
+    winners = [r for r in results if r != "refused"]
+    assert len(winners) == 1, results
+    assert [m.id for m in hotline.inbox("RED")] == winners

@@ -32,6 +32,8 @@ MESSAGE_COLUMNS: Final = (
     "ack_by",
     "ack_by_s",
     "ack_window_s",
+    "sweep_delivery_s",
+    "sweep_ack_s",
     "received_at",
     "acked_at",
     "ack_message",
@@ -63,7 +65,7 @@ class HotlineRepo(SqlRepo):
     def message(self, message_id: str, lock: bool = False) -> dict[str, Any]:
         """One message by id; NotFound if there is none. ``lock`` holds the row until commit
         on PostgreSQL (SQLite has one writer anyway), so receipt and ack do not race."""
-        suffix = " FOR UPDATE" if lock and self.tx.dialect.name == "postgres" else ""
+        suffix = " FOR UPDATE" if lock and self.tx.dialect.name != "sqlite" else ""
         row = self._x(f"{_SELECT} WHERE id = ?{suffix}", (message_id,)).fetchone()
         if row is None:
             raise NotFound(f"no message {message_id!r}")
@@ -72,15 +74,16 @@ class HotlineRepo(SqlRepo):
     def mark_received(self, message_id: str, at: str) -> bool:
         """Record machine receipt once; False if it was already recorded."""
         row = self._x(
-            "UPDATE hotline_messages SET received_at = ? WHERE id = ? AND received_at IS NULL RETURNING id",
+            "UPDATE hotline_messages SET received_at = ?, sweep_delivery_s = NULL"
+            " WHERE id = ? AND received_at IS NULL RETURNING id",
             (at, message_id),
         ).fetchone()
         return row is not None
 
     def mark_acked(self, message_id: str, at: str, ack_message: str, signature: str | None) -> bool:
         row = self._x(
-            "UPDATE hotline_messages SET acked_at = ?, ack_message = ?, ack_signature = ?"
-            " WHERE id = ? AND acked_at IS NULL RETURNING id",
+            "UPDATE hotline_messages SET acked_at = ?, ack_message = ?, ack_signature = ?,"
+            " sweep_delivery_s = NULL, sweep_ack_s = NULL WHERE id = ? AND acked_at IS NULL RETURNING id",
             (at, ack_message, signature, message_id),
         ).fetchone()
         return row is not None
@@ -98,26 +101,30 @@ class HotlineRepo(SqlRepo):
         return [_row(r) for r in rows]
 
     def overdue_delivery(self, now_s: float) -> list[dict[str, Any]]:
-        """Messages past their delivery deadline with no receipt and no delivery escalation."""
+        """Messages whose delivery deadline passed with no receipt, not yet escalated."""
         rows = self._x(
-            f"{_SELECT} m WHERE received_at IS NULL AND deliver_by_s <= ? AND NOT EXISTS"
-            " (SELECT 1 FROM hotline_escalations e WHERE e.message_id = m.id AND e.stage = 'delivery')"
-            " ORDER BY rank, deliver_by_s",
-            (now_s,),
+            f"{_SELECT} WHERE sweep_delivery_s <= ? ORDER BY rank, sweep_delivery_s", (now_s,)
         ).fetchall()
         return [_row(r) for r in rows]
 
-    def overdue_ack(self, now_s: float) -> list[tuple[dict[str, Any], int]]:
-        """Unacknowledged messages past their acknowledgement deadline, each with the number
-        of acknowledgement escalations already recorded."""
-        rows = self._x(
-            "SELECT (SELECT COUNT(*) FROM hotline_escalations e"
-            " WHERE e.message_id = m.id AND e.stage = 'acknowledgement'),"
-            f" {', '.join(MESSAGE_COLUMNS)} FROM hotline_messages m"
-            " WHERE acked_at IS NULL AND ack_by_s IS NOT NULL AND ack_by_s <= ? ORDER BY rank, ack_by_s",
-            (now_s,),
-        ).fetchall()
-        return [(_row(r[1:]), int(r[0])) for r in rows]
+    def overdue_ack(self, now_s: float) -> list[dict[str, Any]]:
+        """Unacknowledged messages with an acknowledgement escalation due."""
+        rows = self._x(f"{_SELECT} WHERE sweep_ack_s <= ? ORDER BY rank, sweep_ack_s", (now_s,)).fetchall()
+        return [_row(r) for r in rows]
+
+    def ack_escalations(self, message_id: str) -> int:
+        """How many acknowledgement escalations the message has had."""
+        row = self._x(
+            "SELECT COUNT(*) FROM hotline_escalations WHERE message_id = ? AND stage = 'acknowledgement'",
+            (message_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def next_sweep(self, message_id: str, column: str, at_s: float | None) -> None:
+        """When the sweep must next look at the message for ``column`` (None: never)."""
+        if column not in ("sweep_delivery_s", "sweep_ack_s"):
+            raise ValueError(column)
+        self._x(f"UPDATE hotline_messages SET {column} = ? WHERE id = ?", (at_s, message_id))
 
     # escalations ----------------------------------------------------------------------
 

@@ -220,6 +220,8 @@ class HotlineService:
                 "deliver_by_s": deliver_by.timestamp(),
                 "ack_by_s": ack_by.timestamp() if ack_by else None,
                 "ack_window_s": deadline.ack_s - deadline.delivery_s if ack_by else None,
+                "sweep_delivery_s": deliver_by.timestamp(),
+                "sweep_ack_s": ack_by.timestamp() if ack_by else None,
             }
         )
         body = message.to_dict()
@@ -331,7 +333,11 @@ class HotlineService:
                 tx, party, message.sender, duty_desk(tx, message.sender).id, message.cls,
                 TEMPLATES["ACK"], wire, annex, message.id, now,
             )  # fmt: skip
-            hot.mark_acked(message.id, format_utc(now), ack.id, signed["signature"] if signed else None)
+            if not hot.mark_acked(
+                message.id, format_utc(now), ack.id, signed["signature"] if signed else None
+            ):
+                # Lost a race with another acknowledgement: roll back this one's ACK message.
+                raise Conflict(f"message {message.id} was already acknowledged")
             body: dict[str, Any] = {
                 "message": message.id,
                 "ack": ack.id,
@@ -459,23 +465,35 @@ class HotlineService:
         escalation goes to the recipient and back to the sender."""
         now = now or self.clock.now()
         now_s = now.timestamp()
-        done: list[Escalation] = []
         with self.store.transaction() as tx:
             hot = tx.repo(HotlineRepo)
-            for row in hot.overdue_delivery(now_s):
+            due_rows = [("sweep_delivery_s", r) for r in hot.overdue_delivery(now_s)]
+            due_rows += [("sweep_ack_s", r) for r in hot.overdue_ack(now_s)]
+        late = [(c, r["id"]) for c, r in sorted(due_rows, key=lambda cr: (cr[1]["rank"], cr[1][cr[0]]))]
+        done: list[Escalation] = []
+        # One transaction per message (STOP first): a long sweep never holds the parties'
+        # outbox counters for more than one message's escalations.
+        for column, message_id in late:
+            with self.store.transaction() as tx:
+                hot = tx.repo(HotlineRepo)
+                row = hot.message(message_id, lock=True)
+                if row[column] is None or row[column] > now_s:
+                    continue  # received, acknowledged or escalated meanwhile
                 message = _message(row)
-                done += self._escalate(tx, message, Stage.DELIVERY, 1, message.deliver_by, None, now)
-            for row, already in hot.overdue_ack(now_s):
-                message = _message(row)
-                desk = self._desk_or_default(tx, message)
-                chain = desk.escalation
-                window = float(row["ack_window_s"] or 0.0) or 1.0
-                due = 1 + math.floor((now_s - float(row["ack_by_s"])) / window)
-                due = min(due, max(1, len(chain)))
-                for level in range(already + 1, due + 1):
+                if column == "sweep_delivery_s":
+                    done += self._escalate(tx, message, Stage.DELIVERY, 1, message.deliver_by, None, now)
+                    hot.next_sweep(message.id, column, None)
+                    continue
+                chain = self._desk_or_default(tx, message).escalation
+                levels = max(1, len(chain))
+                ack_by_s, window = float(row["ack_by_s"]), float(row["ack_window_s"] or 0.0) or 1.0
+                due = min(levels, 1 + math.floor((now_s - ack_by_s) / window))
+                for level in range(hot.ack_escalations(message.id) + 1, due + 1):
                     deadline = after(message.ack_by or now, (level - 1) * window)
                     step = chain[level - 1] if level <= len(chain) else None
                     done += self._escalate(tx, message, Stage.ACKNOWLEDGEMENT, level, deadline, step, now)
+                # The next level falls due one window later; after the chain's end, nothing does.
+                hot.next_sweep(message.id, column, ack_by_s + due * window if due < levels else None)
         return done
 
     @staticmethod

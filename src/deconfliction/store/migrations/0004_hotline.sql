@@ -24,6 +24,10 @@ CREATE TABLE hotline_messages (
     ack_by TEXT,
     ack_by_s DOUBLE PRECISION,
     ack_window_s DOUBLE PRECISION,
+    -- When the sweep must next look at this message (NULL: nothing more can fall due), so
+    -- a sweep reads only what is due now, however many old messages stay unacknowledged.
+    sweep_delivery_s DOUBLE PRECISION,
+    sweep_ack_s DOUBLE PRECISION,
     received_at TEXT,
     acked_at TEXT,
     ack_message TEXT,
@@ -33,8 +37,8 @@ CREATE TABLE hotline_messages (
 
 CREATE INDEX hotline_messages_recipient ON hotline_messages (recipient, rank, msg_key);
 CREATE INDEX hotline_messages_sender ON hotline_messages (sender, msg_key);
-CREATE INDEX hotline_messages_unreceived ON hotline_messages (deliver_by_s);
-CREATE INDEX hotline_messages_unacked ON hotline_messages (ack_by_s);
+CREATE INDEX hotline_messages_sweep_delivery ON hotline_messages (sweep_delivery_s);
+CREATE INDEX hotline_messages_sweep_ack ON hotline_messages (sweep_ack_s);
 
 -- One row per missed deadline and level: (message, 'delivery', 1) when machine receipt
 -- was late, (message, 'acknowledgement', n) for the n-th step up the escalation chain.
