@@ -62,10 +62,13 @@ class LocalFrame:
 
 @lru_cache(maxsize=4096)
 def _transformers(lat0: float, lon0: float) -> tuple[Transformer, Transformer]:
-    proj = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +ellps=WGS84 +units=m +no_defs"
+    # PROJ pipelines rather than Transformer.from_crs: the same operation, built in about
+    # 0.1 ms instead of 20-40 ms, which matters for the first filing in a new area.
+    aeqd = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +ellps=WGS84"
+    degrees = "+proj=unitconvert +xy_in=deg +xy_out=rad"
     return (
-        Transformer.from_crs("EPSG:4326", proj, always_xy=True),
-        Transformer.from_crs(proj, "EPSG:4326", always_xy=True),
+        Transformer.from_pipeline(f"+proj=pipeline +step {degrees} +step {aeqd}"),
+        Transformer.from_pipeline(f"+proj=pipeline +step +inv {aeqd} +step +inv {degrees}"),
     )
 
 
