@@ -266,13 +266,19 @@ async def request(
 
 
 async def worker(
-    base: str, token: str, state: PartyState, stats: Stats, stop: asyncio.Event, seed: int
+    base: str, token: str, state: PartyState, stats: Stats, stop: asyncio.Event, seed: int, rate_hz: float
 ) -> None:
+    """One party's client: back to back (``rate_hz`` 0), or requests at Poisson arrivals of
+    ``rate_hz`` (one in flight at a time: a late one starts as soon as the last returns)."""
     rng = random.Random(seed)
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
     ) as client:
+        due = time.perf_counter()
         while not stop.is_set():
+            if rate_hz > 0:
+                due += rng.expovariate(rate_hz)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             started = time.perf_counter()
             kind, r = await request(client, state, stats, rng)
             elapsed = time.perf_counter() - started
@@ -374,6 +380,7 @@ async def run(
     duration_s: float,
     probe_hz: float,
     workdir: Path,
+    rate: float,
 ) -> dict[str, Any]:
     stats = Stats()
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -397,7 +404,8 @@ async def run(
     states = {p: PartyState(p, [o for o in parties if o != p]) for p in parties}
     stop = asyncio.Event()
     workers = [
-        asyncio.create_task(worker(base, tokens[p], states[p], stats, stop, i)) for i, p in enumerate(parties)
+        asyncio.create_task(worker(base, tokens[p], states[p], stats, stop, i, rate / len(parties)))
+        for i, p in enumerate(parties)
     ]
     probe = asyncio.create_task(prober(url, parties, stats, stop, probe_hz))
     await asyncio.sleep(warmup_s)
@@ -436,6 +444,7 @@ async def run(
 
     return {
         "parties": len(parties),
+        "offered_rps": rate or "closed loop",
         "seconds": round(elapsed, 1),
         "requests": requests,
         "throughput_rps": round(requests / elapsed, 1),
@@ -477,6 +486,12 @@ def main() -> None:
     parser.add_argument("--parties", type=int, default=50)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="total requests/s offered (default 0: each client back to back)",
+    )
     parser.add_argument("--probe-hz", type=float, default=20.0, help="probe events committed per second")
     parser.add_argument("--json", dest="json_out", default=None, help="also write the results here")
     args = parser.parse_args()
@@ -489,7 +504,7 @@ def main() -> None:
             creds = make_parties(url, args.parties)
             server = ServerProcess(url, workdir)
             result = asyncio.run(
-                run(server.base, url, creds, args.warmup, args.duration, args.probe_hz, workdir)
+                run(server.base, url, creds, args.warmup, args.duration, args.probe_hz, workdir, args.rate)
             )
         finally:
             if server is not None:
