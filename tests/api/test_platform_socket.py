@@ -32,8 +32,9 @@ def _credential(db: str, party: str, scopes: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    db = str(tmp_path / "live.sqlite")
+def served(store_url: str, tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    """A server on each backend (the store fixtures' empty SQLite file or PostgreSQL schema)."""
+    db = store_url
     _admin(db, "party", "add", "RED", "--name", "Red", "--kind", "military", "--language", "ru")
     _admin(db, "party", "add", "BLUE", "--name", "Blue", "--kind", "military")
     _admin(db, "party", "add", "CIV", "--name", "Civil ANSP", "--kind", "civil", "--language", "ar")
