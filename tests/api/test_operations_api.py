@@ -56,6 +56,9 @@ def test_file_show_list_and_stale_version(api: Api) -> None:
     changed = red.update_operation("R1", 1, priority=5)
     assert changed["operation"]["version"] == 2
     assert changed["operation"]["purpose"] == "training"  # kept
+    with pytest.raises(ApiError) as empty:
+        red.update_operation("R1", 2)
+    assert empty.value.status == 422
     with pytest.raises(ApiError) as stale:
         red.update_operation("R1", 1, priority=6)
     assert stale.value.status == 409

@@ -125,6 +125,9 @@ class AccessService:
     ) -> Outcome:
         """Change volumes, priority or purpose; ``expected_version`` must be the current one."""
         _check_purpose(purpose)
+        if volumes is None and priority is None and purpose is None:
+            # A bare version bump would change every conflict's reference for nothing.
+            raise InvalidInput("volumes", "nothing to change: give volumes, priority or purpose")
         now = self.clock.now()
         with self.store.transaction() as tx:
             current = tx.get_operation(party, operation_id)
