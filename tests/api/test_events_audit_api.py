@@ -9,6 +9,7 @@ import pytest
 from apihelpers import Api, make_api
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconfliction.geo.timewindow import format_utc
 from deconfliction.service.audit_verify import verify_export
 from deconfliction.service.signing import b64u, public_raw
 from deconfliction.store import Store
@@ -129,3 +130,38 @@ def test_the_client_registers_keys_signs_and_exports(api: Api) -> None:
     assert blue.events(after=0)["events"] == []
     admin.revoke_party_key("BLUE", key["key_id"])
     assert blue.party_keys()[0]["revoked_at"] is not None
+
+
+def test_chains_get_signed_checkpoints_as_they_grow_without_an_export(store: Store, tmp_path: Path) -> None:
+    from deconfliction.api.events import CHECKPOINT_CHECK_WRITES
+    from deconfliction.service.audit import checkpoint_message
+    from deconfliction.service.signing import signature_valid
+    from deconfliction.store.signing import CheckpointsRepo
+
+    api = make_api(
+        store, tmp_path, extra={"audit_key_file": str(tmp_path / "a.key"), "audit_checkpoint_every": 5}
+    )
+    api.party("BLUE")
+    admin = api.headers("BLUE", "admin")
+    url = "/v1/audit/parties/BLUE/keys"
+
+    def checkpoints() -> list[tuple[int, str]]:
+        with api.store.transaction() as tx:
+            return [(c.seq, c.hash) for c in tx.repo(CheckpointsRepo).of("BLUE")]
+
+    writes = 1  # POST /v1/auth/token was a write request too
+    key_ids: list[str] = []
+    while writes < CHECKPOINT_CHECK_WRITES:
+        assert checkpoints() == []  # not before the check
+        if key_ids:
+            assert api.client.delete(f"{url}/{key_ids.pop()}", headers=admin).status_code == 204
+        else:
+            public = b64u(public_raw(Ed25519PrivateKey.generate()))
+            key_ids.append(api.client.post(url, json={"public_key": public}, headers=admin).json()["key_id"])
+        writes += 1  # and one more entry in BLUE's chain
+    with api.store.transaction() as tx:
+        (cp,) = tx.repo(CheckpointsRepo).of("BLUE")
+    assert cp.seq == CHECKPOINT_CHECK_WRITES - 1  # the chain head when the check ran
+    assert signature_valid(
+        cp.public_key, checkpoint_message("BLUE", cp.seq, cp.hash, format_utc(cp.at)), cp.signature
+    )
