@@ -249,12 +249,18 @@ def _parties(entry: dict[str, Any]) -> set[str]:
     return {p for p in named if isinstance(p, str)} if isinstance(named, list) else set()
 
 
+def _rehashed(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "body_hash": sha256_hex(canonical_json(entry["body"]))}
+
+
 def cross_verify(a: dict[str, Any], b: dict[str, Any]) -> list[Finding]:
     """Disagreements between two parties' exports (each should pass :func:`verify_export`
     first); findings name seqs of ``a``'s chain."""
     pa, pb = a["party"], b["party"]
-    a_entries = [e for e in a["entries"] if _typed(e, _ENTRY_FIELDS, "entry") is None]
-    b_entries = [e for e in b["entries"] if _typed(e, _ENTRY_FIELDS, "entry") is None]
+    # Matched on the hash of the body as it is now, not as recorded: an altered body
+    # then shows here too, not only in its own chain's check.
+    a_entries = [_rehashed(e) for e in a["entries"] if _typed(e, _ENTRY_FIELDS, "entry") is None]
+    b_entries = [_rehashed(e) for e in b["entries"] if _typed(e, _ENTRY_FIELDS, "entry") is None]
     findings: list[Finding] = []
     b_by_hash: dict[str, list[dict[str, Any]]] = {}
     for e in b_entries:
