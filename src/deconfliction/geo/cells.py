@@ -8,9 +8,11 @@ with an equality join on cells and leave the exact decision to the engine.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import h3
+import h3.api.basic_int as h3int
 import numpy as np
 import shapely
 
@@ -26,39 +28,52 @@ _MARGIN_M: Final = 50.0
 _MARGIN_FRACTION: Final = 0.002
 
 
+#: Curves of the covering polygon get this many segments per quarter turn, drawn outside the
+#: true curve (radius divided by cos(pi / 4q)): few vertices keep the H3 fill fast, and the
+#: polygon still contains the footprint.
+_QUAD_SEGS: Final = 4
+_OUTSIDE: Final = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
+_METRES_PER_DEGREE: Final = 111_000.0  # a little under the shortest degree of latitude
+
+
 def covering(
     footprint: Footprint, extra_m: float = 0.0, resolution: int = DEFAULT_RESOLUTION
 ) -> frozenset[int]:
     """Integer ids of the H3 cells touching ``footprint`` grown by ``extra_m`` metres."""
     frame = footprint.frame()
     margin = _MARGIN_M + _MARGIN_FRACTION * (footprint.cap_radius_m + extra_m)
-    shape = footprint.shape_in(frame, extra_m + margin)
+    core, radius = footprint.core_in(frame)
+    grow = (radius + extra_m + margin) * _OUTSIDE
+    shape = core.buffer(grow, quad_segs=_QUAD_SEGS)
     if not isinstance(shape, shapely.Polygon):
-        shape = shape.convex_hull  # only a zero-width point or line reaches here
-        if not isinstance(shape, shapely.Polygon):
-            shape = shape.buffer(margin)
+        shape = shape.convex_hull  # one core grows into one polygon; this is only a guard
     ring = np.asarray(shape.exterior.coords)
     lon, lat = frame.inverse(ring[:, 0], ring[:, 1])
-    for pole in (90.0, -90.0):
-        px, py = frame.forward(np.array([0.0]), np.array([pole]))
-        if shape.contains(shapely.Point(px[0], py[0])):
-            # Around a pole the ring winds through every longitude and is no polygon in
-            # lon/lat: cover the whole polar cap beyond its farthest latitude instead.
-            return _polar_cap(float(np.min(lat)) if pole > 0 else float(np.max(lat)), pole, resolution)
+    reach_deg = (footprint.cap_radius_m + grow) / _METRES_PER_DEGREE
+    if abs(footprint.center[0]) + reach_deg >= 89.0:
+        for pole in (90.0, -90.0):
+            px, py = frame.forward(np.array([0.0]), np.array([pole]))
+            if shape.contains(shapely.Point(px[0], py[0])):
+                # Around a pole the ring winds through every longitude and is no polygon in
+                # lon/lat: cover the whole polar cap beyond its farthest latitude instead.
+                edge = float(np.min(lat)) if pole > 0 else float(np.max(lat))
+                return _polar_cap(edge, pole, resolution)
     # Longitudes continuous around the frame's centre, so a footprint across the
     # antimeridian is one ring reaching past +-180 that is then cut in two.
     lon = frame.lon0 + ((lon - frame.lon0 + 180.0) % 360.0) - 180.0
+    if lon.min() >= -180.0 and lon.max() <= 180.0:
+        return frozenset(_fill(list(zip(lat[:-1].tolist(), lon[:-1].tolist(), strict=True)), resolution))
     cells: set[int] = set()
     for shift, part in _split_at_antimeridian(shapely.Polygon(np.column_stack([lon, lat]))):
         for piece in getattr(part, "geoms", [part]):
-            if not isinstance(piece, shapely.Polygon) or piece.is_empty:
-                continue
-            outer = [(y, x + shift) for x, y in piece.exterior.coords[:-1]]
-            poly = h3.LatLngPoly(outer)
-            cells.update(
-                h3.str_to_int(c) for c in h3.h3shape_to_cells_experimental(poly, resolution, "overlap")
-            )
+            if isinstance(piece, shapely.Polygon) and not piece.is_empty:
+                cells.update(_fill([(y, x + shift) for x, y in piece.exterior.coords[:-1]], resolution))
     return frozenset(cells)
+
+
+def _fill(ring: list[tuple[float, float]], resolution: int) -> list[int]:
+    """Cells overlapping the lat/lon ring."""
+    return list(h3int.h3shape_to_cells_experimental(h3.LatLngPoly(ring), resolution, "overlap"))
 
 
 def _polar_cap(edge_lat: float, pole: float, resolution: int) -> frozenset[int]:
@@ -66,10 +81,7 @@ def _polar_cap(edge_lat: float, pole: float, resolution: int) -> frozenset[int]:
     cells: set[int] = set()
     for west in (-180.0, -90.0, 0.0, 90.0):
         box = [(edge_lat, west), (edge_lat, west + 90.0), (pole, west + 90.0), (pole, west)]
-        cells.update(
-            h3.str_to_int(c)
-            for c in h3.h3shape_to_cells_experimental(h3.LatLngPoly(box), resolution, "overlap")
-        )
+        cells.update(_fill(box, resolution))
     return frozenset(cells)
 
 
