@@ -110,6 +110,17 @@ class SearchBox:
 class DssRepo(SqlRepo):
     """F3548 metadata, subscriptions, availability and reports inside one transaction."""
 
+    def lock_cells(self, cells: Iterable[int]) -> None:
+        """Hold, until commit, a lock on each cell: two writers whose searches share a cell
+        take turns, so a key check sees every entity committed before it.
+
+        On PostgreSQL a transaction-level advisory lock per cell, in ascending order (no
+        deadlocks); SQLite already has one writer at a time."""
+        if self.tx.dialect.name != "postgresql":
+            return
+        for cell in sorted(set(cells)):
+            self._x("SELECT pg_advisory_xact_lock(?)", (cell,)).fetchone()
+
     # -- entities ---------------------------------------------------------------------
 
     def get_entity(self, entity_id: str) -> DssEntity | None:

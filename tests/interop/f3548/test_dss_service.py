@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +27,7 @@ from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.operations import OperationService
 from deconfliction.store import Party, PartyKind, Store
+from deconfliction.store.dss import DssEntity, DssRepo
 from deconfliction.store.events import AuditRepo, EventsRepo
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -267,3 +271,40 @@ def test_volume_round_trip() -> None:
     wire = volume_to_f3548(parsed.volume())
     again = parse_volume4d(wire, "v")
     assert again == parsed
+
+
+def test_concurrent_intersecting_creates_take_turns(
+    store_url: str, open_url: Callable[[str], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two USSs file intersecting intents at once through two API processes (two store
+    connections), neither knowing the other's OVN: the key check must refuse one of them
+    on every store (cell locks on PostgreSQL; one writer on SQLite)."""
+    services = {who: DssService(open_url(store_url), ManualClock(NOW)) for who in (USS1, USS2)}
+    # Hold each filing between its key check and its write until the other one has
+    # reached the same point (or 2 s passed): without the locks both checks pass.
+    gate = threading.Barrier(2, timeout=2.0)
+    put_entity = DssRepo.put_entity
+
+    def held_put(repo: DssRepo, entity: DssEntity) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            gate.wait()
+        put_entity(repo, entity)
+
+    monkeypatch.setattr(DssRepo, "put_entity", held_put)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def file(who: F3548Principal) -> None:
+        barrier.wait()
+        try:
+            services[who].put_operational_intent(who, new_id(), None, oi_body())
+            outcomes.append("created")
+        except AirspaceConflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=file, args=(who,)) for who in (USS1, USS2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["created", "refused"]

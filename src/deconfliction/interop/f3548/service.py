@@ -108,6 +108,7 @@ class DssService(SubscriptionUseCases):
         end = max(v.window.end for v in volumes)
         with self.store.transaction() as tx:
             dss = tx.repo(DssRepo)
+            dss.lock_cells(cell for e in extents for cell in e.search_box().cells)
             self._ensure_party(tx, who.manager)
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, OPERATIONAL_INTENT, "operational intent")

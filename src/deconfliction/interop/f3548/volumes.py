@@ -77,7 +77,7 @@ class Extent:
     def search_box(self) -> SearchBox:
         lo, hi = self.band.msl_envelope()
         return SearchBox(
-            covering(self.footprint, 0.0, RESOLUTION),
+            index_cells(self.footprint),
             _FAR_PAST_S if self.start is None else self.start.timestamp(),
             _FAR_FUTURE_S if self.end is None else self.end.timestamp(),
             lo,
@@ -102,6 +102,13 @@ class Extent:
             if v_hi < lo or v_lo > hi:
                 return False
         return not dss_cells(self.footprint).isdisjoint(dss_cells(volume.footprint))
+
+
+@lru_cache(maxsize=4096)
+def index_cells(footprint: Footprint) -> frozenset[int]:
+    """The cells of the store's index (:data:`~deconfliction.store.sql.RESOLUTION`) that
+    touch ``footprint``."""
+    return covering(footprint, 0.0, RESOLUTION)
 
 
 @lru_cache(maxsize=4096)
