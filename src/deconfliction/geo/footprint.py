@@ -181,7 +181,10 @@ class _FootprintBase:
                 f"reaches {outline.cap_radius_m / 1000:.1f} km from its centre; the limit is "
                 f"{MAX_CAP_RADIUS_M / 1000:.0f} km",
             )
-        area = self.area_m2()
+        core, radius = self.core_in(self.frame())
+        # Steiner's bound (exact for convex cores) is cheap; buffer only when it could fail.
+        bound = core.area + core.length * radius + math.pi * radius * radius
+        area = bound if bound <= MAX_AREA_M2 else self.area_m2()
         if area > MAX_AREA_M2:
             raise InvalidGeometry(
                 "footprint", f"area {area / 1e6:,.0f} km^2 exceeds the limit of {MAX_AREA_M2 / 1e6:,.0f} km^2"
