@@ -28,6 +28,7 @@ from deconfliction.engine.tactical import (
     detect_conflicts,
 )
 from deconfliction.errors import DeconflictionError
+from deconfliction.interop import feeds
 from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
 from deconfliction.units import NAUTICAL_MILE_M
 
@@ -63,12 +64,10 @@ def alert_line(alert: Alert) -> str:
 
 def party_by_address(parties: str) -> Callable[[str], str]:
     """A comma-separated list of parties; each aircraft gets one by its 24-bit address."""
-    from deconfliction.scenarios.live import party_by_address as by_address
-
     names = [p.strip() for p in parties.split(",") if p.strip()]
     if not names:
         raise click.BadParameter("give at least one party", param_hint="--parties")
-    return by_address(names)
+    return feeds.party_by_address(names)
 
 
 @dataclass(slots=True)

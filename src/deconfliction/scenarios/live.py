@@ -23,6 +23,7 @@ from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.tactical import ActiveVolume, CycleResult, ReportBatch, TacticalConfig, replay
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.frame import great_circle_m
+from deconfliction.interop.feeds import party_by_address
 from deconfliction.interop.feeds.recorded import Recording, Relocation, recorded_batches, relocated
 from deconfliction.scenarios.euphrates import PLACES, Scenario
 from deconfliction.service.operations import OperationService
@@ -103,22 +104,6 @@ def active_volumes(operations: Sequence[Operation]) -> list[ActiveVolume]:
         if op.state is OperationState.ACTIVATED
         for volume in op.volumes
     ]
-
-
-def party_by_address(parties: Sequence[str]) -> Callable[[str], str]:
-    """Each aircraft's party from its 24-bit ICAO address (hex): address modulo the number
-    of parties, so the assignment is fixed and spread evenly."""
-    names = tuple(parties)
-    if not names:
-        raise InvalidInput("parties", "at least one party is needed")
-
-    def party_of(address: str) -> str:
-        try:
-            return names[int(address, 16) % len(names)]
-        except ValueError:
-            return names[sum(address.encode()) % len(names)]
-
-    return party_of
 
 
 @dataclass(frozen=True, slots=True)
