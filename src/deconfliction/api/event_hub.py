@@ -33,7 +33,7 @@ from deconfliction.store.reader import ReadConnection
 log = logging.getLogger("deconfliction.api.events")
 
 #: Longest wait between two reads of the outbox while a stream is open.
-DEFAULT_POLL_S: Final = 0.025
+DEFAULT_POLL_S: Final = 0.010
 #: Events read per party per read; a longer backlog is read at the next tick.
 BATCH: Final = 500
 #: Batches a slow stream may have queued before it is told to catch up from the table.
