@@ -27,6 +27,8 @@ from deconfliction.interop.f3548.service import DssService
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
 AUTH_SETTING: Final = "f3548_auth"
+#: ... and whether notification indices are time-based (``--f3548-time-based-notification-index``).
+TIME_BASED_INDEX_SETTING: Final = "f3548_time_based_index"
 #: F3548 says 400 for every malformed request.
 _STATUS_OVERRIDES: Final = {422: 400}
 
@@ -75,7 +77,8 @@ def mount(app: FastAPI) -> None:
         return verify(config(), request.headers.get("authorization"))
 
     def service() -> DssService:
-        return DssService(app.state.store, app.state.clock)
+        time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))
+        return DssService(app.state.store, app.state.clock, time_based_index=time_based)
 
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)

@@ -42,10 +42,24 @@ def f3548_options(fn: F) -> F:
             help="TESTS ONLY: also accept the InterUSS prober's published NoAuth test key"
             " (audience localhost).",
         ),
+        click.option(
+            "--f3548-time-based-notification-index",
+            is_flag=True,
+            default=False,
+            help="Subscription notification indices from the clock (seconds since 2020) instead of counters.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def f3548_settings(f3548_time_based_notification_index: bool = False, **auth: Any) -> dict[str, object]:
+    """The ``ApiSettings.extra`` entries the options describe."""
+    return {
+        "f3548_auth": f3548_config(**auth),
+        "f3548_time_based_index": f3548_time_based_notification_index,
+    }
 
 
 def f3548_config(

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from deconfliction.cli.errors import reports_errors
-from deconfliction.cli.f3548 import f3548_config, f3548_options
+from deconfliction.cli.f3548 import f3548_options, f3548_settings
 from deconfliction.settings import database_url
 
 
@@ -63,7 +63,7 @@ def serve(
             key_file=key_file,
             rate_per_s=rate_per_s,
             rate_burst=rate_burst,
-            extra={"f3548_auth": f3548_config(**f3548)},
+            extra=f3548_settings(**f3548),
         )
     )
     auth_state(app)  # create or check the signing key now, not at the first request

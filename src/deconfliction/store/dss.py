@@ -258,12 +258,14 @@ class DssRepo(SqlRepo):
                 found.append(sub)
         return found
 
-    def bump_notification_index(self, subscription_id: str) -> int:
-        """Add one to the subscription's notification index; return the new value."""
+    def bump_notification_index(self, subscription_id: str, at_least: int = 0) -> int:
+        """Raise the subscription's notification index by one, or to ``at_least`` when that
+        is higher (time-based indices); return the new value."""
         row = self._x(
-            "UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id = ?"
-            " RETURNING notification_index",
-            (subscription_id,),
+            "UPDATE dss_subscriptions SET notification_index = CASE"
+            " WHEN notification_index + 1 > ? THEN notification_index + 1 ELSE ? END"
+            " WHERE id = ? RETURNING notification_index",
+            (at_least, at_least, subscription_id),
         ).fetchone()
         return int(row[0])
 

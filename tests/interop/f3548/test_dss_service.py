@@ -308,3 +308,32 @@ def test_concurrent_intersecting_creates_take_turns(
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["created", "refused"]
+
+
+def test_time_based_notification_index(store: Store) -> None:
+    clock = ManualClock(NOW)
+    dss = DssService(store, clock, time_based_index=True)
+    watcher = F3548Principal("uss2", SC)
+    sub = new_id()
+    body = {
+        "extents": extent(radius_m=5000.0),
+        "uss_base_url": "https://w.example",
+        "notify_for_operational_intents": True,
+    }
+    dss.put_subscription(watcher, sub, None, body)
+
+    def index_after_filing() -> int:
+        change = dss.put_operational_intent(
+            USS1, new_id(), None, oi_body(extent(lat=47.0 + len(seen) * 0.02))
+        )
+        watched = next(s for s in change.body["subscribers"] if s["uss_base_url"] == "https://w.example")
+        return int(watched["subscriptions"][0]["notification_index"])
+
+    seen: list[int] = []
+    seen.append(index_after_filing())
+    assert seen[0] == int((NOW - datetime(2020, 1, 1, tzinfo=UTC)).total_seconds())
+    seen.append(index_after_filing())  # same second: still rises
+    clock.advance(timedelta(seconds=30))
+    seen.append(index_after_filing())
+    assert seen[1] == seen[0] + 1
+    assert seen[2] == seen[0] + 30

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from uas_standards.astm.f3548.v21.api import OperationalIntentState as OIState
@@ -58,6 +58,8 @@ MAX_AREA_M2: Final = 2500e6
 MAX_RESULTS: Final = 10_000
 #: Longest subscription (F3548-21 DSSMaxSubscriptionDurationHours).
 MAX_SUBSCRIPTION: Final = timedelta(hours=24)
+#: Origin of time-based notification indices (which must fit F3548's int32 until 2088).
+INDEX_EPOCH: Final = datetime(2020, 1, 1, tzinfo=UTC)
 #: What others see instead of an entity's OVN.
 NO_OVN: Final = "Available from USS"
 AVAILABILITIES: Final = tuple(a.value for a in UssAvailabilityState)
@@ -123,10 +125,19 @@ def check_area(footprints: Sequence[Footprint], path: str) -> None:
 class DssBase:
     """What every F3548 use-case shares: the store, the clock, and the helpers below."""
 
-    def __init__(self, store: Store, clock: Clock, default_minima: Minima = EN_ROUTE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        default_minima: Minima = EN_ROUTE,
+        time_based_index: bool = False,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.default_minima = default_minima
+        #: Notification indices from the clock (seconds since :data:`INDEX_EPOCH`, and
+        #: always at least one more than before) instead of plain counters.
+        self.time_based_index = time_based_index
 
     # -- shared ----------------------------------------------------------------------
 
@@ -208,7 +219,8 @@ class DssBase:
             )
             if not wants or not any(subscription_extent(sub).intersects(v) for v in volumes):
                 continue
-            index = dss.bump_notification_index(sub.id)
+            floor = int((self.clock.now() - INDEX_EPOCH).total_seconds()) if self.time_based_index else 0
+            index = dss.bump_notification_index(sub.id, floor)
             by_url.setdefault(sub.uss_base_url, []).append(
                 {"subscription_id": sub.id, "notification_index": index}
             )
