@@ -260,3 +260,28 @@ def test_the_server_sweeps_deadlines_in_the_background(store: Store, tmp_path: P
             time.sleep(0.02)
             escalations = client.get(f"/v1/messages/{message['id']}", headers=headers).json()["escalations"]
         assert [(e["stage"], e["level"]) for e in escalations] == [("delivery", 1)]
+
+
+def test_the_python_client_covers_the_hotline(api: Api) -> None:
+    from deconfliction.client import ApiError, Client, geometry_hash
+
+    red = Client("", *api.credential("RED", "read,message"), http=api.client)
+    blue = Client("", *api.credential("BLUE", "read,message"), http=api.client)
+    sent = red.send_message("BLUE", "STOP", "STOP", STOP_FIELDS, annex="now")
+    got = blue.message(sent["id"], language="ar")
+    assert got["rendered"]["language"] == "ar"
+    assert blue.receipt(sent["id"])["state"] == "received"
+    assert blue.messages(unacknowledged=True)["messages"][0]["id"] == sent["id"]
+    with pytest.raises(ApiError) as mismatch:
+        blue.acknowledge_message(sent["id"], geometry_hash({**got["fields"], "altitude": {"lower": 1}}))
+    assert (mismatch.value.status, mismatch.value.type) == (409, "GeometryMismatch")
+    done = blue.acknowledge_message(sent["id"], geometry_hash(got["fields"]))
+    assert done["message"]["state"] == "acknowledged"
+    assert blue.messages(unacknowledged=True)["messages"] == []
+    assert red.messages(box="sent")["messages"][0]["ack_message"] == done["ack"]["id"]
+    assert blue.suspend_line("RED", "drill")["state"] == "suspended"
+    assert {ln["other"]: ln["state"] for ln in red.lines()}["BLUE"] == "suspended"
+    with pytest.raises(ApiError) as refused:
+        red.send_message("BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS)
+    assert refused.value.type == "LineSuspended"
+    assert blue.resume_line("RED")["state"] == "open"
