@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.auth import Principal, auth_state, identify
-from deconfliction.errors import DeconflictionError, Forbidden, NotFound
+from deconfliction.errors import Forbidden, NotFound
 from deconfliction.interop.hotline import hotline_service
 from deconfliction.service.hotline import HotlineService, Line, Message, MessageClass
 from deconfliction.service.hotline.model import MAX_ANNEX_CHARS
@@ -366,7 +366,7 @@ async def sweeping(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.sleep(period)
             try:
                 found = await to_thread.run_sync(hotline(app).sweep)
-            except DeconflictionError:
+            except Exception:  # the loop must outlive any one failed sweep (a store restart, ...)
                 log.exception("hotline sweep failed; retrying at the next period")
                 continue
             if found:
