@@ -16,10 +16,12 @@ from typing import Any, Final
 
 import click
 
+from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.tactical import (
     DEFAULT_HSEP_M,
     DEFAULT_LOOKAHEAD_S,
     DEFAULT_VSEP_M,
+    ActiveVolume,
     Alert,
     Change,
     CycleResult,
@@ -116,6 +118,9 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Vertical separation minimum in metres (304.8 m = 1000 ft)."),
         click.option("--all-pairs", is_flag=True,
                      help="Test every pair, not only pairs of tracks of different parties."),
+        click.option("--db", "db", default=None,
+                     help="Take the pair minima and the activated operations (for intrusion alerts) "
+                     "from this store (SQLite path or postgresql:// URL); nothing is written to it."),
         click.option("--stale-after-s", type=positive, default=20.0,
                      show_default=True, help="Drop a track (clearing its alerts) unheard this long."),
     ]
@@ -125,13 +130,35 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_config(lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: bool,
-                stale_after_s: float) -> TacticalConfig:
-    """A TacticalConfig from the shared options; bad values exit with the rule broken."""
+                stale_after_s: float, db: str | None = None) -> tuple[TacticalConfig, list[ActiveVolume]]:
+    """A TacticalConfig and the active volumes from the shared options.
+
+    With ``db``, pairs of parties the store has minima for use them (horizontal and
+    vertical), every other pair ``hsep_m``/``vsep_m``; the store's activated operations are
+    the volumes intrusion is tested against. Bad values exit with the rule broken.
+    """
+    volumes: list[ActiveVolume] = []
+    pair_minima: MinimaPolicy | None = None
     try:
-        return TacticalConfig(lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m, all_pairs=all_pairs,
-                              stale_after_s=stale_after_s)
+        if db is not None:
+            from deconfliction.scenarios.live import active_volumes
+            from deconfliction.service.operations import OperationService
+            from deconfliction.store import open_store
+
+            store = open_store(db)
+            try:
+                service = OperationService(store)
+                stored = service.policy()
+                volumes = active_volumes(service.operations())
+            finally:
+                store.close()
+            default = Minima(hsep_m, vsep_m, stored.default.time_s)
+            pair_minima = MinimaPolicy(default, stored.pairs)
+        config = TacticalConfig(lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m, all_pairs=all_pairs,
+                                stale_after_s=stale_after_s, pair_minima=pair_minima)
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
+    return config, volumes
 
 
 @click.group("tactical")
@@ -197,7 +224,8 @@ def detect(
 @click.option("--minutes", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Replay only the first N minutes.")
 def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-                  all_pairs: bool, stale_after_s: float, parties: str, minutes: float | None) -> None:
+                  all_pairs: bool, db: str | None, stale_after_s: float, parties: str,
+                  minutes: float | None) -> None:
     """Replay a recorded ADS-B sample of `traffic` (e.g. quickstart) and print alerts.
 
     Needs the optional extra: pip install 'deconfliction[traffic]'.
@@ -206,14 +234,15 @@ def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, v
     from deconfliction.interop.feeds.recorded import load_sample, recorded_batches
 
     party_of = party_by_address(parties)
-    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
+    config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     try:
         recording = load_sample(name)
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
     end = None if minutes is None else recording.start_s + 60.0 * minutes
     printer = AlertPrinter()
-    for result in replay(recorded_batches(recording, party_of, step_s=step_s, end_s=end), config=config):
+    batches = recorded_batches(recording, party_of, step_s=step_s, end_s=end)
+    for result in replay(batches, volumes=volumes, config=config):
         printer(result)
     click.echo(printer.summary(), err=True)
 
@@ -222,7 +251,7 @@ def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, v
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @engine_options
 def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-               all_pairs: bool, stale_after_s: float) -> None:
+               all_pairs: bool, db: str | None, stale_after_s: float) -> None:
     """Replay timestamped track reports from FILE.csv and print alerts as they change.
 
     The header is time_utc,id,party,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps (an
@@ -232,7 +261,7 @@ def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vse
     """
     from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
 
-    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
+    config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     try:
         with file.open(newline="", encoding="utf-8") as stream:
             reports, refused = read_replay_csv(stream)
@@ -240,7 +269,7 @@ def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vse
         raise click.ClickException(str(exc)) from exc
     for rejection in refused:
         click.echo(f"refused line {rejection.index}: {_reason(rejection)}", err=True)
-    engine = TacticalEngine(config)
+    engine = TacticalEngine(config, volumes)
     printer = AlertPrinter()
     refused_count = len(refused)
     for time_s, batch, lines in replay_batches(reports, step_s):
@@ -269,7 +298,7 @@ def _reason(rejection: Any) -> str:
 @click.option("--connect-timeout-s", type=click.FloatRange(min=0.0, min_open=True), default=10.0,
               show_default=True, help="Give up connecting after this long.")
 def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-        all_pairs: bool, stale_after_s: float, parties: str, seconds: float | None,
+        all_pairs: bool, db: str | None, stale_after_s: float, parties: str, seconds: float | None,
         connect_timeout_s: float) -> None:
     """Read a live SBS-1 (BaseStation) feed over TCP and print alerts as they change.
 
@@ -280,13 +309,13 @@ def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, 
     """
     from deconfliction.interop.feeds.sbs import SbsAssembler
 
-    config = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s)
+    config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     feed = SbsAssembler(party_of=party_by_address(parties))
     try:
         connection = socket.create_connection((host, port), timeout=connect_timeout_s)
     except OSError as exc:
         raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from exc
-    engine = TacticalEngine(config)
+    engine = TacticalEngine(config, volumes)
     printer = AlertPrinter()
     lines = _SbsLines(connection)
     started = time.time()

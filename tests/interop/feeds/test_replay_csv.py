@@ -147,3 +147,50 @@ def test_replay_csv_refuses_a_bad_file_and_bad_options(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--lookahead-s", "10"])
     assert result.exit_code == 1
     assert "look-ahead" in result.output
+
+
+def test_replay_csv_takes_pair_minima_and_active_operations_from_a_store(tmp_path: Path) -> None:
+    """With --db: the store's blue/red minima (1 km) replace 5 NM for that pair, and A (blue)
+    flying into red's activated operation is an intrusion alert citing it."""
+    from deconfliction.engine.minima import Minima
+    from deconfliction.engine.operation import Operation, OperationState
+    from deconfliction.geo import AltitudeBand, Circle, Position, TimeWindow, Volume4D
+    from deconfliction.service.operations import OperationService
+    from deconfliction.store import open_store
+    from deconfliction.store.base import Party, PartyKind
+
+    db = str(tmp_path / "store.sqlite")
+    store = open_store(db)
+    try:
+        service = OperationService(store)
+        for party in ("blue", "red", "grey"):
+            service.add_party(Party(party, party, PartyKind.MILITARY))
+        service.set_pair_minima("blue", "red", Minima(1000.0, 304.8, 60.0))
+        box = Volume4D(
+            Circle(Position(35.0, 40.2), 2000.0),
+            AltitudeBand.parse(250, 350, "FL", "STD"),
+            TimeWindow(START - timedelta(hours=1), START + timedelta(hours=1)),
+        )
+        for op_id in ("OP-7", "OP-8"):
+            service.file(Operation("red", op_id, (box,)))
+        op = service.get("red", "OP-7")
+        op = service.transition("red", "OP-7", OperationState.ACCEPTED, op.version).operation
+        service.transition("red", "OP-7", OperationState.ACTIVATED, op.version)  # OP-8 stays proposed
+    finally:
+        store.close()
+    path = tmp_path / "tracks.csv"
+    path.write_text(encounter_csv(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--db", db])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    conflicts = [line for line in lines if "conflict " in line]
+    intrusions = [line for line in lines if "intrusion " in line]
+    # Same as --hsep-m 1000: the pair's 1 km minimum from the store.
+    assert conflicts[0].startswith("12:00:05Z RAISED     ADVISORY conflict  A (blue) / B (red): loss in 67 s")
+    # A enters the 2 km circle 18.2 - 2 km ahead at 200 m/s: about 81 s from the start.
+    assert intrusions[0].startswith(
+        "12:00:05Z RAISED     ADVISORY intrusion A (blue) into red OP-7 v3: entry in 7"
+    )
+    assert all("OP-8" not in line for line in lines), "only activated operations are intruded into"
+    assert all("intrusion B" not in line for line in lines), "a party's own volume is no intrusion"
+    assert any("ESCALATED  WARNING  intrusion A (blue) into red OP-7 v3" in line for line in intrusions)
