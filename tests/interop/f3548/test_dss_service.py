@@ -27,6 +27,7 @@ from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.operations import OperationService
 from deconfliction.store import Party, PartyKind, Store
+from deconfliction.store.auth import DesksRepo
 from deconfliction.store.dss import DssEntity, DssRepo
 from deconfliction.store.events import AuditRepo, EventsRepo
 
@@ -224,6 +225,9 @@ def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) 
     party sees the conflict through its own API, with the overlap and not the plan."""
     oi = new_id()
     dss.put_operational_intent(USS1, oi, None, oi_body())
+    with store.transaction() as tx:  # the USS became a party of kind uas, with a duty desk
+        assert tx.get_party("uss1").kind is PartyKind.UAS
+        assert [d.id for d in tx.repo(DesksRepo).list("uss1")] == ["duty"]
     native = OperationService(store)
     native.add_party(Party("RED", "Red air operations", PartyKind.MILITARY))
     start = NOW + timedelta(minutes=30)

@@ -22,6 +22,7 @@ from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     InvalidTimeWindow,
     NotFound,
@@ -30,9 +31,11 @@ from deconfliction.geo.codec import volume_to_dict
 from deconfliction.geo.footprint import Footprint
 from deconfliction.geo.volume import Volume4D
 from deconfliction.interop.f3548.volumes import Extent, format_time, parse_volume4d, union_area_m2
+from deconfliction.service.admin import DEFAULT_DESK
 from deconfliction.service.clock import Clock
 from deconfliction.service.notices import announce_changes
 from deconfliction.service.operations import OperationService
+from deconfliction.store.auth import Desk, DesksRepo
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 from deconfliction.store.dss import (
     OPERATIONAL_INTENT,
@@ -141,12 +144,25 @@ class DssBase:
 
     # -- shared ----------------------------------------------------------------------
 
-    @staticmethod
-    def _ensure_party(tx: Transaction, manager: str) -> None:
+    def _ensure_party(self, tx: Transaction, manager: str) -> None:
+        """Register the USS as a party of kind ``uas``, with a duty desk, on first use (as
+        ``deconfliction admin party add ID --kind uas`` would have)."""
         try:
             tx.get_party(manager)
         except NotFound:
-            tx.add_party(Party(manager, manager, PartyKind.UAS))
+            try:
+                party = Party(manager, manager, PartyKind.UAS)
+            except InvalidInput as exc:
+                raise Forbidden(f"token subject {manager!r} cannot be a party id: {exc.rule}") from None
+            tx.add_party(party)
+            tx.repo(DesksRepo).add(Desk(manager, DEFAULT_DESK, "en"))
+            tx.repo(AuditRepo).append(
+                manager,
+                "party.added",
+                "f3548",
+                {"party": manager, "name": manager, "kind": party.kind.value, "desk": DEFAULT_DESK},
+                self.clock.now(),
+            )
 
     def _availability(self, dss: DssRepo, manager: str) -> str:
         found = dss.availability(manager)
