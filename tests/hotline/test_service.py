@@ -10,11 +10,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hotlinehelpers import ALTITUDE, AREA, NOTIFY_FIELDS, STOP_FIELDS, T0, audit, events, make_service
 
+from builders import circle_op
+from deconfliction.engine.strategic import conflict_reference
 from deconfliction.errors import Conflict, Forbidden, GeometryMismatch, InvalidInput, NotFound
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.hotline import TEMPLATES, HotlineService, MessageClass
 from deconfliction.service.hotline.model import MAX_ANNEX_CHARS
 from deconfliction.service.hotline.service import ack_payload
+from deconfliction.service.operations import OperationService
 from deconfliction.service.signing import SIGNATURE_FIELD, b64u, public_raw, register_party_key, sign_payload
 from deconfliction.store import Store
 from deconfliction.store.events import AuditRepo, canonical_json, sha256_hex
@@ -269,10 +272,20 @@ def test_messages_to_unknown_parties_or_desks_are_not_found(hotline: HotlineServ
     assert chosen.desk == "watch"
 
 
-def test_every_template_round_trips_through_the_store(hotline: HotlineService) -> None:
+def _conflict(store: Store, a: str, b: str) -> str:
+    """File two overlapping operations of ``a`` and ``b``; the reference both can cite."""
+    operations = OperationService(store)
+    operations.file(circle_op(a, f"{a}-1"))
+    filed = operations.file(circle_op(b, f"{b}-1", lon=40.05))
+    [conflict] = [c for c in filed.conflicts if c.b.party == a]
+    return conflict_reference(conflict)
+
+
+def test_every_template_round_trips_through_the_store(hotline: HotlineService, store: Store) -> None:
+    reference = _conflict(store, "RED", "BLUE")
     samples: dict[str, tuple[str, dict[str, Any]]] = {
         "REQUEST-DECONFLICT": ("PRIORITY", {
-            "conflict": "CX-1A2B3C4D", "action": "CHANGE-ALTITUDE", "altitude": {
+            "conflict": reference, "action": "CHANGE-ALTITUDE", "altitude": {
                 "lower": 3000, "upper": 4000, "units": "m", "datum": "MSL"},
             "respond_by": "2026-11-26T06:20:00+00:00",
         }),
@@ -286,6 +299,37 @@ def test_every_template_round_trips_through_the_store(hotline: HotlineService) -
     assert deconflict.fields["respond_by"] == "2026-11-26T06:20:00Z"
     assert deconflict.geometry_sha256 == sha256_hex(
         canonical_json({"altitude": samples["REQUEST-DECONFLICT"][1]["altitude"]})
+    )
+
+
+def test_a_request_to_deconflict_names_a_current_conflict_of_the_pair(
+    hotline: HotlineService, store: Store
+) -> None:
+    reference = _conflict(store, "RED", "BLUE")
+    fields = {"conflict": reference, "action": "HOLD"}
+    for sender, to, ref in (
+        ("RED", "BLUE", "CX-00000000"),  # made up
+        ("RED", "CIVIL", reference),  # a conflict, but not between these two
+        ("CIVIL", "RED", reference),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            hotline.send(sender, to, "ROUTINE", "REQUEST-DECONFLICT", {**fields, "conflict": ref})
+        assert caught.value.field == "fields.conflict"
+        assert "not a current conflict" in caught.value.rule
+    assert hotline.sent("RED") == []
+    assert (
+        hotline.send("RED", "BLUE", "ROUTINE", "REQUEST-DECONFLICT", fields).fields["conflict"] == reference
+    )
+    assert hotline.send("BLUE", "RED", "ROUTINE", "REQUEST-DECONFLICT", fields).recipient == "RED"
+    # A changed version is a new conflict reference: the old one can no longer be requested,
+    # but a STOP citing it always goes through.
+    operations = OperationService(store)
+    operations.update("RED", "RED-1", 1, priority=50)
+    with pytest.raises(InvalidInput, match="current: CX-"):
+        hotline.send("RED", "BLUE", "ROUTINE", "REQUEST-DECONFLICT", fields)
+    assert (
+        hotline.send("RED", "BLUE", "STOP", "STOP", {**STOP_FIELDS, "conflict": reference}).cls.value
+        == "STOP"
     )
 
 

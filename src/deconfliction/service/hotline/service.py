@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from deconfliction.engine.operation import check_identifier
+from deconfliction.engine.strategic import conflict_reference
 from deconfliction.errors import Conflict, Forbidden, GeometryMismatch, InvalidInput, LineSuspended, NotFound
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.service.clock import Clock
@@ -167,6 +168,8 @@ class HotlineService:
             tx.get_party(sender)
             tx.get_party(to)
             target = duty_desk(tx, to, desk)
+            if tpl.current_conflict:
+                self._require_current_conflict(tx, sender, to, parsed.wire["conflict"])
             hot = tx.repo(HotlineRepo)
             blocking = hot.suspended_between(sender, to)
             if blocking and klass is not MessageClass.STOP:
@@ -259,6 +262,16 @@ class HotlineService:
         tx.repo(EventsRepo).append(to, "hotline.refused", body, now)
         self._audit(tx, (sender, to), "hotline.refused", sender, body, now)
         return notice
+
+    @staticmethod
+    def _require_current_conflict(tx: Transaction, sender: str, to: str, reference: str) -> None:
+        current = {conflict_reference(c) for c in tx.conflicts_of(sender) if c.b.party == to}
+        if reference not in current:
+            raise InvalidInput(
+                "fields.conflict",
+                f"{reference} is not a current conflict between {sender} and {to}"
+                + (f"; current: {', '.join(sorted(current))}" if current else "; they have none"),
+            )
 
     # -- receipt and acknowledgement ---------------------------------------------------------
 

@@ -34,6 +34,9 @@ class Template:
     needs_ack: bool = True
     #: At least one of these optional fields must be given.
     one_of: tuple[str, ...] = ()
+    #: Its ``conflict`` must be a current conflict between sender and recipient (a request
+    #: to deconflict names what is in conflict now; a STOP is never refused for a reference).
+    current_conflict: bool = False
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -92,6 +95,7 @@ TEMPLATES: Final[Mapping[str, Template]] = {
                 F("respond_by", K.TIME),
             ),
             ORDINARY,
+            current_conflict=True,
         ),
         Template(
             "STOP",
