@@ -48,6 +48,8 @@ def test_a_message_goes_to_the_duty_desk_with_an_event_and_matching_audit_entrie
     kinds = events(store, "BLUE")
     assert [k for k, _ in kinds] == ["hotline.message"]
     assert kinds[0][1]["message"]["id"] == sent.id
+    assert kinds[0][1]["rendered"]["language"] == "ru"  # BLUE's duty desk reads Russian
+    assert kinds[0][1]["rendered"]["title"] == "Уведомление о деятельности"
     assert events(store, "RED") == []  # the sender's outbox is for what it must hear of
     red, blue = audit(store, "RED"), audit(store, "BLUE")
     assert red == blue

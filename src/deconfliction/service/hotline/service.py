@@ -175,9 +175,7 @@ class HotlineService:
             if blocking and klass is not MessageClass.STOP:
                 refusal = self._refuse(tx, sender, to, klass, tpl, blocking, now)
             else:
-                message = self._insert(
-                    tx, sender, to, target.id, klass, tpl, parsed.wire, annex_text, None, now
-                )
+                message = self._insert(tx, sender, to, target, klass, tpl, parsed.wire, annex_text, None, now)
         if refusal is not None:
             raise LineSuspended(refusal)
         return message
@@ -187,7 +185,7 @@ class HotlineService:
         tx: Transaction,
         sender: str,
         to: str,
-        desk: str,
+        desk: Desk,
         klass: MessageClass,
         tpl: Template,
         wire: dict[str, Any],
@@ -202,7 +200,7 @@ class HotlineService:
             id=f"M-{secrets.token_hex(8)}",
             sender=sender,
             recipient=to,
-            desk=desk,
+            desk=desk.id,
             cls=klass,
             template=tpl.code,
             fields=wire,
@@ -228,7 +226,9 @@ class HotlineService:
             }
         )
         body = message.to_dict()
-        tx.repo(EventsRepo).append(to, "hotline.message", {"message": body}, now)
+        # Rendered for the desk it went to, so a console can show it straight from the stream.
+        rendered = self.view(message, desk.language)["rendered"]
+        tx.repo(EventsRepo).append(to, "hotline.message", {"message": body, "rendered": rendered}, now)
         self._audit(tx, (sender, to), "hotline.message", sender, {"message": body}, now)
         return message
 
@@ -343,7 +343,7 @@ class HotlineService:
             if geometry is not None:
                 wire["geometry_sha256"] = geometry
             ack = self._insert(
-                tx, party, message.sender, duty_desk(tx, message.sender).id, message.cls,
+                tx, party, message.sender, duty_desk(tx, message.sender), message.cls,
                 TEMPLATES["ACK"], wire, annex, message.id, now,
             )  # fmt: skip
             if not hot.mark_acked(
