@@ -22,7 +22,7 @@ from deconfliction import __version__
 from deconfliction.api.errors import status_for
 from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput
 from deconfliction.interop.f3548.auth import F3548AuthConfig, F3548Principal, verify
-from deconfliction.interop.f3548.common import AirspaceConflict, Change
+from deconfliction.interop.f3548.common import AirspaceConflict, Change, UssDown
 from deconfliction.interop.f3548.service import DssService
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
@@ -34,7 +34,7 @@ _STATUS_OVERRIDES: Final = {422: 400}
 
 
 def _error(exc: DeconflictionError) -> JSONResponse:
-    status = status_for(exc)
+    status = 412 if isinstance(exc, UssDown) else status_for(exc)
     status = _STATUS_OVERRIDES.get(status, status)
     message = str(exc)
     body: dict[str, Any] = {"message": message}

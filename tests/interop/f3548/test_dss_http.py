@@ -198,3 +198,18 @@ def test_without_configured_keys_every_token_is_refused(store: Store) -> None:
     with TestClient(app) as client:
         response = client.get(f"/dss/v1/operational_intent_references/{uuid.uuid4()}", headers=token())
     assert response.status_code == 401
+
+
+def test_a_uss_marked_down_gets_412(client: TestClient) -> None:
+    arbiter = token(sub="arbiter", scope="utm.availability_arbitration")
+    marked = client.put("/dss/v1/uss_availability/uss1", json={"availability": "Down"}, headers=arbiter)
+    assert marked.status_code == 200
+    assert marked.json()["status"] == {"uss": "uss1", "availability": "Down"}
+    seen = client.get("/dss/v1/uss_availability/uss1", headers=token())
+    assert seen.json()["version"] == marked.json()["version"]
+    refused = client.put(
+        f"/dss/v1/operational_intent_references/{uuid.uuid4()}", json=oi_body(), headers=token()
+    )
+    assert refused.status_code == 412
+    stale = client.put("/dss/v1/uss_availability/uss1", json={"availability": "Normal"}, headers=arbiter)
+    assert stale.status_code == 409

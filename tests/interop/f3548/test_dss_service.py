@@ -21,7 +21,7 @@ from deconfliction.interop.f3548.auth import (
     STRATEGIC_COORDINATION,
     F3548Principal,
 )
-from deconfliction.interop.f3548.common import NO_OVN, AirspaceConflict
+from deconfliction.interop.f3548.common import NO_OVN, AirspaceConflict, UssDown
 from deconfliction.interop.f3548.service import DssService
 from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
 from deconfliction.service.clock import ManualClock
@@ -215,9 +215,18 @@ def test_scopes_are_enforced(dss: DssService) -> None:
     assert status["status"]["availability"] == "Down"
     with pytest.raises(StaleVersion):
         dss.set_availability(arbiter, "uss1", {"availability": "Normal", "old_version": "wrong"})
+    # A USS marked Down may not put intents in Accepted or Activated, nor delete them.
+    with pytest.raises(UssDown):
+        dss.put_operational_intent(USS1, new_id(), None, oi_body())
     oi = new_id()
-    ref = dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]
+    ref = dss.put_operational_intent(USS1, oi, None, oi_body(state="Nonconforming")).body[
+        "operational_intent_reference"
+    ]
     assert ref["uss_availability"] == "Down"
+    with pytest.raises(UssDown):
+        dss.delete_operational_intent(USS1, oi, ref["ovn"])
+    dss.set_availability(arbiter, "uss1", {"availability": "Normal", "old_version": status["version"]})
+    dss.delete_operational_intent(USS1, oi, ref["ovn"])
 
 
 def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) -> None:

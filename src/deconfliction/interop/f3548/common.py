@@ -78,6 +78,11 @@ class AirspaceConflict(Conflict):
         super().__init__(message)
 
 
+class UssDown(Conflict):
+    """The USS is marked Down (by availability arbitration) and may not put an intent in
+    Accepted or Activated, nor delete one (HTTP 412 in F3548)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """The response of a change: the entity (or subscription) and whom to notify."""

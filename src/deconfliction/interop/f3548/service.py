@@ -47,6 +47,7 @@ from deconfliction.interop.f3548.common import (
     OI_STATES,
     AirspaceConflict,
     Change,
+    UssDown,
     check_id,
     https_url,
     json_bool,
@@ -81,7 +82,7 @@ class DssService(SubscriptionUseCases):
     def put_operational_intent(
         self, who: F3548Principal, entity_id: str, ovn: str | None, body: Any
     ) -> Change:
-        who.require_any(STRATEGIC_COORDINATION)
+        who.require_any(STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA)
         entity_id = check_id(entity_id, "entityid")
         obj = json_object(body, "body")
         extents = self._parse_extents(obj.get("extents"), "extents")
@@ -112,6 +113,8 @@ class DssService(SubscriptionUseCases):
             self._ensure_party(tx, who.manager)
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, OPERATIONAL_INTENT, "operational intent")
+            if state in KEY_STATES and self._availability(dss, who.manager) == "Down":
+                raise UssDown(f"USS {who.manager} is marked Down; it may not put an intent in {state}")
             if sub_id is not None:
                 sub = dss.get_subscription(sub_id)
                 if sub is None:
@@ -197,7 +200,7 @@ class DssService(SubscriptionUseCases):
             raise StaleVersion(f"OVN {ovn!r} is not the current OVN of {what} {old.id}")
 
     def delete_operational_intent(self, who: F3548Principal, entity_id: str, ovn: str) -> Change:
-        who.require_any(STRATEGIC_COORDINATION)
+        who.require_any(STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA)
         return self._delete(
             who, check_id(entity_id, "entityid"), ovn, OPERATIONAL_INTENT, "operational intent"
         )
@@ -208,6 +211,8 @@ class DssService(SubscriptionUseCases):
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, kind, what)
             assert old is not None
+            if kind == OPERATIONAL_INTENT and self._availability(dss, who.manager) == "Down":
+                raise UssDown(f"USS {who.manager} is marked Down; it may not delete intents")
             op = self._retire_operation(tx, old)
             dss.delete_entity(old.id)
             self._drop_implicit(dss, old.subscription_id)
