@@ -13,6 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from implicitdict import ImplicitDict
+from uas_standards.astm.f3548.v21 import api
 
 from deconfliction.api.app import ApiSettings, create_app
 from deconfliction.cli.f3548 import f3548_config
@@ -213,3 +215,96 @@ def test_a_uss_marked_down_gets_412(client: TestClient) -> None:
     assert refused.status_code == 412
     stale = client.put("/dss/v1/uss_availability/uss1", json={"availability": "Normal"}, headers=arbiter)
     assert stale.status_code == 409
+
+
+def test_responses_parse_as_the_standards_models(client: TestClient) -> None:
+    """Every response body parses as the matching ``uas-standards`` F3548 model (required
+    fields present, enums and types right)."""
+
+    def parsed(response: Any, model: type[ImplicitDict], status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return ImplicitDict.parse(response.json(), model)
+
+    cm = token(scope="utm.constraint_management utm.constraint_processing utm.strategic_coordination")
+    sub_id = str(uuid.uuid4())
+    sub_body = {
+        "extents": oi_body()["extents"][0],
+        "uss_base_url": "https://uss1.example",
+        "notify_for_operational_intents": True,
+        "notify_for_constraints": True,
+    }
+    put_sub = parsed(
+        client.put(f"/dss/v1/subscriptions/{sub_id}", json=sub_body, headers=cm), api.PutSubscriptionResponse
+    )
+    parsed(client.get(f"/dss/v1/subscriptions/{sub_id}", headers=cm), api.GetSubscriptionResponse)
+    aoi = {"area_of_interest": oi_body()["extents"][0]}
+    assert parsed(
+        client.post("/dss/v1/subscriptions/query", json=aoi, headers=cm), api.QuerySubscriptionsResponse
+    ).subscriptions
+
+    oi = str(uuid.uuid4())
+    created = parsed(
+        client.put(f"/dss/v1/operational_intent_references/{oi}", json=oi_body(), headers=token()),
+        api.ChangeOperationalIntentReferenceResponse,
+        201,
+    )
+    assert created.operational_intent_reference.state == api.OperationalIntentState.Accepted
+    assert created.subscribers
+    parsed(
+        client.get(f"/dss/v1/operational_intent_references/{oi}", headers=token()),
+        api.GetOperationalIntentReferenceResponse,
+    )
+    query = client.post("/dss/v1/operational_intent_references/query", json=aoi, headers=token())
+    assert parsed(query, api.QueryOperationalIntentReferenceResponse).operational_intent_references
+    conflict = client.put(
+        f"/dss/v1/operational_intent_references/{uuid.uuid4()}", json=oi_body(), headers=token(sub="uss2")
+    )
+    assert parsed(conflict, api.AirspaceConflictResponse, 409).missing_operational_intents
+
+    constraint = str(uuid.uuid4())
+    body = {"extents": oi_body()["extents"], "uss_base_url": "https://uss1.example"}
+    made = parsed(
+        client.put(f"/dss/v1/constraint_references/{constraint}", json=body, headers=cm),
+        api.ChangeConstraintReferenceResponse,
+        201,
+    )
+    parsed(
+        client.get(f"/dss/v1/constraint_references/{constraint}", headers=cm),
+        api.GetConstraintReferenceResponse,
+    )
+    parsed(
+        client.post("/dss/v1/constraint_references/query", json=aoi, headers=cm),
+        api.QueryConstraintReferencesResponse,
+    )
+    ovn = made.constraint_reference.ovn
+    parsed(
+        client.delete(f"/dss/v1/constraint_references/{constraint}/{ovn}", headers=cm),
+        api.ChangeConstraintReferenceResponse,
+    )
+
+    ovn = created.operational_intent_reference.ovn
+    parsed(
+        client.delete(f"/dss/v1/operational_intent_references/{oi}/{ovn}", headers=token()),
+        api.ChangeOperationalIntentReferenceResponse,
+    )
+    version = put_sub.subscription.version
+    parsed(
+        client.delete(f"/dss/v1/subscriptions/{sub_id}/{version}", headers=cm), api.DeleteSubscriptionResponse
+    )
+    parsed(client.get("/dss/v1/uss_availability/uss1", headers=token()), api.UssAvailabilityStatusResponse)
+    report = {
+        "exchange": {
+            "url": "https://uss2.example/x",
+            "method": "GET",
+            "recorder_role": "Client",
+            "request_time": {"value": NOW.isoformat(), "format": "RFC3339"},
+        }
+    }
+    assert parsed(
+        client.post("/dss/v1/reports", json=report, headers=token()), api.ErrorReport, 201
+    ).report_id
+    parsed(
+        client.get(f"/dss/v1/operational_intent_references/{uuid.uuid4()}", headers=token()),
+        api.ErrorResponse,
+        404,
+    )
