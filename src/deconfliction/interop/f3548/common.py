@@ -215,7 +215,8 @@ class DssBase:
     def _search(
         self, dss: DssRepo, kind: str, extents: Sequence[Extent]
     ) -> list[tuple[DssEntity, Operation]]:
-        """Entities of ``kind`` intersecting one of ``extents`` exactly, with their operations."""
+        """Entities of ``kind`` that may intersect one of ``extents`` (:meth:`Extent.intersects`:
+        cells at the DSS resolution, exact times and altitudes), with their operations."""
         found = []
         for entity in dss.search_entities(kind, [e.search_box() for e in extents]):
             op = dss.tx.get_operation(entity.party, entity.id)
