@@ -217,7 +217,7 @@ def _show(message: dict[str, Any]) -> str:
     r = message["rendered"]
     route = f"{message['from']} -> {message['to']}/{message['desk']}"
     lines = [f"{message['id']}  [{r['class']}]  {route}  {r['state']}"]
-    lines.append(f"  {r['title']}: {r['summary']}")
+    lines += [f"  {r['title']}", f"  {r['summary']}"]
     lines += [f"    {f['label']}: {f['value']}" for f in r["fields"]]
     if message.get("annex"):
         lines.append(f"    {r['annex_label']}: {message['annex']}")
