@@ -336,7 +336,9 @@ def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, 
             if now >= next_cycle or lines.closed:
                 printer(engine.cycle(now, feed.batch(since_s=last_cycle)))
                 last_cycle = now
-                next_cycle = max(next_cycle + step_s, now)
+                next_cycle += step_s
+                if next_cycle <= now:  # fell behind (a slow cycle): skip, do not bunch up
+                    next_cycle = now + step_s
             if lines.closed or (stop_at is not None and now >= stop_at):
                 break
     click.echo(f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
