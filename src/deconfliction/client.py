@@ -177,9 +177,12 @@ class Client:
             return list(self.request("GET", "/v1/conflicts"))
         return list(self.request("GET", f"/v1/operations/{_seg(operation_id)}/conflicts"))
 
-    def acknowledge(self, reference: str) -> dict[str, Any]:
-        """Proof of awareness of the other side's current version in conflict ``reference``."""
-        return dict(self.request("POST", f"/v1/conflicts/{_seg(reference)}/acknowledge"))
+    def acknowledge(self, reference: str, signature: str | None = None) -> dict[str, Any]:
+        """Proof of awareness of the other side's current version in conflict ``reference``;
+        ``signature``: :func:`sign_payload` over :func:`awareness_payload` (required once the
+        party has a registered key)."""
+        body = {"signature": signature} if signature is not None else None
+        return dict(self.request("POST", f"/v1/conflicts/{_seg(reference)}/acknowledge", json=body))
 
     # -- admin (a credential with the admin scope) ----------------------------------------
 
@@ -355,6 +358,18 @@ def public_key_text(private_key: Ed25519PrivateKey) -> str:
     """The public half of ``private_key`` as the server registers it (base64url raw)."""
     raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def awareness_payload(party: str, conflict: dict[str, Any]) -> dict[str, Any]:
+    """What ``party`` signs to acknowledge ``conflict`` (an item of :meth:`Client.conflicts`)."""
+    return {
+        "kind": "conflict.acknowledged",
+        "reference": conflict["reference"],
+        "by": party,
+        "operation_id": conflict["operation_id"],
+        "operation_version": conflict["operation_version"],
+        "other_party": conflict["other_party"],
+    }
 
 
 def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str | None, str | None, str]]:

@@ -165,3 +165,52 @@ def test_chains_get_signed_checkpoints_as_they_grow_without_an_export(store: Sto
     assert signature_valid(
         cp.public_key, checkpoint_message("BLUE", cp.seq, cp.hash, format_utc(cp.at)), cp.signature
     )
+
+
+def _circle(op_id: str) -> dict[str, object]:
+    return {
+        "id": op_id,
+        "volumes": [
+            {
+                "geometry": {"type": "Point", "coordinates": [40.0, 35.0]},
+                "footprint": {"kind": "circle", "radius": {"value": 3, "units": "km"}},
+                "altitude": {"lower": 1000, "upper": 3000, "units": "m", "datum": "MSL"},
+                "time": {"start": "2030-01-01T06:00:00Z", "end": "2030-01-01T08:00:00Z"},
+            }
+        ],
+    }
+
+
+def test_awareness_acknowledgements_are_signed_once_a_key_is_registered(api: Api) -> None:
+    from deconfliction.client import Client, awareness_payload, public_key_text, sign_payload
+
+    red = Client("", *api.credential("RED", "read,file"), http=api.client)
+    blue = Client("", *api.credential("BLUE", "read,file"), http=api.client)
+    red.file_operation(_circle("R1"))
+    blue.file_operation(_circle("B1"))
+    (conflict,) = blue.conflicts()
+    private = Ed25519PrivateKey.generate()
+    admin = Client("", *api.credential("RED", "admin"), http=api.client)
+    admin.register_party_key("BLUE", public_key_text(private))
+    url = f"/v1/conflicts/{conflict['reference']}/acknowledge"
+    headers = api.headers("BLUE", "file")
+    unsigned = api.client.post(url, headers=headers)
+    assert unsigned.status_code == 422
+    assert unsigned.json()["error"]["field"] == "signature"
+    payload = awareness_payload("BLUE", conflict)
+    forged = sign_payload(Ed25519PrivateKey.generate(), payload)
+    assert api.client.post(url, json={"signature": forged}, headers=headers).status_code == 422
+    wrong = sign_payload(private, {**payload, "operation_version": 2})
+    assert api.client.post(url, json={"signature": wrong}, headers=headers).status_code == 422
+    assert blue.conflicts()[0]["acknowledged"] is False  # the refusals stored nothing
+    done = blue.acknowledge(conflict["reference"], sign_payload(private, payload))
+    assert done["new"] is True
+    assert blue.conflicts()[0]["acknowledged"] is True
+    blue_doc, red_doc = blue.audit_export(), red.audit_export()
+    report = verify_export(blue_doc)
+    assert report.ok, report.findings
+    assert report.signatures == 1
+    assert verify_export(red_doc).signatures == 1  # the same signed body is in RED's chain
+    from deconfliction.service.audit_verify import cross_verify
+
+    assert cross_verify(blue_doc, red_doc) == []

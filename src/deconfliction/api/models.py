@@ -270,6 +270,17 @@ class OutcomePublic(Public):
         )
 
 
+class AcknowledgeRequest(Wire):
+    """Optional body of an acknowledgement: the party's signature (docs/audit.md), required
+    once the party has a registered key."""
+
+    signature: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="base64url Ed25519 signature over the canonical JSON of the awareness payload",
+    )
+
+
 class AcknowledgementPublic(Public):
     reference: str
     other_party: str

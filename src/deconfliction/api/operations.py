@@ -16,6 +16,7 @@ from deconfliction.api.auth import Filer, Reader
 from deconfliction.api.models import (
     ERRORS,
     AcknowledgementPublic,
+    AcknowledgeRequest,
     ConflictPublic,
     OperationCreate,
     OperationPublic,
@@ -112,6 +113,9 @@ def conflicts(principal: Reader, request: Request) -> list[ConflictPublic]:
     "/conflicts/{reference}/acknowledge",
     summary="Acknowledge the other side's current version (proof of awareness)",
 )
-def acknowledge(reference: str, principal: Filer, request: Request) -> AcknowledgementPublic:
-    result = _service(request).acknowledge(principal.party, reference)
+def acknowledge(
+    reference: str, principal: Filer, request: Request, body: AcknowledgeRequest | None = None
+) -> AcknowledgementPublic:
+    signature = body.signature if body is not None else None
+    result = _service(request).acknowledge(principal.party, reference, signature)
     return AcknowledgementPublic.model_validate(result.to_dict())

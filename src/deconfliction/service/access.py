@@ -176,10 +176,11 @@ class AccessService:
             announce_changes(tx, party, before, conflicts, target.value, now)
             return Outcome(self._own(tx, changed), views_for(tx, party, conflicts))
 
-    def acknowledge(self, party: str, reference: str) -> AcknowledgementResult:
-        """Proof of awareness of the other side of conflict ``reference``."""
+    def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
+        """Proof of awareness of the other side of conflict ``reference`` (signed by the
+        party when it has a registered key: ``awareness.awareness_payload``)."""
         with self.store.transaction() as tx:
-            return acknowledge(tx, party, reference, self.clock.now())
+            return acknowledge(tx, party, reference, self.clock.now(), signature)
 
     # -- helpers --------------------------------------------------------------------------
 

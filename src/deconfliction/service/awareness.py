@@ -18,6 +18,7 @@ from typing import Any
 from deconfliction.engine.strategic import StrategicConflict, conflict_reference
 from deconfliction.errors import AwarenessRequired, NotFound, StaleVersion
 from deconfliction.service.notices import acknowledged, views_for
+from deconfliction.service.signing import SIGNATURE_FIELD, acknowledgement_signature
 from deconfliction.store.base import Transaction
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.policy import Acknowledgement, AcknowledgementsRepo
@@ -43,11 +44,30 @@ class AcknowledgementResult:
         }
 
 
-def acknowledge(tx: Transaction, party: str, reference: str, at: datetime) -> AcknowledgementResult:
+def awareness_payload(
+    party: str, reference: str, operation_id: str, version: int, other: str
+) -> dict[str, Any]:
+    """What a party signs to acknowledge conflict ``reference`` (docs/audit.md): only what
+    it may see — the reference (which names both versions), its own operation and version,
+    and the other party."""
+    return {
+        "kind": "conflict.acknowledged",
+        "reference": reference,
+        "by": party,
+        "operation_id": operation_id,
+        "operation_version": version,
+        "other_party": other,
+    }
+
+
+def acknowledge(
+    tx: Transaction, party: str, reference: str, at: datetime, signature: str | None = None
+) -> AcknowledgementResult:
     """Record that ``party`` is aware of the other side of its conflict ``reference``.
 
     NotFound unless ``reference`` is one of ``party``'s current conflicts (an old
-    reference names a version that has since changed)."""
+    reference names a version that has since changed). A party with a registered key must
+    sign :func:`awareness_payload` (``signature``; 422 otherwise, nothing stored)."""
     for conflict in tx.conflicts_of(party):
         if conflict_reference(conflict) != reference:
             continue
@@ -55,11 +75,19 @@ def acknowledge(tx: Transaction, party: str, reference: str, at: datetime) -> Ac
         current = tx.get_operation(other.party, other.id)
         if current.version != other.version:
             raise StaleVersion(f"{reference} names a version that has changed; fetch the conflicts again")
+        payload = awareness_payload(party, reference, conflict.a.id, conflict.a.version, other.party)
+        signed = acknowledgement_signature(tx, party, payload, signature)
         new = tx.repo(AcknowledgementsRepo).add(
             Acknowledgement(party, other.party, other.id, other.version, reference, at)
         )
         if new:
-            body = {"reference": reference, "parties": sorted([party, other.party]), "acknowledged_by": party}
+            body: dict[str, Any] = {
+                "reference": reference,
+                "parties": sorted([party, other.party]),
+                "acknowledged_by": party,
+            }
+            if signed is not None:
+                body[SIGNATURE_FIELD] = signed
             for who in (party, other.party):
                 tx.repo(AuditRepo).append(who, "conflict.acknowledged", party, body, at)
             tx.repo(EventsRepo).append(other.party, "conflict.acknowledged", body, at)
