@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from uas_standards.astm.f3548.v21 import constants as f3548_constants
 from uas_standards.astm.f3548.v21.api import OperationalIntentState as OIState
 from uas_standards.astm.f3548.v21.api import UssAvailabilityState
 
@@ -60,7 +61,7 @@ MAX_AREA_M2: Final = 2500e6
 #: Most references or subscriptions one query returns.
 MAX_RESULTS: Final = 10_000
 #: Longest subscription (F3548-21 DSSMaxSubscriptionDurationHours).
-MAX_SUBSCRIPTION: Final = timedelta(hours=24)
+MAX_SUBSCRIPTION: Final = timedelta(hours=f3548_constants.DSSMaxSubscriptionDurationHours)
 #: Origin of time-based notification indices (which must fit F3548's int32 until 2088).
 INDEX_EPOCH: Final = datetime(2020, 1, 1, tzinfo=UTC)
 #: What others see instead of an entity's OVN.

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 import shapely
+from uas_standards.astm.f3548.v21 import constants as f3548_constants
 
 from deconfliction.errors import InvalidGeometry, InvalidInput, InvalidTimeWindow
 from deconfliction.geo.altitude import ALTITUDE_LIMITS_M, AltitudeBand, Datum
@@ -35,7 +36,7 @@ LENGTH_UNITS: Final = {"M": 1.0, "FT": FOOT_M}
 #: The standard's altitude references (F3548-21 Table: W84 only).
 ALTITUDE_REFERENCES: Final = ("W84",)
 #: Most vertices one outline polygon may have (F3548-21 OiMaxVertices).
-MAX_VERTICES: Final = 10_000
+MAX_VERTICES: Final = int(f3548_constants.OiMaxVertices)
 #: H3 resolution at which the DSS decides that two footprints may intersect (cells of
 #: about 0.7 km^2, like the InterUSS DSS's S2 level-13 cells). A DSS reports every entity
 #: that *may* intersect; the USSs, holding the details, decide exactly.
