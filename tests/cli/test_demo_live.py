@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -38,6 +39,8 @@ def test_live_phase_replays_real_flights_and_alerts_rise_and_clear(tmp_path: Pat
     db = sqlite3.connect(out / "demo.sqlite")
     states = dict(db.execute("SELECT party || '/' || id, state FROM operations").fetchall())
     versions = dict(db.execute("SELECT party || '/' || id, version FROM operations").fetchall())
+    events = db.execute("SELECT party, payload FROM events WHERE kind = 'tactical.alert'").fetchall()
+    audited = db.execute("SELECT count(*) FROM audit_log WHERE kind = 'tactical.alert'").fetchone()[0]
     db.close()
     assert activated > 0
     assert sum(1 for s in states.values() if s == "activated") == activated
@@ -82,6 +85,13 @@ def test_live_phase_replays_real_flights_and_alerts_rise_and_clear(tmp_path: Pat
         assert changes[0] == "RAISED", "every alert history starts by rising"
         for before, after in itertools.pairwise(changes):
             assert not (before == "CLEARED" and after != "RAISED"), "a cleared alert can only rise again"
+    # Every alert change reached both parties it names, as an event and in their audit logs.
+    assert len(events) == audited == 2 * len(alerts)
+    assert f"{len(events)} alert events written" in text
+    payloads = [(party, json.loads(payload)) for party, payload in events]
+    assert all(party in body["parties"] for party, body in payloads)
+    intrusion = next(body for _, body in payloads if body["alert"] == "intrusion")
+    assert set(intrusion["operation"]) == {"party", "reference"}  # a reference, never the geometry
     summary = re.search(r"Live phase: up to (\d+) aircraft at once, (\d+) cycles", text)
     assert summary
     assert int(summary.group(1)) >= 10

@@ -24,6 +24,7 @@ from deconfliction.interop import geojson, html_map
 from deconfliction.interop.feeds import recorded
 from deconfliction.scenarios import euphrates
 from deconfliction.service.operations import OperationService
+from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
 from deconfliction.store import open_store
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
@@ -186,9 +187,12 @@ def live_phase(
     console.print("Aircraft belong to parties by their 24-bit address; pair minima from the store: "
                   + _minima_text(service.policy(), parties))
     printer = AlertPrinter(echo=lambda line: console.print(escape(line), highlight=False))
-    most = 0
+    publisher = AlertPublisher(service.store)
+    most = events = 0
     for result in phase.run():
         most = max(most, result.tracks)
         printer(result)
+        events += publisher.publish(result.alerts)
     elapsed = time.perf_counter() - began
     console.print(f"Live phase: up to {most} aircraft at once, {printer.summary()}; {elapsed:.1f} s")
+    console.print(f"{events} alert events written to both parties' outboxes and audit logs ({EVENT_KIND})")
