@@ -350,3 +350,42 @@ def test_time_based_notification_index(store: Store) -> None:
     seen.append(index_after_filing())
     assert seen[1] == seen[0] + 1
     assert seen[2] == seen[0] + 30
+
+
+def test_a_subscription_must_cover_its_intents(dss: DssService) -> None:
+    sub = new_id()
+    body = {
+        "extents": extent(radius_m=1000.0),
+        "uss_base_url": "https://uss.example/f3548",
+        "notify_for_operational_intents": True,
+    }
+    dss.put_subscription(USS1, sub, None, body)
+    outside = {**oi_body(extent(lat=47.1)), "subscription_id": sub}
+    del outside["new_subscription"]
+    oi = new_id()
+    with pytest.raises(InvalidInput) as refused:
+        dss.put_operational_intent(USS1, oi, None, outside)
+    assert refused.value.field == "subscription_id"
+    inside = {**outside, "extents": [extent()]}
+    assert dss.put_operational_intent(USS1, oi, None, inside).status == 201
+
+
+def test_an_implicit_subscription_grows_with_its_intent(dss: DssService) -> None:
+    oi = new_id()
+    ref = dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]
+    moved = {**oi_body(extent(lat=47.05), key=[ref["ovn"]]), "subscription_id": ref["subscription_id"]}
+    del moved["new_subscription"]
+    dss.put_operational_intent(USS1, oi, ref["ovn"], moved)
+    # The implicit subscription grew to cover the moved intent (5.5 km away), so it hears
+    # of a neighbour filed at the new place.
+    neighbour = dss.put_operational_intent(
+        USS2,
+        new_id(),
+        None,
+        oi_body(
+            extent(lat=47.05),
+            key=[dss.get_operational_intent(USS1, oi)["operational_intent_reference"]["ovn"]],
+        ),
+    )
+    notified = [s["subscription_id"] for u in neighbour.body["subscribers"] for s in u["subscriptions"]]
+    assert ref["subscription_id"] in notified

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import shapely
@@ -54,7 +55,7 @@ from deconfliction.interop.f3548.common import (
     json_object,
     new_ovn,
 )
-from deconfliction.interop.f3548.subscriptions import SubscriptionUseCases
+from deconfliction.interop.f3548.subscriptions import SubscriptionUseCases, covers
 from deconfliction.store.dss import (
     CONSTRAINT,
     OPERATIONAL_INTENT,
@@ -121,6 +122,17 @@ class DssService(SubscriptionUseCases):
                     raise InvalidInput("subscription_id", f"no subscription {sub_id}")
                 if sub.party != who.manager:
                     raise Forbidden(f"subscription {sub_id} belongs to another manager")
+                if not all(covers(sub.volume, v) for v in volumes):
+                    if not sub.implicit:
+                        raise InvalidInput(
+                            "subscription_id",
+                            f"subscription {sub_id} does not cover the extents in space, altitude and time",
+                        )
+                    # An implicit subscription is the DSS's to keep: it grows with its intents.
+                    grown = [sub.volume, *volumes]
+                    window = TimeWindow(min(v.window.start for v in grown), max(v.window.end for v in grown))
+                    hull = Volume4D(_hull([v.footprint for v in grown]), _band_hull(grown), window)
+                    dss.put_subscription(replace(sub, version=new_ovn(), volume=hull))
             elif new_sub is not None:
                 ns = json_object(new_sub, "new_subscription")
                 window = TimeWindow(start, end)

@@ -112,7 +112,7 @@ class SubscriptionUseCases(DssBase):
                     )
                 for dep in dss.entities(dss.dependents(sub_id)):
                     op = tx.get_operation(dep.party, dep.id)
-                    if not all(_covers(volume, v) for v in op.volumes):
+                    if not all(covers(volume, v) for v in op.volumes):
                         raise InvalidInput(
                             "extents", f"no longer covers operational intent {dep.id}, which depends on it"
                         )
@@ -235,7 +235,7 @@ class SubscriptionUseCases(DssBase):
         return obj
 
 
-def _covers(outer: Volume4D, inner: Volume4D) -> bool:
+def covers(outer: Volume4D, inner: Volume4D) -> bool:
     """Whether ``outer`` contains ``inner``: in time (give or take :data:`COVER_SLACK`, as
     USS clocks differ), in altitude and horizontally (1 m tolerance)."""
     if (
