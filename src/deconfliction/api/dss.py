@@ -40,7 +40,7 @@ def _error(exc: DeconflictionError) -> JSONResponse:
     body: dict[str, Any] = {"message": message}
     if isinstance(exc, AirspaceConflict):
         body["missing_operational_intents"] = exc.missing
-        body["missing_constraints"] = []
+        body["missing_constraints"] = exc.missing_constraints
     return JSONResponse(body, status_code=status)
 
 

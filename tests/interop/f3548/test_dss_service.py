@@ -389,3 +389,25 @@ def test_an_implicit_subscription_grows_with_its_intent(dss: DssService) -> None
     )
     notified = [s["subscription_id"] for u in neighbour.body["subscribers"] for s in u["subscriptions"]]
     assert ref["subscription_id"] in notified
+
+
+def test_key_needs_constraints_when_the_subscription_asks_for_them(dss: DssService) -> None:
+    authority = F3548Principal("authority", frozenset({CONSTRAINT_MANAGEMENT}))
+    constraint = new_id()
+    body = {"extents": [extent(radius_m=2000.0)], "uss_base_url": "https://authority.example"}
+    made = dss.put_constraint(authority, constraint, None, body).body["constraint_reference"]
+
+    # An intent whose subscription does not ask about constraints needs no constraint OVNs.
+    quiet = dss.put_operational_intent(USS2, new_id(), None, oi_body()).body["operational_intent_reference"]
+
+    wants_constraints = oi_body(key=[quiet["ovn"]])
+    wants_constraints["new_subscription"] = {
+        "uss_base_url": "https://uss.example/f3548",
+        "notify_for_constraints": True,
+    }
+    with pytest.raises(AirspaceConflict) as refused:
+        dss.put_operational_intent(USS1, new_id(), None, wants_constraints)
+    assert [c["id"] for c in refused.value.missing_constraints] == [constraint]
+    assert refused.value.missing == []
+    with_constraint = {**wants_constraints, "key": [quiet["ovn"], made["ovn"]]}
+    assert dss.put_operational_intent(USS1, new_id(), None, with_constraint).status == 201

@@ -74,8 +74,14 @@ COVER_SLACK: Final = timedelta(seconds=60)
 class AirspaceConflict(Conflict):
     """The key lacks the OVNs of intersecting entities (409 ``AirspaceConflictResponse``)."""
 
-    def __init__(self, message: str, missing: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        message: str,
+        missing: list[dict[str, Any]],
+        missing_constraints: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.missing = missing
+        self.missing_constraints = missing_constraints or []
         super().__init__(message)
 
 

@@ -116,6 +116,7 @@ class DssService(SubscriptionUseCases):
             self._check_change(old, who, ovn, OPERATIONAL_INTENT, "operational intent")
             if state in KEY_STATES and self._availability(dss, who.manager) == "Down":
                 raise UssDown(f"USS {who.manager} is marked Down; it may not put an intent in {state}")
+            sub: DssSubscription | None = None
             if sub_id is not None:
                 sub = dss.get_subscription(sub_id)
                 if sub is None:
@@ -162,10 +163,22 @@ class DssService(SubscriptionUseCases):
                     for e, _ in self._search(dss, OPERATIONAL_INTENT, extents)
                     if e.id != entity_id and e.state in KEY_STATES and e.ovn not in held
                 ]
-                if missing:
+                # Constraints count when the intent's subscription asks to hear of them.
+                missing_constraints = (
+                    [
+                        self._reference(dss, e, who.manager)
+                        for e, _ in self._search(dss, CONSTRAINT, extents)
+                        if e.ovn not in held
+                    ]
+                    if sub is not None and sub.notify_for_constraints
+                    else []
+                )
+                if missing or missing_constraints:
                     raise AirspaceConflict(
-                        f"the key lacks the OVNs of {len(missing)} intersecting operational intent(s)",
+                        f"the key lacks the OVNs of {len(missing)} intersecting operational intent(s)"
+                        f" and {len(missing_constraints)} constraint(s)",
                         missing,
+                        missing_constraints,
                     )
             touched = list(volumes)
             if old is not None:
