@@ -55,6 +55,51 @@ class ServerKeys(BaseModel):
     keys: list[ServerKeyOut]
 
 
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    body: dict[str, Any]
+    body_hash: str = Field(description="SHA-256 hex of the canonical JSON of body")
+    prev: str = Field(description="hash of entry seq - 1 (64 zeros for seq 1)")
+    hash: str = Field(
+        description="SHA-256 of the canonical JSON of {seq, prev, at, kind, actor, body: body_hash}"
+    )
+
+
+class CheckpointOut(BaseModel):
+    party: str
+    seq: int
+    hash: str
+    at: str
+    key_id: str
+    public_key: str
+    signature: str = Field(
+        description="server's Ed25519 signature over the checkpoint message (docs/audit.md)"
+    )
+
+
+class PartyKeyExport(BaseModel):
+    key_id: str
+    public_key: str
+    registered_at: str
+    revoked_at: str | None
+
+
+class AuditExport(BaseModel):
+    """One party's chain with its checkpoints and keys: ``deconfliction audit verify`` reads it."""
+
+    format: str
+    party: str
+    exported_at: str
+    server_key: ServerKeyOut
+    server_keys: list[ServerKeyOut]
+    party_keys: list[PartyKeyExport]
+    entries: list[AuditEntryOut]
+    checkpoints: list[CheckpointOut]
+
+
 class PartyKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -94,10 +139,10 @@ def server_keys(request: Request) -> ServerKeys:
 
 
 @router.get("/export", summary="The caller's audit chain, checkpoints and keys, for offline verification")
-async def export(request: Request, principal: Reader) -> dict[str, Any]:
+async def export(request: Request, principal: Reader) -> AuditExport:
     service = audit_service(request.app)
     doc: dict[str, Any] = await to_thread.run_sync(service.export, principal.party)
-    return doc
+    return AuditExport.model_validate(doc)
 
 
 @router.get("/party-keys", summary="The caller's registered acknowledgement keys")
