@@ -9,7 +9,8 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -31,7 +32,9 @@ from deconfliction.engine.tactical import (
 )
 from deconfliction.errors import DeconflictionError
 from deconfliction.interop import feeds
+from deconfliction.interop.feeds.sbs import SbsAssembler
 from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
+from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
 from deconfliction.units import NAUTICAL_MILE_M
 
 #: Default parties for feeds that carry none (SBS-1, recorded samples): by aircraft address.
@@ -77,8 +80,9 @@ class AlertPrinter:
     """Prints alert lines as cycles come and counts what it printed."""
 
     echo: Callable[[str], None] = click.echo
+    publisher: AlertPublisher | None = None
     cycles: int = 0
-    tracks: set[str] = field(default_factory=set)
+    published: int = 0
     changes: dict[tuple[str, Change], int] = field(default_factory=dict)
 
     def __call__(self, result: CycleResult) -> None:
@@ -86,6 +90,8 @@ class AlertPrinter:
         for alert in result.alerts:
             self.changes[(alert.kind, alert.change)] = self.changes.get((alert.kind, alert.change), 0) + 1
             self.echo(alert_line(alert))
+        if self.publisher is not None:
+            self.published += self.publisher.publish(result.alerts)
 
     def count(self, change: Change, kind: str | None = None) -> int:
         return sum(n for (k, c), n in self.changes.items() if c is change and kind in (None, k))
@@ -101,6 +107,8 @@ class AlertPrinter:
                 parts.append(f"{n} {change.value} ({detail})")
         if len(parts) == 1:
             parts.append("no alerts")
+        if self.publisher is not None:
+            parts.append(f"{self.published} {EVENT_KIND} events published")
         return ", ".join(parts)
 
 
@@ -120,7 +128,10 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Test every pair, not only pairs of tracks of different parties."),
         click.option("--db", "db", default=None,
                      help="Take the pair minima and the activated operations (for intrusion alerts) "
-                     "from this store (SQLite path or postgresql:// URL); nothing is written to it."),
+                     "from this store (SQLite path or postgresql:// URL); read only without --publish."),
+        click.option("--publish", is_flag=True,
+                     help="With --db: write each alert change to the store as an event and audit entry "
+                     "of both parties it names."),
         click.option("--stale-after-s", type=positive, default=20.0,
                      show_default=True, help="Drop a track (clearing its alerts) unheard this long."),
     ]
@@ -159,6 +170,26 @@ def make_config(lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: boo
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
     return config, volumes
+
+
+@contextmanager
+def publisher_for(db: str | None, publish: bool) -> Iterator[AlertPublisher | None]:
+    """An AlertPublisher on the store ``db`` when ``publish``, closed afterwards."""
+    if not publish:
+        yield None
+        return
+    if db is None:
+        raise click.UsageError("--publish needs --db: the store whose parties receive the alerts")
+    from deconfliction.store import open_store
+
+    try:
+        store = open_store(db)
+    except DeconflictionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield AlertPublisher(store)
+    finally:
+        store.close()
 
 
 @click.group("tactical")
@@ -224,7 +255,7 @@ def detect(
 @click.option("--minutes", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Replay only the first N minutes.")
 def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-                  all_pairs: bool, db: str | None, stale_after_s: float, parties: str,
+                  all_pairs: bool, db: str | None, publish: bool, stale_after_s: float, parties: str,
                   minutes: float | None) -> None:
     """Replay a recorded ADS-B sample of `traffic` (e.g. quickstart) and print alerts.
 
@@ -240,10 +271,11 @@ def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, v
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
     end = None if minutes is None else recording.start_s + 60.0 * minutes
-    printer = AlertPrinter()
     batches = recorded_batches(recording, party_of, step_s=step_s, end_s=end)
-    for result in replay(batches, volumes=volumes, config=config):
-        printer(result)
+    with publisher_for(db, publish) as publisher:
+        printer = AlertPrinter(publisher=publisher)
+        for result in replay(batches, volumes=volumes, config=config):
+            printer(result)
     click.echo(printer.summary(), err=True)
 
 
@@ -251,7 +283,7 @@ def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, v
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @engine_options
 def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-               all_pairs: bool, db: str | None, stale_after_s: float) -> None:
+               all_pairs: bool, db: str | None, publish: bool, stale_after_s: float) -> None:
     """Replay timestamped track reports from FILE.csv and print alerts as they change.
 
     The header is time_utc,id,party,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps (an
@@ -270,14 +302,15 @@ def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vse
     for rejection in refused:
         click.echo(f"refused line {rejection.index}: {_reason(rejection)}", err=True)
     engine = TacticalEngine(config, volumes)
-    printer = AlertPrinter()
     refused_count = len(refused)
-    for time_s, batch, lines in replay_batches(reports, step_s):
-        result = engine.cycle(time_s, batch)
-        for rejection in result.rejections:
-            refused_count += 1
-            click.echo(f"refused line {int(lines[rejection.index])}: {_reason(rejection)}", err=True)
-        printer(result)
+    with publisher_for(db, publish) as publisher:
+        printer = AlertPrinter(publisher=publisher)
+        for time_s, batch, lines in replay_batches(reports, step_s):
+            result = engine.cycle(time_s, batch)
+            for rejection in result.rejections:
+                refused_count += 1
+                click.echo(f"refused line {int(lines[rejection.index])}: {_reason(rejection)}", err=True)
+            printer(result)
     click.echo(f"{len(reports)} reports, {refused_count} refused; {printer.summary()}", err=True)
 
 
@@ -298,8 +331,8 @@ def _reason(rejection: Any) -> str:
 @click.option("--connect-timeout-s", type=click.FloatRange(min=0.0, min_open=True), default=10.0,
               show_default=True, help="Give up connecting after this long.")
 def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-        all_pairs: bool, db: str | None, stale_after_s: float, parties: str, seconds: float | None,
-        connect_timeout_s: float) -> None:
+        all_pairs: bool, db: str | None, publish: bool, stale_after_s: float, parties: str,
+        seconds: float | None, connect_timeout_s: float) -> None:
     """Read a live SBS-1 (BaseStation) feed over TCP and print alerts as they change.
 
     Connects to HOST:PORT (e.g. dump1090's port 30003), merges the MSG lines per aircraft,
@@ -307,16 +340,23 @@ def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, 
     aircraft heard since the previous cycle. Message times are read as UTC. Runs until
     the feed closes or --seconds have passed; malformed lines are listed on standard error.
     """
-    from deconfliction.interop.feeds.sbs import SbsAssembler
-
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     feed = SbsAssembler(party_of=party_by_address(parties))
+    with publisher_for(db, publish) as publisher:
+        printer = AlertPrinter(publisher=publisher)
+        engine = TacticalEngine(config, volumes)
+        lines = _read_sbs(host, port, connect_timeout_s, step_s, seconds, feed, engine, printer)
+    click.echo(f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
+               f"{printer.summary()}", err=True)
+
+
+def _read_sbs(host: str, port: int, connect_timeout_s: float, step_s: float, seconds: float | None,
+              feed: SbsAssembler, engine: TacticalEngine, printer: AlertPrinter) -> _SbsLines:
+    """Read the feed, one cycle every ``step_s`` of wall-clock time, until it closes or time is up."""
     try:
         connection = socket.create_connection((host, port), timeout=connect_timeout_s)
     except OSError as exc:
         raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from exc
-    engine = TacticalEngine(config, volumes)
-    printer = AlertPrinter()
     lines = _SbsLines(connection)
     started = time.time()
     stop_at = None if seconds is None else started + seconds
@@ -341,8 +381,7 @@ def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, 
                     next_cycle = now + step_s
             if lines.closed or (stop_at is not None and now >= stop_at):
                 break
-    click.echo(f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
-               f"{printer.summary()}", err=True)
+    return lines
 
 
 class _SbsLines:

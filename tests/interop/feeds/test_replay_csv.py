@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,3 +195,28 @@ def test_replay_csv_takes_pair_minima_and_active_operations_from_a_store(tmp_pat
     assert all("OP-8" not in line for line in lines), "only activated operations are intruded into"
     assert all("intrusion B" not in line for line in lines), "a party's own volume is no intrusion"
     assert any("ESCALATED  WARNING  intrusion A (blue) into red OP-7 v3" in line for line in intrusions)
+    # Read only by default; with --publish every alert change reaches both parties' outboxes.
+    def counted() -> tuple[int, int]:
+        con = sqlite3.connect(db)
+        try:
+            events = con.execute("SELECT count(*) FROM events WHERE kind = 'tactical.alert'").fetchone()[0]
+            audit = con.execute("SELECT count(*) FROM audit_log WHERE kind = 'tactical.alert'").fetchone()[0]
+        finally:
+            con.close()
+        return events, audit
+
+    assert counted() == (0, 0)
+    published = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--db", db, "--publish"])
+    assert published.exit_code == 0, published.output
+    assert published.stdout == result.stdout
+    # Every line names two registered parties (blue and red): two events and two audit entries each.
+    assert counted() == (2 * len(lines), 2 * len(lines))
+    assert f"{2 * len(lines)} tactical.alert events published" in published.stderr
+
+
+def test_publish_needs_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "tracks.csv"
+    path.write_text(encounter_csv(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--publish"])
+    assert result.exit_code == 2
+    assert "--publish needs --db" in result.output
