@@ -277,3 +277,30 @@ def test_bad_exports_are_refused_with_the_field() -> None:
     )
     assert not report.ok
     assert "field 'at' is missing" in str(report.findings[0])
+
+
+def test_removed_checkpoints_and_appended_or_duplicated_entries_are_caught(
+    service: AuditService, clock: ManualClock
+) -> None:
+    doc = _doc(service, clock)
+    stripped = copy.deepcopy(doc)
+    stripped["checkpoints"] = []
+    assert _findings(stripped) == [
+        "seq 8: not covered by a valid signed checkpoint (the last one covers seq 0; an export always"
+        " signs its head): entries appended or checkpoints removed"
+    ]
+    appended = copy.deepcopy(doc)
+    from deconfliction.store.events import canonical_json, entry_hash, sha256_hex
+
+    last = appended["entries"][-1]
+    body = {"parties": ["BLUE", "RED"], "text": "added later"}
+    body_hash = sha256_hex(canonical_json(body))
+    link = entry_hash(9, last["hash"], last["at"], "message.sent", "RED", body_hash)
+    appended["entries"].append(
+        {"seq": 9, "at": last["at"], "kind": "message.sent", "actor": "RED", "body": body,
+         "body_hash": body_hash, "prev": last["hash"], "hash": link}
+    )  # fmt: skip
+    assert [f.split(":")[0] for f in _findings(appended)] == ["seq 9"]
+    duplicated = copy.deepcopy(doc)
+    duplicated["entries"].insert(3, copy.deepcopy(duplicated["entries"][2]))
+    assert _findings(duplicated) == ["seq 3: appears twice (positions 3 and 4): entry duplicated"]
