@@ -16,7 +16,10 @@ import httpx
 import pytest
 
 from deconfliction.client import Client
+from deconfliction.service.clock import SystemClock
+from deconfliction.service.credentials import create_credential
 from deconfliction.store import Store, open_store
+from deconfliction.store.auth import parse_scopes
 from deconfliction.store.events import EventsRepo
 from served import Server, Subscriber, setup_parties
 
@@ -141,3 +144,50 @@ def test_sigterm_ends_open_streams_so_the_server_stops(served: tuple[Server, dic
         server.proc.wait(timeout=10)  # an open stream would otherwise hold the shutdown forever
     finally:
         red.close()
+
+
+def test_a_write_on_one_api_node_reaches_a_stream_on_another(
+    served: tuple[Server, dict[str, str], Store], store_url: str, tmp_path: Path
+) -> None:
+    """Two `serve` processes on one store (design decision 4): a message sent through
+    node A reaches the recipient's stream on node B, through B's outbox polling."""
+    node_a, _, _ = served
+    workdir = tmp_path / "b"
+    workdir.mkdir()
+    # Same token key file, so a token from either node is good on both.
+    (workdir / "token.key").write_bytes((tmp_path / "token.key").read_bytes())
+    (workdir / "token.key").chmod(0o600)
+    node_b = Server(store_url, workdir).start()
+    try:
+        blue = Subscriber(node_b.url, node_b.token(*node_a.credentials["BLUE"]))
+        try:
+            red = node_a.token(*setup_sender(store_url))
+            fields = {
+                "operation": {"party": "RED", "operation_id": "R1"},
+                "start": "2030-01-01T06:00:00Z",
+                "end": "2030-01-01T07:00:00Z",
+            }
+            sent = httpx.post(
+                f"{node_a.url}/v1/messages",
+                json={"to": "BLUE", "class": "ROUTINE", "template": "NOTIFY", "fields": fields},
+                headers={"Authorization": f"Bearer {red}"},
+            )
+            assert sent.status_code == 201, sent.text
+            (event,) = blue.take(1)
+            assert event.kind == "hotline.message"
+            assert event.data["payload"]["message"]["id"] == sent.json()["id"]
+        finally:
+            blue.close()
+    finally:
+        node_b.stop()
+
+
+def setup_sender(store_url: str) -> tuple[str, str]:
+    """A RED credential that may send messages (the fixture's have read only)."""
+    store = open_store(store_url)
+    try:
+        with store.transaction() as tx:
+            issued = create_credential(tx, "RED", parse_scopes("read,message"), SystemClock())
+    finally:
+        store.close()
+    return issued.credential.client_id, issued.secret
