@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from deconfliction.client import parse_sse
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.credentials import create_credential
 from deconfliction.store import Party, open_store
@@ -129,29 +130,6 @@ class Received:
     kind: str
     data: dict[str, Any]
     at: float  #: time.time() when it arrived
-
-
-def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, str | None, str]]:
-    """(id, event, data) per event of a text/event-stream; comments are skipped."""
-    ident: str | None = None
-    kind: str | None = None
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if data:
-                yield ident, kind, "\n".join(data)
-            ident, kind, data = None, None, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "id":
-            ident = value
-        elif name == "event":
-            kind = value
-        elif name == "data":
-            data.append(value)
 
 
 def _chunks(f: Any) -> Iterator[bytes]:

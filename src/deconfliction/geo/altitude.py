@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from deconfliction.errors import InvalidAltitude
 from deconfliction.units import FLIGHT_LEVEL_M, LENGTH_UNITS
@@ -45,6 +48,8 @@ STD_TEMPERATURE_FRACTION: Final = 0.10
 ALTITUDE_LIMITS_M: Final = (-1000.0, 100_000.0)
 
 ALTITUDE_UNITS: Final = ("m", "ft", "FL")
+
+Metres = TypeVar("Metres", float, NDArray[np.float64])
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +138,10 @@ class AltitudeBand:
 
 
 def to_msl_interval(
-    value_m: float, datum: Datum, ground_m: tuple[float, float] | None = None
-) -> tuple[float, float]:
-    """The MSL altitudes that ``value_m`` above ``datum`` may correspond to."""
+    value_m: Metres, datum: Datum, ground_m: tuple[float, float] | None = None
+) -> tuple[Metres, Metres]:
+    """The MSL altitudes that ``value_m`` above ``datum`` may correspond to; ``value_m`` is
+    one altitude or an array of them (the tactical engine converts whole track arrays)."""
     if datum is Datum.MSL:
         return value_m, value_m
     if datum is Datum.W84:

@@ -24,10 +24,6 @@ from numpy.typing import NDArray
 
 from deconfliction.engine.tactical.detect import EARTH_RADIUS_M
 from deconfliction.geo.altitude import (
-    GEOID_UNDULATION_RANGE_M,
-    STD_QNH_RANGE_M,
-    STD_TEMPERATURE_FRACTION,
-    TERRAIN_RANGE_M,
     Datum,
     to_msl_interval,
 )
@@ -60,29 +56,13 @@ class Intrusions:
         return int(self.track.size)
 
 
-def msl_intervals(alt_m: FloatArray, datum: Datum) -> tuple[FloatArray, FloatArray]:
-    """:func:`~deconfliction.geo.altitude.to_msl_interval` on an array (no ground model: AGL
-    uses the terrain range), vectorised: the MSL altitudes each value may correspond to."""
-    if datum is Datum.MSL:
-        return alt_m, alt_m
-    if datum is Datum.W84:
-        n_lo, n_hi = GEOID_UNDULATION_RANGE_M
-        return alt_m - n_hi, alt_m - n_lo
-    if datum is Datum.AGL:
-        g_lo, g_hi = TERRAIN_RANGE_M
-        return alt_m + g_lo, alt_m + g_hi
-    temperature = STD_TEMPERATURE_FRACTION * np.abs(alt_m)
-    q_lo, q_hi = STD_QNH_RANGE_M
-    return alt_m + q_lo - temperature, alt_m + q_hi + temperature
-
-
 def _vertical_ok(alt: FloatArray, band_lo: float, band_hi: float, band_datum: Datum,
                  track_datum: str, buffer_v_m: float) -> BoolArray:
     if band_datum.value == track_datum:
         result: BoolArray = (alt > band_lo - buffer_v_m) & (alt < band_hi + buffer_v_m)
         return result
     lo, hi = to_msl_interval(band_lo, band_datum)[0], to_msl_interval(band_hi, band_datum)[1]
-    t_lo, t_hi = msl_intervals(alt, Datum(track_datum))
+    t_lo, t_hi = to_msl_interval(alt, Datum(track_datum))
     overlap: BoolArray = (t_hi > lo - buffer_v_m) & (t_lo < hi + buffer_v_m)
     return overlap
 
