@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 
+import h3
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deconfliction.geo import ArcSector, Circle, Corridor, Polygon, Position, Racetrack
-from deconfliction.geo.cells import cell_of, covering
-from geodesy_ref import boundary_samples, footprint_distance_m, move, pos, ring
+from deconfliction.geo.cells import candidate_cells, cell_of, covering, max_cell_radius_m, narrowed
+from deconfliction.geo.frame import cap_bbox
+from geodesy_ref import G, boundary_samples, footprint_distance_m, move, pos, ring
 
 
 def _sector_samples(s: ArcSector) -> list[tuple[float, float, float]]:
@@ -24,9 +27,9 @@ def _sector_samples(s: ArcSector) -> list[tuple[float, float, float]]:
     return out
 
 
-def assert_covers(footprint, grow_m: float, resolution: int = 5) -> None:
+def assert_covers(footprint, grow_m: float, resolution: int = 5, cells=None) -> None:
     """Points exactly ``grow_m`` (less a millimetre) outside the core boundary, all around."""
-    cells = covering(footprint, grow_m, resolution)
+    cells = covering(footprint, grow_m, resolution) if cells is None else cells
     if isinstance(footprint, ArcSector):
         samples = _sector_samples(footprint)
         radius = 0.0
@@ -121,6 +124,63 @@ def footprints(draw):
 @given(footprints(), st.floats(0, 50_000))
 def test_property_grown_footprint_is_covered(footprint, grow):
     assert_covers(footprint, grow)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(footprints(), st.floats(0, 50_000), st.floats(0, 30_000))
+@example(Circle(Position(54.0, 0.0), 99_870.0), 50_000.0, 0.0)
+def test_property_candidate_cells_and_their_narrowing_contain_the_exact_covering(footprint, grow, more):
+    # ``covering`` also takes cells touching only the outward-drawn corners of its ring, so
+    # the narrowed set need not contain it; what it must contain is every cell a point of
+    # the grown footprint falls in.
+    exact = covering(footprint, grow)
+    wide = candidate_cells(footprint, grow + more)
+    assert exact <= candidate_cells(footprint, grow) <= wide
+    narrow = narrowed(wide, footprint, grow, 5)
+    assert narrow <= wide
+    assert_covers(footprint, grow, cells=narrow)
+
+
+@pytest.mark.parametrize("kind", sorted(FOOTPRINTS))
+@pytest.mark.parametrize(("lat", "lon"), [(35.0, 40.0), (-68.0, 120.0), (0.0, 179.9), (62.0, -179.8)])
+def test_candidate_cells_cover_every_kind_everywhere(kind, lat, lon):
+    footprint = FOOTPRINTS[kind](lat, lon)
+    for grow in (0.0, 9_260.0):
+        cells = candidate_cells(footprint, grow)
+        assert covering(footprint, grow) <= cells
+        assert_covers(footprint, grow, cells=cells)
+
+
+@pytest.mark.parametrize("resolution", [0, 1, 2, 3, 4])
+def test_max_cell_radius_bounds_every_cell(resolution):
+    """Every vertex of every cell at the resolution lies within the bound of its centre
+    (the farthest point of a cell from its centre is a vertex)."""
+    centres, vertices = [], []
+    for base in h3.get_res0_cells():
+        for cell in h3.cell_to_children(base, resolution):
+            centre = h3.cell_to_latlng(cell)
+            for vertex in h3.cell_to_boundary(cell):
+                centres.append(centre)
+                vertices.append(vertex)
+    c, v = np.array(centres), np.array(vertices)
+    worst = float(np.max(G.inv(c[:, 1], c[:, 0], v[:, 1], v[:, 0])[2]))
+    assert worst <= max_cell_radius_m(resolution)
+    assert worst > 0.97 * max_cell_radius_m(resolution)  # and the bound is tight
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(-90, 90),
+    st.floats(-180, 180),
+    st.floats(1, 400_000),
+    st.floats(0, 360),
+    st.floats(0, 1),
+)
+def test_property_cap_bbox_contains_every_point_of_the_cap(lat, lon, radius, bearing, fraction):
+    lat_lo, lat_hi, lon_lo, lon_hi = cap_bbox(lat, lon, radius)
+    plat, plon = move(lat, lon, bearing, radius * fraction)
+    assert lat_lo <= plat <= lat_hi
+    assert lon_lo <= plon <= lon_hi
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

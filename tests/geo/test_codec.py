@@ -20,7 +20,13 @@ from deconfliction.geo import (
     TimeWindow,
     Volume4D,
 )
-from deconfliction.geo.codec import footprint_from_dict, footprint_to_dict, volume_from_dict, volume_to_dict
+from deconfliction.geo.codec import (
+    footprint_from_dict,
+    footprint_to_dict,
+    stored_footprint,
+    volume_from_dict,
+    volume_to_dict,
+)
 
 T0 = datetime(2025, 10, 1, 6, 0, 0, 123456, tzinfo=UTC)
 
@@ -38,6 +44,25 @@ def test_footprint_round_trip_through_json(footprint):
     data = json.loads(json.dumps(footprint_to_dict(footprint)))
     assert data["kind"] == footprint.kind
     assert footprint_from_dict(data) == footprint
+
+
+@pytest.mark.parametrize("footprint", FOOTPRINTS, ids=lambda f: f.kind)
+def test_stored_footprints_decode_to_the_same_value_and_geometry(footprint):
+    data = json.loads(json.dumps(footprint_to_dict(footprint)))
+    decoded = stored_footprint(data)
+    assert type(decoded) is type(footprint)
+    assert decoded == footprint
+    assert hash(decoded) == hash(footprint)
+    assert decoded.center == footprint.center
+    assert decoded.cap_radius_m == footprint.cap_radius_m
+    assert decoded.area_m2() == pytest.approx(footprint.area_m2(), rel=1e-12)
+
+
+def test_stored_footprint_of_unknown_kind_is_a_document_error():
+    with pytest.raises(InvalidDocument, match="kind"):
+        stored_footprint({"kind": "hexagon"})
+    with pytest.raises(InvalidDocument, match="malformed"):
+        stored_footprint({"kind": "circle", "center": [1.0]})
 
 
 @pytest.mark.parametrize("ground", [None, (120.0, 180.5)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import sqlite3
@@ -297,6 +298,80 @@ def test_candidates_respect_the_reach_in_every_dimension(store: Store) -> None:
     assert not {("red", "far"), ("red", "above"), ("red", "later")} & set(found)
 
 
+@pytest.mark.parametrize("hours", [0.5, 6.0, 6.01, 30.0, 48.01, 240.0, 720.01, 24 * 365.0, 24 * 365 * 60.0])
+def test_candidates_of_every_duration_class_are_found_at_both_ends(store: Store, hours: float) -> None:
+    """The index reads each duration class only up to its longest duration past the
+    searched window: a volume of each class is found by searches at its start and its
+    end, and not by one that starts after it ended (plus the reach)."""
+    with_parties(store)
+    reach = Minima(10_000.0, 300.0, 600.0)
+    with store.transaction() as tx:
+        tx.insert_operation(op("red", "long", volume(w=window(0, hours))))
+    for start_h, found in ((0.0, True), (hours - 0.25, True), (hours + 0.25, False)):
+        probe = volume(w=window(start_h, 0.1))
+        with store.transaction() as tx:
+            assert keys(tx.find_candidates([probe], reach, "blue")) == ([("red", "long")] if found else [])
+
+
+def test_candidates_far_apart_inside_shared_cells_are_dropped_by_the_bounding_box(store: Store) -> None:
+    with_parties(store)
+    reach = Minima(1_000.0, 300.0, 600.0)
+    small = circle_at(35.0, 40.0, 100.0)
+    with store.transaction() as tx:
+        tx.insert_operation(op("red", "near", volume(circle_at(35.0, 40.015, 100.0))))  # 1.4 km away
+        tx.insert_operation(op("red", "across-the-cell", volume(circle_at(35.0, 40.1, 100.0))))  # 9 km away
+    with store.transaction() as tx:
+        assert keys(tx.find_candidates([volume(small)], reach, "blue")) == [("red", "near")]
+
+
+def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
+    """A store at migration 6 holds index rows without duration class or bounding box; after
+    reopening (which applies 0007) they are still found, and new rows sit beside them."""
+    from deconfliction.store.sqlite import SQLITE
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    for migration in migrations()[:6]:
+        for statement in migration.statements():
+            conn.execute(SQLITE.ddl(statement))
+    conn.execute(
+        "CREATE TABLE schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    conn.executemany(
+        "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')",
+        [(m.version, m.name) for m in migrations()[:6]],
+    )
+    conn.execute("INSERT INTO parties VALUES ('red', 'Red', 'military'), ('blue', 'Blue', 'military')")
+    old = op("red", "old")
+    from deconfliction.geo.cells import covering
+    from deconfliction.geo.codec import volume_to_dict
+
+    v = old.volumes[0]
+    conn.execute(
+        "INSERT INTO operations (op_key, party, id, version, state, priority, affiliation, volumes)"
+        " VALUES (1, 'red', 'old', 1, ?, ?, NULL, ?)",
+        (old.state.value, old.priority, json.dumps([volume_to_dict(v)])),
+    )
+    lo, hi = v.band.msl_envelope()
+    conn.execute("INSERT INTO volumes VALUES (1, 0, ?, ?, ?, ?)", (v.window.start_s, v.window.end_s, lo, hi))
+    conn.executemany(
+        "INSERT INTO volume_cells VALUES (?, ?, 1, 0, ?, ?, ?)",
+        [(cell, v.window.end_s, v.window.start_s, lo, hi) for cell in covering(v.footprint)],
+    )
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        with store.transaction() as tx:
+            tx.insert_operation(op("red", "new", volume(circle_at(35.01, 40.0))))
+        with store.transaction() as tx:
+            assert keys(tx.find_candidates([volume()], EN_ROUTE, "blue")) == [("red", "new"), ("red", "old")]
+            assert tx.get_operation("red", "old") == old
+    finally:
+        store.close()
+
+
 def random_footprint(rng: random.Random, lat0: float, lon0: float) -> Footprint:
     lat = lat0 + rng.uniform(-0.6, 0.6)
     lon = lon0 + rng.uniform(-0.6, 0.6)
@@ -500,9 +575,31 @@ def test_sqlite_is_wal_with_durable_commits_and_foreign_keys(tmp_path: Any) -> N
         assert store.pragma("journal_mode") == "wal"
         assert store.pragma("synchronous") == 2  # FULL
         assert store.pragma("foreign_keys") == 1
+        assert store.pragma("wal_autocheckpoint") == 0  # the store's own thread checkpoints
     finally:
         store.close()
     assert (tmp_path / "bare-path.sqlite").exists()
+
+
+def test_sqlite_checkpoints_the_wal_on_its_own_thread(tmp_path: Any) -> None:
+    """Commits only append to the WAL; the checkpointer copies them into the database
+    file soon after, without waiting for a commit to cross a threshold or for close."""
+    import time
+
+    path = tmp_path / "checkpointed.sqlite"
+    store = open_store(str(path))
+    try:
+        with_parties(store)
+        empty = path.stat().st_size
+        with store.transaction() as tx:
+            for n in range(200):
+                tx.insert_operation(op("red", f"op-{n}", *(volume(fp) for fp in every_footprint(35.0, 40.0))))
+        deadline = time.monotonic() + 30.0
+        while path.stat().st_size <= empty and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > empty
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite://relative.db", "", "http://x"])

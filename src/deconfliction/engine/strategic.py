@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
 from deconfliction.geo.altitude import Datum, comparable_intervals
-from deconfliction.geo.cells import DEFAULT_RESOLUTION, covering
+from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells
 from deconfliction.geo.footprint import horizontal_distance_m
 from deconfliction.geo.frame import frame_at, great_circle_m, midpoint
 from deconfliction.geo.volume import Volume4D
@@ -227,13 +227,13 @@ def all_conflicts(
     """
     index: dict[int, list[int]] = defaultdict(list)
     for n, op in enumerate(operations):
-        for cell in {c for v in op.volumes for c in covering(v.footprint, 0.0, resolution)}:
+        for cell in {c for v in op.volumes for c in candidate_cells(v.footprint, 0.0, resolution)}:
             index[cell].append(n)
     pairs: set[tuple[int, int]] = set()
     for n, op in enumerate(operations):
         reach = policy.widest_for(op.party).horizontal_m
         for v in op.volumes:
-            for cell in covering(v.footprint, reach, resolution):
+            for cell in candidate_cells(v.footprint, reach, resolution):
                 pairs.update((n, m) for m in index.get(cell, ()) if m > n)
     found = []
     for n, m in sorted(pairs):

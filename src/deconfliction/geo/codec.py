@@ -11,7 +11,16 @@ from typing import Any
 
 from deconfliction.errors import InvalidDocument, InvalidInput
 from deconfliction.geo.altitude import AltitudeBand, Datum
-from deconfliction.geo.footprint import ArcSector, Circle, Corridor, Footprint, Polygon, Position, Racetrack
+from deconfliction.geo.footprint import (
+    ArcSector,
+    Circle,
+    Corridor,
+    Footprint,
+    Polygon,
+    Position,
+    Racetrack,
+    unchecked,
+)
 from deconfliction.geo.timewindow import TimeWindow, format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 
@@ -23,6 +32,11 @@ def _pos(p: Position) -> list[float]:
 def _unpos(value: Any) -> Position:
     lat, lon = value
     return Position(float(lat), float(lon))
+
+
+def _stored_pos(value: Any) -> Position:
+    lat, lon = value
+    return unchecked(Position, lat_deg=float(lat), lon_deg=float(lon))
 
 
 def footprint_to_dict(footprint: Footprint) -> dict[str, Any]:
@@ -49,7 +63,7 @@ def footprint_to_dict(footprint: Footprint) -> dict[str, Any]:
 
 
 def footprint_from_dict(data: dict[str, Any]) -> Footprint:
-    """Inverse of :func:`footprint_to_dict`."""
+    """Inverse of :func:`footprint_to_dict`, checking every rule again."""
     try:
         kind = data["kind"]
         if kind == "polygon":
@@ -75,6 +89,44 @@ def footprint_from_dict(data: dict[str, Any]) -> Footprint:
     raise InvalidDocument("footprint.kind", f"unknown footprint kind {data.get('kind')!r}")
 
 
+def stored_footprint(data: dict[str, Any]) -> Footprint:
+    """Inverse of :func:`footprint_to_dict` for dictionaries this package wrote itself from
+    validated footprints (the stores' rows): the checks are not run again."""
+    try:
+        match data["kind"]:
+            case "polygon":
+                return unchecked(Polygon, vertices=tuple(_stored_pos(p) for p in data["vertices"]))
+            case "circle":
+                return unchecked(
+                    Circle, center_position=_stored_pos(data["center"]), radius_m=float(data["radius_m"])
+                )
+            case "corridor":
+                return unchecked(
+                    Corridor,
+                    centreline=tuple(_stored_pos(p) for p in data["centreline"]),
+                    width_m=float(data["width_m"]),
+                )
+            case "racetrack":
+                return unchecked(
+                    Racetrack,
+                    a=_stored_pos(data["a"]),
+                    b=_stored_pos(data["b"]),
+                    width_m=float(data["width_m"]),
+                )
+            case "arc_sector":
+                return unchecked(
+                    ArcSector,
+                    center_position=_stored_pos(data["center"]),
+                    inner_radius_m=float(data["inner_radius_m"]),
+                    outer_radius_m=float(data["outer_radius_m"]),
+                    start_bearing_deg=float(data["start_bearing_deg"]),
+                    end_bearing_deg=float(data["end_bearing_deg"]),
+                )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidDocument("footprint", f"malformed stored footprint: {exc!r}") from exc
+    raise InvalidDocument("footprint.kind", f"unknown footprint kind {data.get('kind')!r}")
+
+
 def volume_to_dict(volume: Volume4D) -> dict[str, Any]:
     """A volume as a JSON-ready dictionary (SI units, RFC 3339 UTC times)."""
     band = volume.band
@@ -88,13 +140,14 @@ def volume_to_dict(volume: Volume4D) -> dict[str, Any]:
     return out
 
 
-def volume_from_dict(data: dict[str, Any]) -> Volume4D:
-    """Inverse of :func:`volume_to_dict`."""
+def volume_from_dict(data: dict[str, Any], *, stored: bool = False) -> Volume4D:
+    """Inverse of :func:`volume_to_dict`; ``stored`` skips re-checking the footprint of a
+    dictionary this package wrote itself (see :func:`stored_footprint`)."""
     try:
         band = data["band"]
         ground = band.get("ground_m")
         return Volume4D(
-            footprint_from_dict(data["footprint"]),
+            (stored_footprint if stored else footprint_from_dict)(data["footprint"]),
             AltitudeBand(
                 float(band["lower_m"]),
                 float(band["upper_m"]),

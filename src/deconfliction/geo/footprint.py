@@ -16,8 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, TypeVar, cast
 
 import numpy as np
 import shapely
@@ -25,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from deconfliction.errors import InvalidGeometry
-from deconfliction.geo.frame import GEOD, FloatArray, LocalFrame, frame_at, mean_position
+from deconfliction.geo.frame import GEOD, FloatArray, LocalFrame, cap_bbox, frame_at, mean_position
 
 #: No footprint may reach further than this from its centre (600 km across): beyond it
 #: the local projection's scale error would pass the 0.1 % we promise.
@@ -81,21 +80,27 @@ class Position:
 def _geodesic_path(points: tuple[Position, ...], closed: bool) -> tuple[FloatArray, FloatArray]:
     """Lat/lon of ``points`` with extra points on every geodesic edge longer than the step."""
     seq = [*points, points[0]] if closed else list(points)
-    lats: list[float] = []
-    lons: list[float] = []
-    for a, b in itertools.pairwise(seq):
-        lats.append(a.lat_deg)
-        lons.append(a.lon_deg)
-        _, _, dist = GEOD.inv(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg)
-        extra = int(dist // DENSIFY_STEP_M)
-        if extra:
-            for lon, lat in GEOD.npts(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg, extra):
-                lats.append(lat)
-                lons.append(lon)
-    if not closed:
-        lats.append(seq[-1].lat_deg)
-        lons.append(seq[-1].lon_deg)
-    return np.array(lats), np.array(lons)
+    lats = np.array([p.lat_deg for p in seq])
+    lons = np.array([p.lon_deg for p in seq])
+    _, _, dists = GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    long_edges = np.flatnonzero(np.asarray(dists) >= DENSIFY_STEP_M)
+    if not len(long_edges):
+        return (lats[:-1], lons[:-1]) if closed else (lats, lons)
+    out_lats: list[float] = []
+    out_lons: list[float] = []
+    start = 0
+    for edge in long_edges.tolist():
+        out_lats.extend(lats[start : edge + 1].tolist())
+        out_lons.extend(lons[start : edge + 1].tolist())
+        extra = int(dists[edge] // DENSIFY_STEP_M)
+        for lon, lat in GEOD.npts(lons[edge], lats[edge], lons[edge + 1], lats[edge + 1], extra):
+            out_lats.append(lat)
+            out_lons.append(lon)
+        start = edge + 1
+    end = len(seq) - 1 if closed else len(seq)
+    out_lats.extend(lats[start:end].tolist())
+    out_lons.extend(lons[start:end].tolist())
+    return np.array(out_lats), np.array(out_lons)
 
 
 def _arc(
@@ -131,13 +136,18 @@ class _FootprintBase:
 
     __slots__ = ()
     kind: ClassVar[str]
+    _memo: dict[object, object]
 
     def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
         raise NotImplementedError
 
     @property
     def outline(self) -> _Outline:
-        return _outline(self)
+        memo = self._memo
+        found = memo.get("outline")
+        if found is None:
+            found = memo["outline"] = _outline(self)
+        return cast(_Outline, found)
 
     @property
     def center(self) -> tuple[float, float]:
@@ -149,6 +159,12 @@ class _FootprintBase:
         """Geodesic distance from :attr:`center` that contains the whole footprint."""
         return self.outline.cap_radius_m
 
+    def bbox(self, extra_m: float = 0.0) -> tuple[float, float, float, float]:
+        """``(lat_lo, lat_hi, lon_lo, lon_hi)`` degrees containing the footprint grown by
+        ``extra_m`` (from its bounding cap, with 1 % + 100 m to spare; see :func:`cap_bbox`)."""
+        lat, lon = self.center
+        return cap_bbox(lat, lon, (self.cap_radius_m + extra_m) * 1.01 + 100.0)
+
     def frame(self) -> LocalFrame:
         """The shared local frame nearest this footprint's centre."""
         lat, lon = self.center
@@ -156,13 +172,23 @@ class _FootprintBase:
 
     def core_in(self, frame: LocalFrame) -> tuple[BaseGeometry, float]:
         """The core geometry in ``frame`` metres and the radius it is grown by."""
-        return _core_in(self, frame)
+        memo = self._memo
+        found = memo.get(frame)
+        if found is None:
+            found = memo[frame] = _core_in(self, frame)
+        return cast(tuple[BaseGeometry, float], found)
 
     def shape_in(self, frame: LocalFrame, extra_m: float = 0.0) -> BaseGeometry:
         """The footprint grown by ``extra_m``, as a polygon in ``frame`` metres."""
-        core, radius = self.core_in(frame)
-        grow = radius + extra_m
-        return core.buffer(grow, quad_segs=16) if grow > 0 else core
+        key = (frame, extra_m)
+        found = self._memo.get(key)
+        if found is None:
+            core, radius = self.core_in(frame)
+            grow = radius + extra_m
+            # Memoised: a filing grows its own footprint by the same half-minima for
+            # every conflict it reports.
+            found = self._memo[key] = core.buffer(grow, quad_segs=16) if grow > 0 else core
+        return cast(BaseGeometry, found)
 
     def shape_lonlat(self, extra_m: float = 0.0) -> BaseGeometry:
         """The footprint grown by ``extra_m`` as a lon/lat polygon, for display and export."""
@@ -191,27 +217,26 @@ class _FootprintBase:
             )
 
 
-@lru_cache(maxsize=65536)
 def _outline(footprint: _FootprintBase) -> _Outline:
     shape, lats, lons, radius = footprint._outline_coords()
+    if shape == "point":
+        return _Outline(shape, lats, lons, radius, (float(lats[0]), float(lons[0])), radius)
     lat0, lon0 = mean_position(lats, lons)
     _, _, dists = GEOD.inv(np.full(lats.shape, lon0), np.full(lats.shape, lat0), lons, lats)
     return _Outline(shape, lats, lons, radius, (lat0, lon0), float(np.max(dists)) + radius)
 
 
-@lru_cache(maxsize=65536)
 def _core_in(footprint: _FootprintBase, frame: LocalFrame) -> tuple[BaseGeometry, float]:
     outline = footprint.outline
     x, y = frame.forward(outline.lons, outline.lats)
-    coords = np.column_stack([x, y])
     core: BaseGeometry
     if outline.shape == "point":
-        core = shapely.Point(coords[0])
-    elif outline.shape == "line":
-        core = shapely.LineString(coords)
+        return shapely.points(x[0], y[0]), outline.radius_m
+    if outline.shape == "line":
+        core = shapely.linestrings(x, y)
     else:
-        core = shapely.Polygon(coords)
-    shapely.prepare(core)
+        core = shapely.polygons(shapely.linearrings(x, y))
+    shapely.prepare(core)  # speeds up the point tests of coverings and validation
     return core, outline.radius_m
 
 
@@ -232,6 +257,8 @@ class Polygon(_FootprintBase):
     """A simple polygon; edges are geodesics; the closing vertex may be repeated or not."""
 
     kind: ClassVar[str] = "polygon"
+    #: derived values (outline, core per frame), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     vertices: tuple[Position, ...]
 
     def __post_init__(self) -> None:
@@ -264,6 +291,8 @@ class Circle(_FootprintBase):
     """All points within ``radius_m`` (geodesic) of ``center``."""
 
     kind: ClassVar[str] = "circle"
+    #: derived values (outline, core per frame), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     center_position: Position
     radius_m: float
 
@@ -281,6 +310,8 @@ class Corridor(_FootprintBase):
     """All points within ``width_m / 2`` of a centreline of geodesic segments."""
 
     kind: ClassVar[str] = "corridor"
+    #: derived values (outline, core per frame), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     centreline: tuple[Position, ...]
     width_m: float
 
@@ -305,6 +336,8 @@ class Racetrack(_FootprintBase):
     """An orbit: the stadium of all points within ``width_m / 2`` of the segment ``a``-``b``."""
 
     kind: ClassVar[str] = "racetrack"
+    #: derived values (outline, core per frame), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     a: Position
     b: Position
     width_m: float
@@ -327,6 +360,8 @@ class ArcSector(_FootprintBase):
     an inner radius of 0 makes a pie slice."""
 
     kind: ClassVar[str] = "arc_sector"
+    #: derived values (outline, core per frame), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     center_position: Position
     inner_radius_m: float
     outer_radius_m: float
@@ -396,6 +431,27 @@ def _radial(
 
 
 Footprint = Polygon | Circle | Corridor | Racetrack | ArcSector
+
+
+_T = TypeVar("_T", Position, Polygon, Circle, Corridor, Racetrack, ArcSector)
+
+
+def unchecked(cls: type[_T], **values: object) -> _T:
+    """A value rebuilt from fields this package validated when it was first made and
+    then stored itself, without running the checks again.
+
+    For the stores' decoding only: re-checking a footprint costs about 0.3 ms, and a
+    filing reads dozens of stored ones. Anything from outside goes through the normal
+    constructor.
+    """
+    value = object.__new__(cls)
+    for name, field_value in values.items():
+        object.__setattr__(value, name, field_value)
+    if not isinstance(value, Position):
+        object.__setattr__(value, "_memo", {})
+    return value
+
+
 FOOTPRINT_KINDS: Final = {cls.kind: cls for cls in (Polygon, Circle, Corridor, Racetrack, ArcSector)}
 
 

@@ -83,17 +83,55 @@ def frame_at(lat: float, lon: float) -> LocalFrame:
 
 def mean_position(lats: FloatArray, lons: FloatArray) -> tuple[float, float]:
     """Centre of a set of points as the normalised mean of unit vectors (antimeridian-safe)."""
-    phi = np.radians(lats)
-    lam = np.radians(lons)
-    x = float(np.mean(np.cos(phi) * np.cos(lam)))
-    y = float(np.mean(np.cos(phi) * np.sin(lam)))
-    z = float(np.mean(np.sin(phi)))
+    if len(lats) <= _SMALL:
+        # Most footprints have a handful of points, where numpy's per-call cost is most of
+        # the work: the same sums in plain floats are five times faster.
+        x = y = z = 0.0
+        for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+            phi, lam = math.radians(lat), math.radians(lon)
+            x += math.cos(phi) * math.cos(lam)
+            y += math.cos(phi) * math.sin(lam)
+            z += math.sin(phi)
+    else:
+        phis = np.radians(lats)
+        lams = np.radians(lons)
+        x = float(np.sum(np.cos(phis) * np.cos(lams)))
+        y = float(np.sum(np.cos(phis) * np.sin(lams)))
+        z = float(np.sum(np.sin(phis)))
     return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+
+
+_SMALL: Final = 32
 
 
 def midpoint(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> tuple[float, float]:
     """Centre of two points, symmetric in its arguments."""
     return mean_position(np.array([lat_a, lat_b]), np.array([lon_a, lon_b]))
+
+
+#: Fewest metres in a degree of latitude (at the equator, 110,574 m) or of longitude at
+#: the equator (111,319 m), rounded down: dividing by it can only overstate an extent.
+_METRES_PER_DEGREE_MIN: Final = 110_500.0
+
+
+def cap_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """``(lat_lo, lat_hi, lon_lo, lon_hi)`` in degrees containing every point within
+    ``radius_m`` (geodesic) of (``lat``, ``lon``).
+
+    A path of length d changes latitude by at most d / (metres per degree of latitude)
+    and longitude by at most d / (metres per degree of longitude at the path's highest
+    latitude), so both bounds only overstate. A box that would cross the antimeridian or
+    reach a pole spans every longitude instead.
+    """
+    dlat = radius_m / _METRES_PER_DEGREE_MIN
+    lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    highest = max(abs(lat_lo), abs(lat_hi))
+    if highest >= 89.0:
+        return lat_lo, lat_hi, -180.0, 180.0
+    dlon = radius_m / (_METRES_PER_DEGREE_MIN * math.cos(math.radians(highest)))
+    if lon - dlon < -180.0 or lon + dlon > 180.0:
+        return lat_lo, lat_hi, -180.0, 180.0
+    return lat_lo, lat_hi, lon - dlon, lon + dlon
 
 
 def geodesic_distance_m(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> float:

@@ -24,9 +24,10 @@ from deconfliction.engine.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.engine.strategic import OperationRef, Overlap, StrategicConflict
 from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion, StoreError
 from deconfliction.geo.altitude import Datum
-from deconfliction.geo.cells import DEFAULT_RESOLUTION, covering
+from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells, narrowed
 from deconfliction.geo.codec import volume_from_dict, volume_to_dict
-from deconfliction.geo.timewindow import format_utc, parse_utc
+from deconfliction.geo.footprint import Footprint
+from deconfliction.geo.timewindow import MAX_WINDOW, format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, PartyKind
 
@@ -35,6 +36,18 @@ from deconfliction.store.base import Party, PartyKind
 RESOLUTION: Final = DEFAULT_RESOLUTION
 
 _LIVE: Final = tuple(sorted(s.value for s in LIVE_STATES))
+
+#: Duration classes of the cell index (migration 0007): class k holds volumes lasting at
+#: most ``SPAN_LIMITS_S[k]``, the last class every longer one (up to MAX_WINDOW).
+SPAN_LIMITS_S: Final = (6 * 3600.0, 2 * 86400.0, 30 * 86400.0, MAX_WINDOW.total_seconds())
+
+
+def span_class(duration_s: float) -> int:
+    """The duration class of a volume lasting ``duration_s`` seconds."""
+    for k, limit in enumerate(SPAN_LIMITS_S[:-1]):
+        if duration_s <= limit:
+            return k
+    return len(SPAN_LIMITS_S) - 1
 
 
 class Cursor(Protocol):
@@ -158,12 +171,13 @@ def _volumes_json(operation: Operation) -> str:
     return json.dumps([volume_to_dict(v) for v in operation.volumes], separators=(",", ":"))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)  # about 6 kB each with their derived shapes
 def _volumes(text: str) -> tuple[Volume4D, ...]:
-    """Decoded volumes of a stored JSON text. Decoding re-validates every footprint (about
-    0.3 ms a volume) and a filing reads dozens of candidates; the result is a pure function
-    of the text, so it is memoised by the text itself and can never go stale."""
-    return tuple(volume_from_dict(v) for v in json.loads(text))
+    """Decoded volumes of a stored JSON text, which this package wrote from validated values,
+    so the footprint checks are not run again. A filing reads dozens of candidates and
+    the result is a pure function of the text, so it is memoised by the text itself and
+    can never go stale."""
+    return tuple(volume_from_dict(v, stored=True) for v in json.loads(text))
 
 
 def _operation(row: Sequence[Any]) -> Operation:
@@ -222,8 +236,8 @@ def _conflict(row: Sequence[Any]) -> StrategicConflict:
 
 
 def volume_cells(operation: Operation, resolution: int = RESOLUTION) -> list[frozenset[int]]:
-    """The cells each volume of ``operation`` is indexed by: its footprint's covering."""
-    return [covering(v.footprint, 0.0, resolution) for v in operation.volumes]
+    """The cells each volume of ``operation`` is indexed by: its footprint's candidate cells."""
+    return [candidate_cells(v.footprint, 0.0, resolution) for v in operation.volumes]
 
 
 # --- statements -------------------------------------------------------------------------
@@ -242,17 +256,23 @@ _INSERT_VOLUME: Final = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _INSERT_CELL: Final = (
-    "INSERT INTO volume_cells (cell, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO volume_cells (cell, span, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m,"
+    " lat_lo, lat_hi, lon_lo, lon_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Candidate keys for one searched volume. Every filter but party and state is answered
 # from the cell index; the rest join to operations only for entries that passed. The
 # comparisons are inclusive where the engine's are strict: a candidate search may only
-# err on the side of too many.
+# err on the side of too many. ``k`` gives each duration class the latest end an entry
+# of that class can have and still overlap the searched window, which bounds the range
+# the index is read over.
 _CANDIDATE_KEYS: Final = (
-    "SELECT DISTINCT c.op_key FROM volume_cells c JOIN operations o ON o.op_key = c.op_key"
+    "SELECT DISTINCT c.op_key FROM ("
+    + " UNION ALL ".join(f"SELECT {k} AS span, ? AS t_hi" for k in range(len(SPAN_LIMITS_S)))
+    + ") k JOIN volume_cells c ON c.span = k.span AND c.t_end_s <= k.t_hi"
+    " JOIN operations o ON o.op_key = c.op_key"
     " WHERE c.cell {in_ints} AND c.t_end_s >= ? AND c.t_start_s <= ?"
     " AND c.alt_hi_msl_m >= ? AND c.alt_lo_msl_m <= ?"
+    " AND c.lat_hi >= ? AND c.lat_lo <= ? AND c.lon_hi >= ? AND c.lon_lo <= ?"
     f" AND o.party <> ? AND o.state IN ({', '.join('?' for _ in _LIVE)})"
 )
 _OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key {{in_ints}}"
@@ -269,6 +289,9 @@ class SqlTransaction:
         self._d = dialect
         self._resolution = resolution
         self._repos: dict[type[Any], Any] = {}
+        # Footprints searched in this transaction, by identity, with their grown cells: a
+        # filing indexes the very footprints it just searched with (see geo.cells.narrowed).
+        self._searched: dict[int, tuple[Footprint, frozenset[int]]] = {}
 
     def repo(self, kind: type[R]) -> R:
         """The feature repository ``kind`` (a :class:`SqlRepo`) inside this transaction.
@@ -334,8 +357,18 @@ class SqlTransaction:
 
     # operations --------------------------------------------------------------------
 
+    def _volume_cells(self, operation: Operation) -> list[frozenset[int]]:
+        out = []
+        for volume in operation.volumes:
+            searched = self._searched.get(id(volume.footprint))
+            if searched is not None and searched[0] is volume.footprint:
+                out.append(narrowed(searched[1], volume.footprint, 0.0, self._resolution))
+            else:
+                out.append(candidate_cells(volume.footprint, 0.0, self._resolution))
+        return out
+
     def insert_operation(self, operation: Operation) -> None:
-        self.insert_indexed(operation, volume_cells(operation, self._resolution))
+        self.insert_indexed(operation, self._volume_cells(operation))
 
     def insert_indexed(self, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
         """:meth:`insert_operation` with the coverings already computed (by
@@ -357,12 +390,14 @@ class SqlTransaction:
         if len(cells) != len(operation.volumes):
             raise InvalidInput("cells", "one covering per volume is needed")
         volume_rows = []
-        cell_rows: list[tuple[int, float, int, int, float, float, float]] = []
+        cell_rows: list[tuple[float, ...]] = []
         for idx, (volume, covered) in enumerate(zip(operation.volumes, cells, strict=True)):
             lo, hi = volume.band.msl_envelope()
             t0, t1 = volume.window.start_s, volume.window.end_s
             volume_rows.append((op_key, idx, t0, t1, lo, hi))
-            cell_rows.extend((cell, t1, op_key, idx, t0, lo, hi) for cell in sorted(covered))
+            box = volume.footprint.bbox()
+            span = span_class(t1 - t0)
+            cell_rows.extend((cell, span, t1, op_key, idx, t0, lo, hi, *box) for cell in sorted(covered))
         self._many(_INSERT_VOLUME, volume_rows)
         self._many(_INSERT_CELL, cell_rows)
 
@@ -372,7 +407,7 @@ class SqlTransaction:
             raise InvalidInput(
                 "version", f"the new version must be {expected_version + 1} (expected + 1), got {op.version}"
             )
-        cells = volume_cells(op, self._resolution)
+        cells = self._volume_cells(op)
         row = self._x(
             _UPDATE_OP,
             (
@@ -431,25 +466,41 @@ class SqlTransaction:
     ) -> list[Operation]:
         keys: set[int] = set()
         for volume in volumes:
-            cells = covering(volume.footprint, reach.horizontal_m, self._resolution)
-            lo, hi = volume.band.msl_envelope()
-            rows = self._x(
-                _CANDIDATE_KEYS,
-                (
-                    self._d.int_list_param(sorted(cells)),
-                    volume.window.start_s - reach.time_s,
-                    volume.window.end_s + reach.time_s,
-                    lo - reach.vertical_m,
-                    hi + reach.vertical_m,
-                    exclude_party,
-                    *_LIVE,
-                ),
-            ).fetchall()
-            keys.update(int(r[0]) for r in rows)
+            cells = candidate_cells(volume.footprint, reach.horizontal_m, self._resolution)
+            self._searched[id(volume.footprint)] = (volume.footprint, cells)
+            keys.update(self.candidate_keys(volume, cells, reach, exclude_party))
         if not keys:
             return []
         rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(sorted(keys)),)).fetchall()
         return sorted((_operation(r) for r in rows), key=lambda o: o.key)
+
+    def candidate_keys(
+        self, volume: Volume4D, cells: Iterable[int], reach: Minima, exclude_party: str
+    ) -> list[int]:
+        """Keys of the live operations of other parties with an index entry in ``cells``
+        that may come within ``reach`` of ``volume`` (the coarse half of the search)."""
+        lo, hi = volume.band.msl_envelope()
+        lat_lo, lat_hi, lon_lo, lon_hi = volume.footprint.bbox(reach.horizontal_m)
+        t_lo = volume.window.start_s - reach.time_s
+        t_hi = volume.window.end_s + reach.time_s
+        rows = self._x(
+            _CANDIDATE_KEYS,
+            (
+                *(t_hi + limit for limit in SPAN_LIMITS_S),
+                self._d.int_list_param(sorted(cells)),
+                t_lo,
+                t_hi,
+                lo - reach.vertical_m,
+                hi + reach.vertical_m,
+                lat_lo,
+                lat_hi,
+                lon_lo,
+                lon_hi,
+                exclude_party,
+                *_LIVE,
+            ),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
 
     def count_operations(self) -> int:
         return int(self._x("SELECT COUNT(*) FROM operations").fetchone()[0])

@@ -5,6 +5,11 @@
 (threads here, or other processes on the same file) queue instead of failing half-way
 with a lock upgrade error. A thread lock serialises this process's use of its one
 connection; ``busy_timeout`` makes other processes wait for the file lock.
+
+Checkpoints (copying the WAL back into the database file, and syncing it) run on a
+thread of their own rather than inside whichever commit crosses SQLite's automatic
+threshold: that commit used to take 8-10 ms instead of under one, which was most of
+the filing latency's 99th percentile. A passive checkpoint never blocks the writer.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ SQLITE: Final = Dialect(
 
 #: How long a transaction waits for another process's write lock before failing.
 BUSY_TIMEOUT_MS: Final = 10_000
+#: How often the checkpointer copies committed WAL frames back into the database file.
+CHECKPOINT_INTERVAL_S: Final = 0.25
 
 
 class SqliteStore:
@@ -59,6 +66,7 @@ class SqliteStore:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
         if str(mode).lower() != "wal":
@@ -67,6 +75,26 @@ class SqliteStore:
         self._conn = conn
         with self._transaction() as conn_:
             migrate(conn_, SQLITE)
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name=f"checkpoint {self.path.name}", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return  # the writer's own connection still checkpoints when it closes
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            while not self._stop.wait(CHECKPOINT_INTERVAL_S):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    continue  # busy or locked by another process: try again next round
+        finally:
+            conn.close()
 
     def pragma(self, name: str) -> object:
         """The value of a PRAGMA on this store's connection (for checks and tests)."""
@@ -106,6 +134,8 @@ class SqliteStore:
             yield SqlTransaction(conn, SQLITE)
 
     def close(self) -> None:
+        self._stop.set()
+        self._checkpointer.join()
         with self._lock:
             self._conn.close()
 
