@@ -133,7 +133,7 @@ def make_parties(url: str, n: int) -> dict[str, tuple[str, str]]:
 
 
 class ServerProcess:
-    def __init__(self, url: str, workdir: Path) -> None:
+    def __init__(self, url: str, workdir: Path, serve_args: list[str]) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DECONFLICTION_AUDIT_KEY": str(workdir / "audit.key")}
@@ -151,6 +151,7 @@ class ServerProcess:
                 str(workdir / "token.key"),
                 "--log-level",
                 "warning",
+                *serve_args,
             ],
             env=env,
             stdout=self.log,
@@ -494,7 +495,14 @@ def main() -> None:
     )
     parser.add_argument("--probe-hz", type=float, default=20.0, help="probe events committed per second")
     parser.add_argument("--json", dest="json_out", default=None, help="also write the results here")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="passed to `serve` (default: serve's own); 1000 admits every request at once",
+    )
     args = parser.parse_args()
+    args.serve_args = [] if args.max_in_flight is None else ["--max-in-flight", str(args.max_in_flight)]
 
     with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
         workdir = Path(tmp)
@@ -502,7 +510,7 @@ def main() -> None:
         server = None
         try:
             creds = make_parties(url, args.parties)
-            server = ServerProcess(url, workdir)
+            server = ServerProcess(url, workdir, args.serve_args)
             result = asyncio.run(
                 run(server.base, url, creds, args.warmup, args.duration, args.probe_hz, workdir, args.rate)
             )
@@ -512,6 +520,7 @@ def main() -> None:
             if schema is not None:
                 drop_schema(args.db, schema)
     result["backend"] = "sqlite" if args.db == "sqlite" else "postgresql"
+    result["serve_args"] = args.serve_args
     result["machine"] = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
     print(json.dumps(result, indent=1))
     if args.json_out:

@@ -63,6 +63,8 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     #: party -> (client_id, secret), for tests that use the Python client
     credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: more `serve` options
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -100,6 +102,7 @@ class Server:
                 str(self.workdir / "token.key"),
                 "--log-level",
                 "warning",
+                *self.extra_args,
             ],
             env=env,
             stdout=log,

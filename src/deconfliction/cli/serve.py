@@ -37,6 +37,13 @@ from deconfliction.settings import database_url
     type=click.IntRange(min=1),
     help="Requests a party may send at once before the rate applies.",
 )
+@click.option(
+    "--max-in-flight",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests this process works on at once; later ones wait their turn (event streams excepted).",
+)
 @f3548_options
 @reports_errors
 def serve(
@@ -47,6 +54,7 @@ def serve(
     key_file: str | None,
     rate_per_s: float,
     rate_burst: int,
+    max_in_flight: int,
     **f3548: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
@@ -63,6 +71,7 @@ def serve(
             key_file=key_file,
             rate_per_s=rate_per_s,
             rate_burst=rate_burst,
+            max_in_flight=max_in_flight,
             extra=f3548_settings(**f3548),
         )
     )

@@ -61,9 +61,10 @@ class OperationService:
     def policy(self) -> MinimaPolicy:
         """The minima policy in force now."""
         with self.store.transaction() as tx:
-            return self._policy(tx)
+            return self.policy_in(tx)
 
-    def _policy(self, tx: Transaction) -> MinimaPolicy:
+    def policy_in(self, tx: Transaction) -> MinimaPolicy:
+        """The minima policy in force in ``tx``."""
         return MinimaPolicy(self.default_minima, tx.pair_minima())
 
     # -- operations -----------------------------------------------------------------------
@@ -149,7 +150,7 @@ class OperationService:
         return self._detect(tx, operation)
 
     def _detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
-        policy = self._policy(tx)
+        policy = self.policy_in(tx)
         reach = policy.widest_for(operation.party)
         candidates = tx.find_candidates(operation.volumes, reach, operation.party)
         return conflicts_with(operation, candidates, policy)

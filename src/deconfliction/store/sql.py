@@ -467,11 +467,20 @@ class SqlTransaction:
         keys: set[int] = set()
         for volume in volumes:
             cells = candidate_cells(volume.footprint, reach.horizontal_m, self._resolution)
-            self._searched[id(volume.footprint)] = (volume.footprint, cells)
+            self.remember_search(volume.footprint, cells)
             keys.update(self.candidate_keys(volume, cells, reach, exclude_party))
-        if not keys:
+        return self.operations_by_key(keys)
+
+    def remember_search(self, footprint: Footprint, cells: frozenset[int]) -> None:
+        """Note the cells ``footprint`` was searched with, to index it from them later."""
+        self._searched[id(footprint)] = (footprint, cells)
+
+    def operations_by_key(self, keys: Iterable[int]) -> list[Operation]:
+        """The operations with these keys, in (party, id) order."""
+        wanted = sorted(keys)
+        if not wanted:
             return []
-        rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(sorted(keys)),)).fetchall()
+        rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(wanted),)).fetchall()
         return sorted((_operation(r) for r in rows), key=lambda o: o.key)
 
     def candidate_keys(
