@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,6 +57,15 @@ def test_stored_footprints_decode_to_the_same_value_and_geometry(footprint):
     assert decoded.center == footprint.center
     assert decoded.cap_radius_m == footprint.cap_radius_m
     assert decoded.area_m2() == pytest.approx(footprint.area_m2(), rel=1e-12)
+
+
+@pytest.mark.parametrize("footprint", FOOTPRINTS, ids=lambda f: f.kind)
+def test_footprints_pickle_without_their_derived_shapes(footprint):
+    footprint.shape_in(footprint.frame(), 1000.0)  # fills the memo with geometries
+    loaded = pickle.loads(pickle.dumps(footprint))
+    assert loaded == footprint
+    assert loaded._memo == {}
+    assert loaded.area_m2() == footprint.area_m2()
 
 
 def test_stored_footprint_of_unknown_kind_is_a_document_error():

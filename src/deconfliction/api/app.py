@@ -107,10 +107,10 @@ def create_app(
 
     # The event loop parses, validates and answers every request it has started, and it is
     # also what carries events to the open streams. Under a burst, letting every waiting
-    # request start at once puts dozens of them between an event and its stream (a
-    # commit reached its stream 170 ms late at the median, 470 ms at p99, at saturation);
-    # admitting a few at a time keeps that near one tick without costing throughput, since
-    # the store takes one writer at a time anyway (docs/benchmarks.md, "Service load").
+    # request start at once puts dozens of them between an event and its stream (at
+    # saturation a commit reached its stream 464 ms late at p99); admitting two at a time
+    # keeps that within about one hub tick (45 ms at p99) for 6-10 % of the throughput,
+    # as the store takes one writer at a time anyway (docs/benchmarks.md, "Service load").
     in_flight = asyncio.Semaphore(settings.max_in_flight)
 
     @app.middleware("http")

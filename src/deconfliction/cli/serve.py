@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import click
@@ -76,4 +77,9 @@ def serve(
         )
     )
     auth_state(app)  # create or check the signing key now, not at the first request
+    # Everything made so far (the imported libraries, the app) lives as long as the process:
+    # moved out of the cyclic collector's reach, a full collection no longer walks ~95,000
+    # objects (about 50-90 ms) in the middle of some request.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar, Final, Literal, TypeVar, cast
 
 import numpy as np
@@ -140,6 +140,12 @@ class _FootprintBase:
 
     def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
         raise NotImplementedError
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (to worker processes, say) without the derived shapes, which are large
+        # and made again on demand; the value was validated when it was first made.
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_memo"}  # type: ignore[arg-type]
+        return (_unpickle, (type(self), values))
 
     @property
     def outline(self) -> _Outline:
@@ -434,6 +440,10 @@ Footprint = Polygon | Circle | Corridor | Racetrack | ArcSector
 
 
 _T = TypeVar("_T", Position, Polygon, Circle, Corridor, Racetrack, ArcSector)
+
+
+def _unpickle(cls: type[_T], values: dict[str, object]) -> _T:
+    return unchecked(cls, **values)
 
 
 def unchecked(cls: type[_T], **values: object) -> _T:

@@ -522,8 +522,10 @@ class SqlTransaction:
         for n, conflict in enumerate(conflicts):
             if (conflict.a.party, conflict.a.id) != (party, operation_id):
                 raise InvalidInput(f"conflicts[{n}].a", f"must be operation {operation_id!r} of {party!r}")
-        self._x("DELETE FROM conflicts WHERE a_party = ? AND a_id = ?", (party, operation_id))
-        self._x("DELETE FROM conflicts WHERE b_party = ? AND b_id = ?", (party, operation_id))
+        self._x(
+            "DELETE FROM conflicts WHERE (a_party = ? AND a_id = ?) OR (b_party = ? AND b_id = ?)",
+            (party, operation_id, party, operation_id),
+        )
         rows = []
         for conflict in conflicts:
             c = conflict
