@@ -581,6 +581,25 @@ def test_sqlite_is_wal_with_durable_commits_and_foreign_keys(tmp_path: Any) -> N
     assert (tmp_path / "bare-path.sqlite").exists()
 
 
+@pytest.mark.postgres
+def test_postgres_sessions_run_no_parallel_query(
+    pg_schema_url: str, open_url: Callable[[str], Store]
+) -> None:
+    """Short OLTP queries must not start parallel workers (7-8 ms each at 1,000,000 stored),
+    on the store's connection or on the stream reader's."""
+    from deconfliction.store.reader import ReadConnection
+
+    store = open_url(pg_schema_url)
+    with store.transaction() as tx:
+        assert tx._x("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"  # type: ignore[attr-defined]
+    reader = ReadConnection(pg_schema_url)
+    try:
+        with reader.transaction() as tx:
+            assert tx._x("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"  # type: ignore[attr-defined]
+    finally:
+        reader.close()
+
+
 def test_sqlite_checkpoints_the_wal_on_its_own_thread(tmp_path: Any) -> None:
     """Commits only append to the WAL; the checkpointer copies them into the database
     file soon after, without waiting for a commit to cross a threshold or for close."""

@@ -49,6 +49,16 @@ def _dialect() -> Dialect:
     )
 
 
+def session(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """``conn`` set up for the store's short transactions.
+
+    No parallel query: with a million operations stored the planner's estimate for a
+    candidate search crosses the parallel threshold and it starts two workers, which
+    took 7-8 ms of a query whose own work is 0.3 ms (docs/benchmarks.md)."""
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    return conn
+
+
 class PostgresStore:
     """:class:`~deconfliction.store.base.Store` on a PostgreSQL database."""
 
@@ -66,7 +76,7 @@ class PostgresStore:
         try:
             # autocommit: each transaction() issues its own BEGIN/COMMIT, so a read
             # outside one never leaves a transaction open on the server.
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            return session(psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S))
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot reach PostgreSQL at {_redact(self.url)}: {exc}") from exc
         except psycopg.Error as exc:

@@ -55,10 +55,10 @@ class ReadConnection:
     def _connect_pg(self) -> Any:
         import psycopg
 
-        from deconfliction.store.postgres import CONNECT_TIMEOUT_S
+        from deconfliction.store.postgres import CONNECT_TIMEOUT_S, session
 
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            return session(psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S))
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot reach PostgreSQL for reading: {exc}") from exc
 
