@@ -43,7 +43,7 @@ from deconfliction.settings import database_url
     default=2,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Requests this process works on at once; later ones wait their turn (event streams excepted).",
+    help="Requests this process works on at once; later ones wait their turn.",
 )
 @f3548_options
 @reports_errors
