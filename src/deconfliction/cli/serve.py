@@ -79,7 +79,7 @@ def serve(
     auth_state(app)  # create or check the signing key now, not at the first request
     # Everything made so far (the imported libraries, the app) lives as long as the process:
     # moved out of the cyclic collector's reach, a full collection no longer walks ~95,000
-    # objects (about 50-90 ms) in the middle of some request.
+    # objects (tens of milliseconds) in the middle of some request.
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

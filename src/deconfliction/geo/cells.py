@@ -75,7 +75,7 @@ def narrowed(cells: Iterable[int], footprint: Footprint, extra_m: float, resolut
     centres = np.array([h3int.cell_to_latlng(c) for c in ids])
     x, y = frame.forward(centres[:, 1], centres[:, 0])
     reach = radius + extra_m + max_cell_radius_m(resolution)
-    reach += _MARGIN_M + _MARGIN_FRACTION * (footprint.cap_radius_m + reach)
+    reach += _margin(footprint, reach)
     keep = shapely.dwithin(core, shapely.points(x, y), reach)
     return frozenset(c for c, kept in zip(ids, keep.tolist(), strict=True) if kept)
 
@@ -108,9 +108,13 @@ def _centre_fill(ring: list[tuple[float, float]], resolution: int) -> Iterable[i
     return cells
 
 
+def _margin(footprint: Footprint, extra_m: float) -> float:
+    return _MARGIN_M + _MARGIN_FRACTION * (footprint.cap_radius_m + extra_m)
+
+
 def _cells(footprint: Footprint, extra_m: float, resolution: int, fill: Fill) -> frozenset[int]:
     frame = footprint.frame()
-    margin = _MARGIN_M + _MARGIN_FRACTION * (footprint.cap_radius_m + extra_m)
+    margin = _margin(footprint, extra_m)
     core, radius = footprint.core_in(frame)
     grow = (radius + extra_m + margin) * _OUTSIDE
     shape = core.buffer(grow, quad_segs=_QUAD_SEGS)

@@ -131,12 +131,13 @@ class _Outline:
     cap_radius_m: float
 
 
+@dataclass(frozen=True, slots=True)
 class _FootprintBase:
     """Behaviour shared by every footprint kind; subclasses define ``_outline_coords``."""
 
-    __slots__ = ()
     kind: ClassVar[str]
-    _memo: dict[object, object]
+    #: derived values (outline, core per frame, grown shapes), kept with the value; not part of it
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
         raise NotImplementedError
@@ -144,7 +145,7 @@ class _FootprintBase:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled (to worker processes, say) without the derived shapes, which are large
         # and made again on demand; the value was validated when it was first made.
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_memo"}  # type: ignore[arg-type]
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_memo"}
         return (_unpickle, (type(self), values))
 
     @property
@@ -263,8 +264,6 @@ class Polygon(_FootprintBase):
     """A simple polygon; edges are geodesics; the closing vertex may be repeated or not."""
 
     kind: ClassVar[str] = "polygon"
-    #: derived values (outline, core per frame), kept with the value; not part of it
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     vertices: tuple[Position, ...]
 
     def __post_init__(self) -> None:
@@ -297,8 +296,6 @@ class Circle(_FootprintBase):
     """All points within ``radius_m`` (geodesic) of ``center``."""
 
     kind: ClassVar[str] = "circle"
-    #: derived values (outline, core per frame), kept with the value; not part of it
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     center_position: Position
     radius_m: float
 
@@ -316,8 +313,6 @@ class Corridor(_FootprintBase):
     """All points within ``width_m / 2`` of a centreline of geodesic segments."""
 
     kind: ClassVar[str] = "corridor"
-    #: derived values (outline, core per frame), kept with the value; not part of it
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     centreline: tuple[Position, ...]
     width_m: float
 
@@ -342,8 +337,6 @@ class Racetrack(_FootprintBase):
     """An orbit: the stadium of all points within ``width_m / 2`` of the segment ``a``-``b``."""
 
     kind: ClassVar[str] = "racetrack"
-    #: derived values (outline, core per frame), kept with the value; not part of it
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     a: Position
     b: Position
     width_m: float
@@ -366,8 +359,6 @@ class ArcSector(_FootprintBase):
     an inner radius of 0 makes a pie slice."""
 
     kind: ClassVar[str] = "arc_sector"
-    #: derived values (outline, core per frame), kept with the value; not part of it
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     center_position: Position
     inner_radius_m: float
     outer_radius_m: float
