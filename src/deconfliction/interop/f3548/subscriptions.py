@@ -147,12 +147,18 @@ class SubscriptionUseCases(DssBase):
         sub_id = check_id(sub_id, "subscriptionid")
         with self.store.transaction() as tx:
             dss = tx.repo(DssRepo)
-            sub = dss.get_subscription(sub_id)
-            if sub is None:
-                raise NotFound(f"no subscription {sub_id}")
-            if sub.party != who.manager:
-                raise Forbidden(f"subscription {sub_id} belongs to another manager")
+            sub = self._own(dss, who, sub_id)
             return {"subscription": self._subscription(dss, sub)}
+
+    @staticmethod
+    def _own(dss: DssRepo, who: F3548Principal, sub_id: str) -> DssSubscription:
+        """The caller's subscription ``sub_id``; NotFound, or Forbidden if another manager's."""
+        sub = dss.get_subscription(sub_id)
+        if sub is None:
+            raise NotFound(f"no subscription {sub_id}")
+        if sub.party != who.manager:
+            raise Forbidden(f"subscription {sub_id} belongs to another manager")
+        return sub
 
     def query_subscriptions(self, who: F3548Principal, body: Any) -> dict[str, Any]:
         who.require_any(STRATEGIC_COORDINATION, CONSTRAINT_PROCESSING)
@@ -173,11 +179,7 @@ class SubscriptionUseCases(DssBase):
         sub_id = check_id(sub_id, "subscriptionid")
         with self.store.transaction() as tx:
             dss = tx.repo(DssRepo)
-            sub = dss.get_subscription(sub_id)
-            if sub is None:
-                raise NotFound(f"no subscription {sub_id}")
-            if sub.party != who.manager:
-                raise Forbidden(f"subscription {sub_id} belongs to another manager")
+            sub = self._own(dss, who, sub_id)
             if sub.version != version:
                 raise StaleVersion(f"version {version!r} is not the current version of subscription {sub_id}")
             if dss.dependents(sub_id):
