@@ -45,7 +45,7 @@ from typing import Any
 
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
-from deconfliction.engine.strategic import StrategicConflict, conflicts_with
+from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_with
 from deconfliction.geo import (
     AltitudeBand,
     ArcSector,
@@ -239,14 +239,15 @@ def phase_split(store: Store, service: OperationService, batch: Sequence[Spec]) 
             policy = service.policy_in(tx)
             reach = policy.widest_for(operation.party)
             t = lap("party and policy", t)
-            keys: set[int] = set()
-            for volume in operation.volumes:
+            pairs: dict[int, set[tuple[int, int]]] = {}
+            for i, volume in enumerate(operation.volumes):
                 cells = candidate_cells(volume.footprint, reach.horizontal_m)
                 tx.remember_search(volume.footprint, cells)
                 t = lap("search cells (H3)", t)
-                keys.update(tx.candidate_keys(volume, cells, reach, operation.party))
+                for op_key, idx in tx.candidate_keys(volume, cells, reach, operation.party):
+                    pairs.setdefault(op_key, set()).add((i, idx))
                 t = lap("candidate query (SQL)", t)
-            candidates = tx.operations_by_key(keys)
+            candidates = [Candidate(op, frozenset(pairs[k])) for k, op in tx.operations_by_key(pairs)]
             t = lap("read and decode candidates", t)
             conflicts = conflicts_with(operation, candidates, policy)
             t = lap("exact check and overlap regions (engine)", t)

@@ -12,6 +12,7 @@ import shapely
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
 from deconfliction.engine.strategic import (
+    Candidate,
     all_conflicts,
     all_conflicts_brute_force,
     conflicts_with,
@@ -322,3 +323,17 @@ def test_all_conflicts_equals_brute_force_including_antimeridian():
 def test_empty_and_single():
     assert all_conflicts([], MinimaPolicy()) == []
     assert all_conflicts([op("a", "x", vol(Circle(Position(0, 0), 10)))], MinimaPolicy()) == []
+
+
+def test_operation_conflict_checks_only_the_pairs_it_is_given() -> None:
+    """An index that matched only some volume pairs limits the exact check to them."""
+    near_a, near_b = vol(Circle(Position(35.0, 40.0), 2000.0)), vol(Circle(Position(35.0, 40.05), 2000.0))
+    far = vol(Circle(Position(37.0, 43.0), 2000.0))
+    a, b = Operation("red", "a", (far, near_a)), Operation("blue", "b", (near_b,))
+    policy = MinimaPolicy(Minima(9260.0, 300.0, 300.0))
+    full = operation_conflict(a, b, policy)
+    assert full is not None
+    assert [(o.volume_a, o.volume_b) for o in full.overlaps] == [(1, 0)]
+    assert operation_conflict(a, b, policy, {(1, 0)}) == full
+    assert operation_conflict(a, b, policy, {(0, 0)}) is None
+    assert conflicts_with(a, [Candidate(b, frozenset({(1, 0)}))], policy) == [full]

@@ -6,7 +6,7 @@ import json
 import math
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.engine.strategic import (
+    Candidate,
     StrategicConflict,
     all_conflicts_brute_force,
     conflicts_with,
@@ -107,7 +108,7 @@ def with_parties(store: Store, *parties: Party) -> None:
             tx.add_party(party)
 
 
-def keys(operations: list[Operation]) -> list[tuple[str, str]]:
+def keys(operations: Sequence[Operation | Candidate]) -> list[tuple[str, str]]:
     return [o.key for o in operations]
 
 
@@ -324,6 +325,39 @@ def test_candidates_far_apart_inside_shared_cells_are_dropped_by_the_bounding_bo
         assert keys(tx.find_candidates([volume(small)], reach, "blue")) == [("red", "near")]
 
 
+def test_candidates_name_the_volume_pairs_that_matched(store: Store) -> None:
+    """Each candidate carries the (searched volume, its volume) pairs the index matched; the
+    exact check skips the others, so a pair the index knows to be apart is never listed."""
+    with_parties(store)
+    near, far = volume(circle_at(35.0, 40.0)), volume(circle_at(37.0, 43.0))
+    with store.transaction() as tx:
+        tx.insert_operation(op("red", "two", far, near))
+    with store.transaction() as tx:
+        (found,) = tx.find_candidates([near], EN_ROUTE, "blue")
+        assert isinstance(found, Candidate)
+        assert found.pairs == {(0, 1)}
+        (found,) = tx.find_candidates([far, volume(circle_at(30.0, 30.0)), near], EN_ROUTE, "blue")
+        assert found.pairs == {(0, 0), (2, 1)}
+
+
+def test_stored_volumes_keep_their_bounding_caps(store: Store) -> None:
+    """A decoded operation knows its footprints' caps as they were computed when filed, so
+    the pair tests need no outline; the outline itself is still made on demand."""
+    from deconfliction.store import sql
+
+    with_parties(store)
+    filed = op("red", "caps", *(volume(fp) for fp in every_footprint(35.0, 40.0)))
+    with store.transaction() as tx:
+        tx.insert_operation(filed)
+    sql._volumes.cache_clear()
+    with store.transaction() as tx:
+        stored = tx.get_operation("red", "caps")
+    for was, now in zip(filed.volumes, stored.volumes, strict=True):
+        assert "outline" not in now.footprint._memo
+        assert now.footprint.cap == was.footprint.cap
+        assert now.footprint.outline.center == was.footprint.outline.center
+
+
 def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
     """A store at migration 6 holds index rows without duration class or bounding box; after
     reopening (which applies 0007) they are still found, and new rows sit beside them."""
@@ -367,7 +401,10 @@ def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
             tx.insert_operation(op("red", "new", volume(circle_at(35.01, 40.0))))
         with store.transaction() as tx:
             assert keys(tx.find_candidates([volume()], EN_ROUTE, "blue")) == [("red", "new"), ("red", "old")]
-            assert tx.get_operation("red", "old") == old
+            stored = tx.get_operation("red", "old")
+            assert stored == old
+            # written before caps were stored with volumes: computed when first asked for
+            assert stored.volumes[0].footprint.cap == old.volumes[0].footprint.cap
     finally:
         store.close()
 

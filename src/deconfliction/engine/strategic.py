@@ -12,6 +12,7 @@ bounding caps) run before the exact one in a local metric frame.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -111,6 +112,29 @@ class StrategicConflict:
         return self if self.a.party == party else self.swapped()
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A live operation that may conflict with the one being checked, found through an
+    index, and which pairs of volumes may: ``(volume of the checked operation, volume of
+    this one)``. Pairs the index did not match are separated, so the exact check skips
+    them."""
+
+    operation: Operation
+    pairs: frozenset[tuple[int, int]]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.operation.key
+
+    @property
+    def party(self) -> str:
+        return self.operation.party
+
+    @property
+    def live(self) -> bool:
+        return self.operation.live
+
+
 def conflict_reference(conflict: StrategicConflict) -> str:
     """A short, order-free reference both parties can cite on the hotline.
 
@@ -120,8 +144,11 @@ def conflict_reference(conflict: StrategicConflict) -> str:
     return f"CX-{digest}"
 
 
-def volume_overlap(a: Volume4D, b: Volume4D, minima: Minima) -> Overlap | None:
-    """The overlap of two volumes under ``minima``, or None when they are separated."""
+def volume_overlap(
+    a: Volume4D, b: Volume4D, minima: Minima, volume_a: int = -1, volume_b: int = -1
+) -> Overlap | None:
+    """The overlap of two volumes under ``minima``, or None when they are separated;
+    ``volume_a`` and ``volume_b`` say which volumes of their operations they are."""
     wa, wb = a.window, b.window
     time_gap = max(0.0, wb.start_s - wa.end_s, wa.start_s - wb.end_s)
     if time_gap >= minima.time_s:
@@ -151,8 +178,8 @@ def volume_overlap(a: Volume4D, b: Volume4D, minima: Minima) -> Overlap | None:
         region = line.interpolate((line.length + r_a - r_b) / 2.0)
     half_v, half_t = minima.vertical_m / 2.0, minima.time_s / 2.0
     return Overlap(
-        volume_a=-1,
-        volume_b=-1,
+        volume_a=volume_a,
+        volume_b=volume_b,
         region=frame.to_lonlat(region),
         lower_m=max(a_lo, b_lo) - half_v,
         upper_m=min(a_hi, b_hi) + half_v,
@@ -165,31 +192,41 @@ def volume_overlap(a: Volume4D, b: Volume4D, minima: Minima) -> Overlap | None:
     )
 
 
-def operation_conflict(a: Operation, b: Operation, policy: MinimaPolicy) -> StrategicConflict | None:
-    """The conflict between two operations, seen with ``a`` as side a; None if none."""
+def operation_conflict(
+    a: Operation, b: Operation, policy: MinimaPolicy, pairs: Iterable[tuple[int, int]] | None = None
+) -> StrategicConflict | None:
+    """The conflict between two operations, seen with ``a`` as side a; None if none.
+
+    ``pairs`` limits the check to those ``(volume of a, volume of b)`` pairs, when an
+    index has shown that no other pair can come within the minima."""
     if a.party == b.party:
         return None
     minima = policy.for_pair(a.party, b.party)
+    if pairs is None:
+        pairs = itertools.product(range(len(a.volumes)), range(len(b.volumes)))
     overlaps = []
-    for i, va in enumerate(a.volumes):
-        for j, vb in enumerate(b.volumes):
-            overlap = volume_overlap(va, vb, minima)
-            if overlap is not None:
-                overlaps.append(replace(overlap, volume_a=i, volume_b=j))
+    for i, j in sorted(pairs):
+        overlap = volume_overlap(a.volumes[i], b.volumes[j], minima, i, j)
+        if overlap is not None:
+            overlaps.append(overlap)
     if not overlaps:
         return None
     return StrategicConflict(OperationRef.of(a), OperationRef.of(b), minima, tuple(overlaps))
 
 
 def conflicts_with(
-    operation: Operation, candidates: Iterable[Operation], policy: MinimaPolicy
+    operation: Operation, candidates: Iterable[Operation | Candidate], policy: MinimaPolicy
 ) -> list[StrategicConflict]:
-    """Exact conflicts of ``operation`` (side a) with each candidate, in candidate order."""
+    """Exact conflicts of ``operation`` (side a) with each candidate, in candidate order;
+    a :class:`Candidate` is checked on its matched volume pairs only."""
     found = []
     for other in candidates:
         if other.key == operation.key:
             continue
-        conflict = operation_conflict(operation, other, policy)
+        if isinstance(other, Candidate):
+            conflict = operation_conflict(operation, other.operation, policy, other.pairs)
+        else:
+            conflict = operation_conflict(operation, other, policy)
         if conflict is not None:
             found.append(conflict)
     return found

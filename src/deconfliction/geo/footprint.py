@@ -157,14 +157,24 @@ class _FootprintBase:
         return cast(_Outline, found)
 
     @property
+    def cap(self) -> tuple[float, float, float]:
+        """The bounding cap: (lat, lon) of its centre and its geodesic radius in metres."""
+        found = self._memo.get("cap")
+        if found is None:
+            outline = self.outline
+            found = self._memo["cap"] = (*outline.center, outline.cap_radius_m)
+        return cast(tuple[float, float, float], found)
+
+    @property
     def center(self) -> tuple[float, float]:
         """(lat, lon) of the centre of the footprint's bounding cap."""
-        return self.outline.center
+        lat, lon, _ = self.cap
+        return lat, lon
 
     @property
     def cap_radius_m(self) -> float:
         """Geodesic distance from :attr:`center` that contains the whole footprint."""
-        return self.outline.cap_radius_m
+        return self.cap[2]
 
     def bbox(self, extra_m: float = 0.0) -> tuple[float, float, float, float]:
         """``(lat_lo, lat_hi, lon_lo, lon_hi)`` degrees containing the footprint grown by
@@ -228,6 +238,10 @@ def _outline(footprint: _FootprintBase) -> _Outline:
     shape, lats, lons, radius = footprint._outline_coords()
     if shape == "point":
         return _Outline(shape, lats, lons, radius, (float(lats[0]), float(lons[0])), radius)
+    cap = footprint._memo.get("cap")
+    if cap is not None:  # known already (stored with the footprint): the same numbers
+        lat, lon, cap_radius = cast(tuple[float, float, float], cap)
+        return _Outline(shape, lats, lons, radius, (lat, lon), cap_radius)
     lat0, lon0 = mean_position(lats, lons)
     _, _, dists = GEOD.inv(np.full(lats.shape, lon0), np.full(lats.shape, lat0), lons, lats)
     return _Outline(shape, lats, lons, radius, (lat0, lon0), float(np.max(dists)) + radius)
@@ -235,14 +249,11 @@ def _outline(footprint: _FootprintBase) -> _Outline:
 
 def _core_in(footprint: _FootprintBase, frame: LocalFrame) -> tuple[BaseGeometry, float]:
     outline = footprint.outline
-    x, y = frame.forward(outline.lons, outline.lats)
-    core: BaseGeometry
     if outline.shape == "point":
-        return shapely.points(x[0], y[0]), outline.radius_m
-    if outline.shape == "line":
-        core = shapely.linestrings(x, y)
-    else:
-        core = shapely.polygons(shapely.linearrings(x, y))
+        x, y = frame.forward_point(float(outline.lons[0]), float(outline.lats[0]))
+        return shapely.Point(x, y), outline.radius_m
+    xy = np.column_stack(frame.forward(outline.lons, outline.lats))
+    core = shapely.linestrings(xy) if outline.shape == "line" else shapely.polygons(xy)
     shapely.prepare(core)  # speeds up the point tests of coverings and validation
     return core, outline.radius_m
 
@@ -451,6 +462,13 @@ def unchecked(cls: type[_T], **values: object) -> _T:
     if not isinstance(value, Position):
         object.__setattr__(value, "_memo", {})
     return value
+
+
+def remember_cap(footprint: _FootprintBase, cap: tuple[float, float, float]) -> None:
+    """Tell ``footprint`` its bounding cap (:attr:`~_FootprintBase.cap`), as this package
+    computed it before and stored it alongside: the cheap tests that reject most pairs
+    need only the cap, and computing it means densifying the outline."""
+    footprint._memo["cap"] = cap
 
 
 FOOTPRINT_KINDS: Final = {cls.kind: cls for cls in (Polygon, Circle, Corridor, Racetrack, ArcSector)}

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.operation import Operation, OperationState, check_identifier
-from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.engine.strategic import Candidate, StrategicConflict
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.volume import Volume4D
 
@@ -82,11 +82,12 @@ class Transaction(Protocol):
 
     def find_candidates(
         self, volumes: Sequence[Volume4D], reach: Minima, exclude_party: str
-    ) -> list[Operation]:
+    ) -> list[Candidate]:
         """Live operations of other parties with a volume that may be within ``reach`` of
         one of ``volumes``: sharing an H3 cell with the volume's footprint grown by
         ``reach.horizontal_m``, an MSL altitude envelope within ``reach.vertical_m`` and a
-        window within ``reach.time_s``. A superset of the true conflicts, by (party, id)."""
+        window within ``reach.time_s``. A superset of the true conflicts, by (party, id),
+        each with the pairs of volumes that matched."""
 
     def replace_conflicts(
         self, party: str, operation_id: str, conflicts: Sequence[StrategicConflict]

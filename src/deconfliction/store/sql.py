@@ -10,6 +10,7 @@ one text however many cells it searches, and stays prepared.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,12 +22,12 @@ import shapely
 
 from deconfliction.engine.minima import Minima, pair_key
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
-from deconfliction.engine.strategic import OperationRef, Overlap, StrategicConflict
+from deconfliction.engine.strategic import Candidate, OperationRef, Overlap, StrategicConflict
 from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion, StoreError
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells, narrowed
 from deconfliction.geo.codec import volume_from_dict, volume_to_dict
-from deconfliction.geo.footprint import Footprint
+from deconfliction.geo.footprint import Footprint, remember_cap
 from deconfliction.geo.timewindow import MAX_WINDOW, format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, PartyKind
@@ -168,7 +169,11 @@ _OP_COLUMNS: Final = "o.op_key, o.party, o.id, o.version, o.state, o.priority, o
 
 
 def _volumes_json(operation: Operation) -> str:
-    return json.dumps([volume_to_dict(v) for v in operation.volumes], separators=(",", ":"))
+    # Each volume keeps its footprint's bounding cap ("cap": lat, lon, radius), a derived
+    # value that the pair tests of every later filing need and that costs an outline.
+    return json.dumps(
+        [{**volume_to_dict(v), "cap": v.footprint.cap} for v in operation.volumes], separators=(",", ":")
+    )
 
 
 @lru_cache(maxsize=50_000)  # about 6 kB each with their derived shapes
@@ -177,7 +182,16 @@ def _volumes(text: str) -> tuple[Volume4D, ...]:
     so the footprint checks are not run again. A filing reads dozens of candidates and
     the result is a pure function of the text, so it is memoised by the text itself and
     can never go stale."""
-    return tuple(volume_from_dict(v, stored=True) for v in json.loads(text))
+    return tuple(_stored_volume(v) for v in json.loads(text))
+
+
+def _stored_volume(data: dict[str, Any]) -> Volume4D:
+    volume = volume_from_dict(data, stored=True)
+    cap = data.get("cap")  # rows written before caps were stored have none
+    if cap is not None:
+        lat, lon, radius = cap
+        remember_cap(volume.footprint, (float(lat), float(lon), float(radius)))
+    return volume
 
 
 def _operation(row: Sequence[Any]) -> Operation:
@@ -266,7 +280,7 @@ _INSERT_CELL: Final = (
 # of that class can have and still overlap the searched window, which bounds the range
 # the index is read over.
 _CANDIDATE_KEYS: Final = (
-    "SELECT DISTINCT c.op_key FROM ("
+    "SELECT DISTINCT c.op_key, c.idx FROM ("
     + " UNION ALL ".join(f"SELECT {k} AS span, ? AS t_hi" for k in range(len(SPAN_LIMITS_S)))
     + ") k JOIN volume_cells c ON c.span = k.span AND c.t_end_s <= k.t_hi"
     " JOIN operations o ON o.op_key = c.op_key"
@@ -463,31 +477,36 @@ class SqlTransaction:
 
     def find_candidates(
         self, volumes: Sequence[Volume4D], reach: Minima, exclude_party: str
-    ) -> list[Operation]:
-        keys: set[int] = set()
-        for volume in volumes:
+    ) -> list[Candidate]:
+        pairs: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        for i, volume in enumerate(volumes):
             cells = candidate_cells(volume.footprint, reach.horizontal_m, self._resolution)
             self.remember_search(volume.footprint, cells)
-            keys.update(self.candidate_keys(volume, cells, reach, exclude_party))
-        return self.operations_by_key(keys)
+            for op_key, idx in self.candidate_keys(volume, cells, reach, exclude_party):
+                pairs[op_key].add((i, idx))
+        return [
+            Candidate(operation, frozenset(pairs[op_key]))
+            for op_key, operation in self.operations_by_key(pairs)
+        ]
 
     def remember_search(self, footprint: Footprint, cells: frozenset[int]) -> None:
         """Note the cells ``footprint`` was searched with, to index it from them later."""
         self._searched[id(footprint)] = (footprint, cells)
 
-    def operations_by_key(self, keys: Iterable[int]) -> list[Operation]:
-        """The operations with these keys, in (party, id) order."""
+    def operations_by_key(self, keys: Iterable[int]) -> list[tuple[int, Operation]]:
+        """The operations with these keys, with their keys, in (party, id) order."""
         wanted = sorted(keys)
         if not wanted:
             return []
         rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(wanted),)).fetchall()
-        return sorted((_operation(r) for r in rows), key=lambda o: o.key)
+        return sorted(((int(r[0]), _operation(r)) for r in rows), key=lambda found: found[1].key)
 
     def candidate_keys(
         self, volume: Volume4D, cells: Iterable[int], reach: Minima, exclude_party: str
-    ) -> list[int]:
-        """Keys of the live operations of other parties with an index entry in ``cells``
-        that may come within ``reach`` of ``volume`` (the coarse half of the search)."""
+    ) -> list[tuple[int, int]]:
+        """``(operation key, volume index)`` of the live operations' volumes of other
+        parties with an index entry in ``cells`` that may come within ``reach`` of
+        ``volume`` (the coarse half of the search)."""
         lo, hi = volume.band.msl_envelope()
         lat_lo, lat_hi, lon_lo, lon_hi = volume.footprint.bbox(reach.horizontal_m)
         t_lo = volume.window.start_s - reach.time_s
@@ -509,7 +528,7 @@ class SqlTransaction:
                 *_LIVE,
             ),
         ).fetchall()
-        return [int(r[0]) for r in rows]
+        return [(int(r[0]), int(r[1])) for r in rows]
 
     def count_operations(self) -> int:
         return int(self._x("SELECT COUNT(*) FROM operations").fetchone()[0])
