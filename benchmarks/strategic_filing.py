@@ -216,12 +216,17 @@ def file_one(service: OperationService, spec: Spec) -> Filed:
 PHASE_FILINGS = 500
 
 
-def phase_split(store: Store, service: OperationService, batch: Sequence[Spec]) -> dict[str, float]:
+def phase_split(
+    store: Store, service: OperationService, batch: Sequence[Spec]
+) -> tuple[dict[str, float], dict[str, float]]:
     """Mean milliseconds per filing in each step of ``OperationService.file``, timed by
-    taking the same steps one by one (``file_one`` times the use-case itself)."""
+    taking the same steps one by one (``file_one`` times the use-case itself), and the
+    mean volume pairs per filing that the exact check tests (``matched`` by the index)
+    out of ``all`` the pairs of the candidate operations."""
     if not isinstance(store, SqliteStore | PostgresStore):
         raise TypeError("the phase split needs one of the SQL stores")
     spent: dict[str, float] = {}
+    counts = {"matched": 0.0, "all": 0.0}
 
     def lap(name: str, since: float) -> float:
         now = time.perf_counter()
@@ -249,6 +254,8 @@ def phase_split(store: Store, service: OperationService, batch: Sequence[Spec]) 
                 t = lap("candidate query (SQL)", t)
             candidates = [Candidate(op, frozenset(pairs[k])) for k, op in tx.operations_by_key(pairs)]
             t = lap("read and decode candidates", t)
+            counts["matched"] += sum(len(c.pairs) for c in candidates)
+            counts["all"] += sum(len(operation.volumes) * len(c.operation.volumes) for c in candidates)
             conflicts = conflicts_with(operation, candidates, policy)
             t = lap("exact check and overlap regions (engine)", t)
             tx.insert_operation(operation)
@@ -256,7 +263,10 @@ def phase_split(store: Store, service: OperationService, batch: Sequence[Spec]) 
             tx.replace_conflicts(operation.party, operation.id, conflicts)
             t = lap("store conflicts", t)
         lap("commit", t)
-    return {name: 1e3 * total / len(batch) for name, total in spent.items()}
+    return (
+        {name: 1e3 * total / len(batch) for name, total in spent.items()},
+        {name: total / len(batch) for name, total in counts.items()},
+    )
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -278,6 +288,12 @@ class Result:
     preload_per_s: float
     #: mean ms per filing in each step, from further filings taken step by step
     phases: dict[str, float]
+    #: mean volume pairs per filing the exact check tests, of all the candidates' pairs
+    pairs: dict[str, float]
+    #: the slowest 1 % of the timed filings: mean ms, conflicts and overlapping volume pairs
+    slowest: dict[str, float]
+    #: mean overlapping volume pairs per filing, over all timed filings
+    mean_overlaps: float
 
 
 def _open(backend: str, where: str) -> tuple[Store, str]:
@@ -362,7 +378,9 @@ def run(
             times.append(filed.seconds)
             results.append(filed)
         wall = time.perf_counter() - started
-        phases = phase_split(store, service, list(specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days)))
+        phases, pairs = phase_split(
+            store, service, list(specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days))
+        )
 
         checked = 0
         if check and keep_ops:
@@ -382,6 +400,8 @@ def run(
                     raise SystemExit(f"indexed conflicts differ from brute force for {filed.operation.key}")
                 checked += 1
         times.sort()
+        by_time = sorted(results, key=lambda f: f.seconds)
+        tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
         return Result(
             backend=backend,
             stored=stored,
@@ -396,10 +416,21 @@ def run(
             preload_s=preload_s,
             preload_per_s=stored / preload_s,
             phases=phases,
+            pairs=pairs,
+            slowest={
+                "ms": 1e3 * statistics.fmean(f.seconds for f in tail),
+                "conflicts": statistics.fmean(len(f.conflicts) for f in tail),
+                "overlaps": statistics.fmean(_overlaps(f) for f in tail),
+            },
+            mean_overlaps=statistics.fmean(_overlaps(f) for f in results),
         )
     finally:
         store.close()
         _drop(backend, where, handle)
+
+
+def _overlaps(filed: Filed) -> int:
+    return sum(len(c.overlaps) for c in filed.conflicts)
 
 
 def filesystem(path: str) -> str:
@@ -473,7 +504,26 @@ def markdown(results: list[Result], command: str) -> str:
     for step in results[0].phases if results else ():
         lines.append(f"| {step} | " + " | ".join(f"{r.phases.get(step, 0.0):.3f}" for r in results) + " |")
     lines.append("| **total** | " + " | ".join(f"**{sum(r.phases.values()):.2f}**" for r in results) + " |")
-    lines.append("")
+    lines += [
+        "",
+        "| per filing | " + " | ".join(f"{r.backend}, {r.stored:,}" for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+        "| volume pairs the exact check tests (matched by the index) | "
+        + " | ".join(f"{r.pairs['matched']:.1f}" for r in results)
+        + " |",
+        "| volume pairs of the candidate operations | "
+        + " | ".join(f"{r.pairs['all']:.1f}" for r in results)
+        + " |",
+        "| overlapping volume pairs (all timed filings) | "
+        + " | ".join(f"{r.mean_overlaps:.1f}" for r in results)
+        + " |",
+        "| slowest 1 %: mean ms | " + " | ".join(f"{r.slowest['ms']:.1f}" for r in results) + " |",
+        "| slowest 1 %: conflicts | " + " | ".join(f"{r.slowest['conflicts']:.1f}" for r in results) + " |",
+        "| slowest 1 %: overlapping volume pairs | "
+        + " | ".join(f"{r.slowest['overlaps']:.1f}" for r in results)
+        + " |",
+        "",
+    ]
     return "\n".join(lines)
 
 
