@@ -5,14 +5,14 @@ over a 10 x 10 degree region around the Euphrates, windows inside one day, fligh
 bands FL100-FL400 plus some low-level MSL/AGL traffic) with bulk inserts, then files M
 more one at a time through the full path a service filing takes:
 
-    validate (build the domain values from raw numbers) -> covering + find_candidates
+    validate (build the domain values from raw numbers) -> candidate cells + find_candidates
     -> exact check (engine.strategic.conflicts_with) -> insert_operation + replace_conflicts,
     all in one store transaction that commits durably.
 
-It reports p50/p99 latency and filings/s on one core, and checks for a sample of filings
-that the conflicts found through the index equal a brute-force check against every stored
-live operation. Anchor: the InterUSS DSS reports ~120 inserts/s on a local setup and plans
-for 0.1 s per query.
+It reports p50/p99 latency, filings/s and CPU per filing on one core, and checks for a
+sample of filings that the conflicts found through the index equal a brute-force check
+against every stored live operation. Anchor: the InterUSS DSS reports ~120 inserts/s on
+a local setup and plans for 0.1 s per query.
 
     .venv/bin/python benchmarks/strategic_filing.py --backend sqlite --stored 100000
     .venv/bin/python benchmarks/strategic_filing.py --backend postgres --stored 100000 \
