@@ -6,10 +6,17 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 
 from deconfliction.errors import InvalidGeometry, InvalidInput
 from deconfliction.geo import ArcSector, Circle, Corridor, Polygon, Position, Racetrack
-from deconfliction.geo.footprint import MAX_AREA_M2, MAX_CAP_RADIUS_M, horizontal_distance_m
+from deconfliction.geo.footprint import (
+    MAX_AREA_M2,
+    MAX_CAP_RADIUS_M,
+    cores_in,
+    horizontal_distance_m,
+    shapes_in,
+)
 from deconfliction.geo.frame import frame_at, midpoint
 from geodesy_ref import (
     footprint_distance_m,
@@ -356,3 +363,38 @@ def test_footprints_across_the_antimeridian(lat):
     _check(sq, corridor, ref)
     arc = ArcSector(pos(lat, -179.5), 0, 40_000, 200, 340)  # the pie reaches west, across 180
     assert pair_distance(arc, sq) == 0.0
+
+
+def _every_kind(lat: float, lon: float) -> list:
+    return [
+        Circle(Position(lat, lon), 4000.0),
+        square(lat + 0.05, lon, 3000.0),
+        Corridor(
+            (Position(lat, lon), Position(lat + 0.3, lon + 0.4), Position(lat + 0.1, lon + 0.9)), 5000.0
+        ),
+        Racetrack(Position(lat - 0.1, lon), Position(lat - 0.1, lon + 0.2), 6000.0),
+        ArcSector(Position(lat, lon + 0.2), 1000.0, 9000.0, 30.0, 150.0),
+        ArcSector(Position(lat, lon - 0.2), 0.0, 7000.0, 300.0, 20.0),
+    ]
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(35.0, 40.0), (-12.0, 179.0), (70.0, -20.0)])
+def test_cores_and_shapes_made_together_equal_those_made_one_at_a_time(lat, lon):
+    frames = [frame_at(lat, lon), frame_at(lat + 0.25, lon + 0.25)]
+    together = _every_kind(lat, lon)
+    wanted = [(fp, frame) for frame in frames for fp in together]
+    cores = cores_in(wanted)
+    shapes = shapes_in([(fp, frame, 2500.0) for fp, frame in wanted])
+    alone = _every_kind(lat, lon)  # fresh values: nothing remembered
+    for (core, radius), shape, (fp, frame) in zip(
+        cores, shapes, [(a, f) for f in frames for a in alone], strict=True
+    ):
+        single_core, single_radius = fp.core_in(frame)
+        assert radius == single_radius
+        assert core.geom_type == single_core.geom_type
+        assert np.array_equal(shapely.get_coordinates(core), shapely.get_coordinates(single_core))
+        assert np.array_equal(
+            shapely.get_coordinates(shape), shapely.get_coordinates(fp.shape_in(frame, 2500.0))
+        )
+    # asked again, the batch hands back what it remembered
+    assert all(a[0] is b[0] for a, b in zip(cores, cores_in(wanted), strict=True))

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -25,8 +27,8 @@ from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
 from deconfliction.geo.altitude import Datum, comparable_intervals
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells
-from deconfliction.geo.footprint import horizontal_distance_m
-from deconfliction.geo.frame import frame_at, great_circle_m, midpoint
+from deconfliction.geo.footprint import cores_in, shapes_in
+from deconfliction.geo.frame import LocalFrame, frame_at, great_circle_m, midpoint, to_lonlat_all
 from deconfliction.geo.volume import Volume4D
 
 #: The haversine used to skip far-apart pairs is within 0.6 % of the geodesic (0.56 % north-south
@@ -144,11 +146,23 @@ def conflict_reference(conflict: StrategicConflict) -> str:
     return f"CX-{digest}"
 
 
-def volume_overlap(
-    a: Volume4D, b: Volume4D, minima: Minima, volume_a: int = -1, volume_b: int = -1
-) -> Overlap | None:
-    """The overlap of two volumes under ``minima``, or None when they are separated;
-    ``volume_a`` and ``volume_b`` say which volumes of their operations they are."""
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """A volume pair that passed the cheap tests, waiting for the exact one."""
+
+    a: Volume4D
+    b: Volume4D
+    minima: Minima
+    volume_a: int
+    volume_b: int
+    band: tuple[float, float, float, float, Datum]  # a_lo, a_hi, b_lo, b_hi, datum
+    vertical_gap: float
+    time_gap: float
+    frame: LocalFrame
+
+
+def _near_pair(a: Volume4D, b: Volume4D, minima: Minima, volume_a: int, volume_b: int) -> _Pair | None:
+    """The pair, or None when time, altitude or the bounding caps already separate it."""
     wa, wb = a.window, b.window
     time_gap = max(0.0, wb.start_s - wa.end_s, wa.start_s - wb.end_s)
     if time_gap >= minima.time_s:
@@ -157,39 +171,85 @@ def volume_overlap(
     vertical_gap = max(0.0, b_lo - a_hi, a_lo - b_hi)
     if vertical_gap >= minima.vertical_m:
         return None
-    (lat_a, lon_a), (lat_b, lon_b) = a.footprint.center, b.footprint.center
+    (lat_a, lon_a, cap_a), (lat_b, lon_b, cap_b) = a.footprint.cap, b.footprint.cap
     centres = great_circle_m(lat_a, lon_a, lat_b, lon_b) * (1.0 - _CAP_SLACK)
-    if centres - (a.footprint.cap_radius_m + b.footprint.cap_radius_m) >= minima.horizontal_m:
+    if centres - (cap_a + cap_b) >= minima.horizontal_m:
         return None
     frame = frame_at(*midpoint(lat_a, lon_a, lat_b, lon_b))
-    distance = horizontal_distance_m(a.footprint, b.footprint, frame)
-    if distance >= minima.horizontal_m:
-        return None
-    half = minima.horizontal_m / 2.0
-    region = a.footprint.shape_in(frame, half).intersection(b.footprint.shape_in(frame, half))
-    if region.is_empty:
-        # The pair is closer than H but the polygonised buffers (chords inside the true
-        # arcs) just miss each other: report the point halfway between the footprints.
-        # The closest points of the footprints lie r_a and r_b along the line between the
-        # closest points of the cores; their midpoint is halfway between those.
-        core_a, r_a = a.footprint.core_in(frame)
-        core_b, r_b = b.footprint.core_in(frame)
-        line = shapely.shortest_line(core_a, core_b)
-        region = line.interpolate((line.length + r_a - r_b) / 2.0)
-    half_v, half_t = minima.vertical_m / 2.0, minima.time_s / 2.0
-    return Overlap(
-        volume_a=volume_a,
-        volume_b=volume_b,
-        region=frame.to_lonlat(region),
-        lower_m=max(a_lo, b_lo) - half_v,
-        upper_m=min(a_hi, b_hi) + half_v,
-        datum=datum,
-        start=datetime.fromtimestamp(max(wa.start_s, wb.start_s) - half_t, UTC),
-        end=datetime.fromtimestamp(min(wa.end_s, wb.end_s) + half_t, UTC),
-        horizontal_distance_m=distance,
-        vertical_gap_m=vertical_gap,
-        time_gap_s=time_gap,
+    return _Pair(
+        a, b, minima, volume_a, volume_b, (a_lo, a_hi, b_lo, b_hi, datum), vertical_gap, time_gap, frame
     )
+
+
+def _exact(pairs: Sequence[_Pair]) -> list[Overlap | None]:
+    """Each pair's overlap, or None where the pair is not closer than its horizontal minimum.
+
+    Each pair is measured in the local frame at the midpoint of the two caps (the same
+    frame whichever side files). The work runs a step at a time over every pair at once:
+    a filing tests a dozen pairs, and one shapely or PROJ call per pair costs more in
+    calls than in geometry."""
+    overlaps: list[Overlap | None] = [None] * len(pairs)
+    if not pairs:
+        return overlaps
+    cores = cores_in([(p.a.footprint, p.frame) for p in pairs] + [(p.b.footprint, p.frame) for p in pairs])
+    n = len(pairs)
+    geoms = _objects([core for core, _ in cores])
+    radii = np.array([radius for _, radius in cores])
+    # as horizontal_distance_m: max(0, d(core_a, core_b) - r_a - r_b)
+    distances = np.maximum(0.0, shapely.distance(geoms[:n], geoms[n:]) - radii[:n] - radii[n:])
+    near = [k for k, p in enumerate(pairs) if distances[k] < p.minima.horizontal_m]
+    if not near:
+        return overlaps
+    grown = shapes_in(
+        [(pairs[k].a.footprint, pairs[k].frame, pairs[k].minima.horizontal_m / 2.0) for k in near]
+        + [(pairs[k].b.footprint, pairs[k].frame, pairs[k].minima.horizontal_m / 2.0) for k in near]
+    )
+    m = len(near)
+    regions = shapely.intersection(_objects(grown[:m]), _objects(grown[m:]))
+    for slot, k in enumerate(near):
+        if regions[slot].is_empty:
+            # The pair is closer than H but the polygonised buffers (chords inside the true
+            # arcs) just miss each other: report the point halfway between the footprints.
+            # The closest points of the footprints lie r_a and r_b along the line between the
+            # closest points of the cores; their midpoint is halfway between those.
+            (ca, r_a), (cb, r_b) = cores[k], cores[n + k]
+            line = shapely.shortest_line(ca, cb)
+            regions[slot] = line.interpolate((line.length + r_a - r_b) / 2.0)
+    lonlat = to_lonlat_all(list(regions), [pairs[k].frame for k in near])
+    for k, region in zip(near, lonlat, strict=True):
+        p = pairs[k]
+        a_lo, a_hi, b_lo, b_hi, datum = p.band
+        wa, wb = p.a.window, p.b.window
+        half_v, half_t = p.minima.vertical_m / 2.0, p.minima.time_s / 2.0
+        overlaps[k] = Overlap(
+            volume_a=p.volume_a,
+            volume_b=p.volume_b,
+            region=region,
+            lower_m=max(a_lo, b_lo) - half_v,
+            upper_m=min(a_hi, b_hi) + half_v,
+            datum=datum,
+            start=datetime.fromtimestamp(max(wa.start_s, wb.start_s) - half_t, UTC),
+            end=datetime.fromtimestamp(min(wa.end_s, wb.end_s) + half_t, UTC),
+            horizontal_distance_m=float(distances[k]),
+            vertical_gap_m=p.vertical_gap,
+            time_gap_s=p.time_gap,
+        )
+    return overlaps
+
+
+def _objects(items: Sequence[BaseGeometry]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def volume_overlap(
+    a: Volume4D, b: Volume4D, minima: Minima, volume_a: int = -1, volume_b: int = -1
+) -> Overlap | None:
+    """The overlap of two volumes under ``minima``, or None when they are separated;
+    ``volume_a`` and ``volume_b`` say which volumes of their operations they are."""
+    pair = _near_pair(a, b, minima, volume_a, volume_b)
+    return _exact([pair])[0] if pair is not None else None
 
 
 def operation_conflict(
@@ -199,37 +259,48 @@ def operation_conflict(
 
     ``pairs`` limits the check to those ``(volume of a, volume of b)`` pairs, when an
     index has shown that no other pair can come within the minima."""
-    if a.party == b.party:
-        return None
-    minima = policy.for_pair(a.party, b.party)
-    if pairs is None:
-        pairs = itertools.product(range(len(a.volumes)), range(len(b.volumes)))
-    overlaps = []
-    for i, j in sorted(pairs):
-        overlap = volume_overlap(a.volumes[i], b.volumes[j], minima, i, j)
-        if overlap is not None:
-            overlaps.append(overlap)
-    if not overlaps:
-        return None
-    return StrategicConflict(OperationRef.of(a), OperationRef.of(b), minima, tuple(overlaps))
+    found = conflicts_with(a, [b if pairs is None else Candidate(b, frozenset(pairs))], policy)
+    return found[0] if found else None
 
 
 def conflicts_with(
     operation: Operation, candidates: Iterable[Operation | Candidate], policy: MinimaPolicy
 ) -> list[StrategicConflict]:
     """Exact conflicts of ``operation`` (side a) with each candidate, in candidate order;
-    a :class:`Candidate` is checked on its matched volume pairs only."""
-    found = []
+    a :class:`Candidate` is checked on its matched volume pairs only. Candidates of the
+    same party, and the operation itself, never conflict."""
+    near: list[_Pair] = []
+    others: list[Operation] = []
     for other in candidates:
-        if other.key == operation.key:
+        if other.key == operation.key or other.party == operation.party:
             continue
-        if isinstance(other, Candidate):
-            conflict = operation_conflict(operation, other.operation, policy, other.pairs)
-        else:
-            conflict = operation_conflict(operation, other, policy)
-        if conflict is not None:
-            found.append(conflict)
-    return found
+        other_op = other.operation if isinstance(other, Candidate) else other
+        pairs = (
+            other.pairs
+            if isinstance(other, Candidate)
+            else itertools.product(range(len(operation.volumes)), range(len(other_op.volumes)))
+        )
+        minima = policy.for_pair(operation.party, other_op.party)
+        for i, j in sorted(pairs):
+            pair = _near_pair(operation.volumes[i], other_op.volumes[j], minima, i, j)
+            if pair is not None:
+                near.append(pair)
+                others.append(other_op)
+    found: dict[int, list[Overlap]] = {}
+    for other_op, overlap in zip(others, _exact(near), strict=True):
+        if overlap is not None:
+            found.setdefault(id(other_op), []).append(overlap)
+    conflicts = []
+    for other_op in {id(o): o for o in others}.values():  # candidate order
+        overlaps = found.get(id(other_op))
+        if overlaps:
+            minima = policy.for_pair(operation.party, other_op.party)
+            conflicts.append(
+                StrategicConflict(
+                    OperationRef.of(operation), OperationRef.of(other_op), minima, tuple(overlaps)
+                )
+            )
+    return conflicts
 
 
 def _ordered(conflict: StrategicConflict) -> StrategicConflict:

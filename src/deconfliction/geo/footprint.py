@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import ClassVar, Final, Literal, TypeVar, cast
 
@@ -37,6 +39,9 @@ DENSIFY_STEP_M: Final = 20_000.0
 ARC_TOLERANCE_M: Final = 1.0
 #: Smallest polygon area accepted (m^2): below it a polygon is degenerate.
 MIN_POLYGON_AREA_M2: Final = 1.0
+
+#: Segments per quarter circle of a grown footprint (a chord sags r * 0.12 % inside the arc).
+_QUAD_SEGS: Final = 16
 
 Shape = Literal["point", "line", "polygon"]
 
@@ -189,22 +194,20 @@ class _FootprintBase:
 
     def core_in(self, frame: LocalFrame) -> tuple[BaseGeometry, float]:
         """The core geometry in ``frame`` metres and the radius it is grown by."""
-        memo = self._memo
-        found = memo.get(frame)
+        found = self._memo.get(frame)
         if found is None:
-            found = memo[frame] = _core_in(self, frame)
+            return cores_in([(self, frame)])[0]
         return cast(tuple[BaseGeometry, float], found)
 
     def shape_in(self, frame: LocalFrame, extra_m: float = 0.0) -> BaseGeometry:
-        """The footprint grown by ``extra_m``, as a polygon in ``frame`` metres."""
+        """The footprint grown by ``extra_m``, as a polygon in ``frame`` metres (memoised: a
+        filing grows its own footprint by the same half-minima for every conflict)."""
         key = (frame, extra_m)
         found = self._memo.get(key)
         if found is None:
             core, radius = self.core_in(frame)
             grow = radius + extra_m
-            # Memoised: a filing grows its own footprint by the same half-minima for
-            # every conflict it reports.
-            found = self._memo[key] = core.buffer(grow, quad_segs=16) if grow > 0 else core
+            found = self._memo[key] = core.buffer(grow, quad_segs=_QUAD_SEGS) if grow > 0 else core
         return cast(BaseGeometry, found)
 
     def shape_lonlat(self, extra_m: float = 0.0) -> BaseGeometry:
@@ -247,15 +250,90 @@ def _outline(footprint: _FootprintBase) -> _Outline:
     return _Outline(shape, lats, lons, radius, (lat0, lon0), float(np.max(dists)) + radius)
 
 
-def _core_in(footprint: _FootprintBase, frame: LocalFrame) -> tuple[BaseGeometry, float]:
-    outline = footprint.outline
+def cores_in(wanted: Sequence[tuple[_FootprintBase, LocalFrame]]) -> list[tuple[BaseGeometry, float]]:
+    """:meth:`~_FootprintBase.core_in` of many footprints at once (remembered the same way).
+
+    The exact check of a filing needs a dozen cores in a few frames; made one by one, the
+    projection's and shapely's per-call costs are most of the work, so the outlines missing
+    in each frame are projected in one call and made into geometries in one call per shape.
+    """
+    found = [cast(tuple[BaseGeometry, float] | None, fp._memo.get(frame)) for fp, frame in wanted]
+    missing: dict[LocalFrame, dict[int, _FootprintBase]] = defaultdict(dict)
+    for (fp, frame), core in zip(wanted, found, strict=True):
+        if core is None:
+            missing[frame][id(fp)] = fp
+    for frame, by_id in missing.items():
+        footprints = list(by_id.values())
+        if len(footprints) == 1:  # validation and coverings: one footprint in its own frame
+            fp = footprints[0]
+            fp._memo[frame] = _core_in(fp.outline, frame)
+            continue
+        outlines = [fp.outline for fp in footprints]
+        x, y = frame.forward(
+            np.concatenate([o.lons for o in outlines]), np.concatenate([o.lats for o in outlines])
+        )
+        xy = np.column_stack([x, y])
+        owner = np.repeat(np.arange(len(outlines)), [len(o.lons) for o in outlines])
+        cores = np.empty(len(outlines), dtype=object)
+        for shape in ("point", "line", "polygon"):
+            which = np.array([o.shape == shape for o in outlines])
+            if not which.any():
+                continue
+            rows = which[owner]
+            # each selected outline's rows numbered 0, 1, ... in the order of the selection
+            ids = np.searchsorted(np.flatnonzero(which), owner[rows])
+            if shape == "point":
+                cores[which] = shapely.points(xy[rows])
+            elif shape == "line":
+                cores[which] = shapely.linestrings(xy[rows], indices=ids)
+            else:
+                cores[which] = shapely.polygons(shapely.linearrings(xy[rows], indices=ids))
+        shapely.prepare(cores)  # speeds up the point tests of coverings and validation
+        for fp, outline, core in zip(footprints, outlines, cores, strict=True):
+            fp._memo[frame] = (core, outline.radius_m)
+    return [
+        core if core is not None else cast(tuple[BaseGeometry, float], fp._memo[frame])
+        for (fp, frame), core in zip(wanted, found, strict=True)
+    ]
+
+
+def _core_in(outline: _Outline, frame: LocalFrame) -> tuple[BaseGeometry, float]:
+    """One core, as :func:`cores_in` makes many (the same numbers: PROJ projects a point
+    alone as it does in an array), without the bookkeeping of a batch."""
     if outline.shape == "point":
-        x, y = frame.forward_point(float(outline.lons[0]), float(outline.lats[0]))
-        return shapely.Point(x, y), outline.radius_m
-    xy = np.column_stack(frame.forward(outline.lons, outline.lats))
-    core = shapely.linestrings(xy) if outline.shape == "line" else shapely.polygons(xy)
-    shapely.prepare(core)  # speeds up the point tests of coverings and validation
+        core: BaseGeometry = shapely.Point(
+            frame.forward_point(float(outline.lons[0]), float(outline.lats[0]))
+        )
+    else:
+        xy = np.column_stack(frame.forward(outline.lons, outline.lats))
+        core = shapely.linestrings(xy) if outline.shape == "line" else shapely.polygons(xy)
+    shapely.prepare(core)
     return core, outline.radius_m
+
+
+def shapes_in(wanted: Sequence[tuple[_FootprintBase, LocalFrame, float]]) -> list[BaseGeometry]:
+    """:meth:`~_FootprintBase.shape_in` of many ``(footprint, frame, extra_m)`` at once,
+    the missing ones grown in one shapely call."""
+    found = [cast(BaseGeometry | None, fp._memo.get((frame, extra))) for fp, frame, extra in wanted]
+    todo = {
+        (id(fp), frame, extra): fp
+        for (fp, frame, extra), shape in zip(wanted, found, strict=True)
+        if shape is None
+    }
+    if todo:
+        keys = list(todo)
+        cores = cores_in([(todo[key], key[1]) for key in keys])
+        grow = np.array([radius + key[2] for key, (_, radius) in zip(keys, cores, strict=True)])
+        shapes = np.empty(len(keys), dtype=object)
+        shapes[:] = [core for core, _ in cores]
+        positive = grow > 0
+        shapes[positive] = shapely.buffer(shapes[positive], grow[positive], quad_segs=_QUAD_SEGS)
+        for key, shape in zip(keys, shapes, strict=True):
+            todo[key]._memo[(key[1], key[2])] = shape
+    return [
+        shape if shape is not None else cast(BaseGeometry, fp._memo[(frame, extra)])
+        for (fp, frame, extra), shape in zip(wanted, found, strict=True)
+    ]
 
 
 def _describe_invalid(shape: BaseGeometry, frame: LocalFrame) -> str:

@@ -10,6 +10,7 @@ centre rounded to :data:`FRAME_GRID_DEG`, so a filing reuses one transformer.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -57,13 +58,26 @@ class LocalFrame:
     def to_lonlat(self, shape: BaseGeometry) -> BaseGeometry:
         """A geometry in frame metres as lon/lat degrees, longitudes kept continuous around
         the frame's centre (so a shape across the antimeridian may pass +-180)."""
+        return to_lonlat_all([shape], [self])[0]
 
-        def convert(coords: FloatArray) -> FloatArray:
-            lon, lat = self.inverse(coords[:, 0], coords[:, 1])
-            lon = self.lon0 + ((lon - self.lon0 + 180.0) % 360.0) - 180.0
-            return np.column_stack([lon, lat])
+    def _lonlat(self, coords: FloatArray) -> FloatArray:
+        lon, lat = self.inverse(coords[:, 0], coords[:, 1])
+        lon = self.lon0 + ((lon - self.lon0 + 180.0) % 360.0) - 180.0
+        return np.column_stack([lon, lat])
 
-        return shapely.transform(shape, convert)
+
+def to_lonlat_all(shapes: Sequence[BaseGeometry], frames: Sequence[LocalFrame]) -> list[BaseGeometry]:
+    """Each shape, in metres of the frame beside it, as lon/lat (see :meth:`LocalFrame.to_lonlat`):
+    one inverse projection per frame for all its shapes."""
+    by_frame: dict[LocalFrame, list[int]] = {}
+    for n, frame in enumerate(frames):
+        by_frame.setdefault(frame, []).append(n)
+    out = np.empty(len(shapes), dtype=object)
+    for frame, ns in by_frame.items():
+        group = np.empty(len(ns), dtype=object)
+        group[:] = [shapes[n] for n in ns]
+        out[ns] = shapely.transform(group, frame._lonlat)
+    return list(out)
 
 
 @lru_cache(maxsize=4096)
