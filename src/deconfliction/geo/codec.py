@@ -7,6 +7,7 @@ carry their units and datums explicitly.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from deconfliction.errors import InvalidDocument, InvalidInput
@@ -141,20 +142,29 @@ def volume_to_dict(volume: Volume4D) -> dict[str, Any]:
 
 
 def volume_from_dict(data: dict[str, Any], *, stored: bool = False) -> Volume4D:
-    """Inverse of :func:`volume_to_dict`; ``stored`` skips re-checking the footprint of a
-    dictionary this package wrote itself (see :func:`stored_footprint`)."""
+    """Inverse of :func:`volume_to_dict`; ``stored`` skips re-checking a dictionary this
+    package wrote itself from a validated volume (see :func:`stored_footprint`)."""
     try:
         band = data["band"]
         ground = band.get("ground_m")
+        lower, upper, datum = float(band["lower_m"]), float(band["upper_m"]), Datum(band["datum"])
+        ground_m = (float(ground[0]), float(ground[1])) if ground is not None else None
+        window = data["window"]
+        if stored:
+            return unchecked(
+                Volume4D,
+                footprint=stored_footprint(data["footprint"]),
+                band=unchecked(AltitudeBand, lower_m=lower, upper_m=upper, datum=datum, ground_m=ground_m),
+                window=unchecked(
+                    TimeWindow,
+                    start=datetime.fromisoformat(window["start"]).astimezone(UTC),
+                    end=datetime.fromisoformat(window["end"]).astimezone(UTC),
+                ),
+            )
         return Volume4D(
-            (stored_footprint if stored else footprint_from_dict)(data["footprint"]),
-            AltitudeBand(
-                float(band["lower_m"]),
-                float(band["upper_m"]),
-                Datum(band["datum"]),
-                (float(ground[0]), float(ground[1])) if ground is not None else None,
-            ),
-            TimeWindow(parse_utc(data["window"]["start"], "start"), parse_utc(data["window"]["end"], "end")),
+            footprint_from_dict(data["footprint"]),
+            AltitudeBand(lower, upper, datum, ground_m),
+            TimeWindow(parse_utc(window["start"], "start"), parse_utc(window["end"], "end")),
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         if isinstance(exc, InvalidInput):

@@ -196,7 +196,7 @@ class _FootprintBase:
         """The core geometry in ``frame`` metres and the radius it is grown by."""
         found = self._memo.get(frame)
         if found is None:
-            return cores_in([(self, frame)])[0]
+            found = self._memo[frame] = _core_in(self.outline, frame)
         return cast(tuple[BaseGeometry, float], found)
 
     def shape_in(self, frame: LocalFrame, extra_m: float = 0.0) -> BaseGeometry:
@@ -519,7 +519,7 @@ def _radial(
 Footprint = Polygon | Circle | Corridor | Racetrack | ArcSector
 
 
-_T = TypeVar("_T", Position, Polygon, Circle, Corridor, Racetrack, ArcSector)
+_T = TypeVar("_T")
 
 
 def _unpickle(cls: type[_T], values: dict[str, object]) -> _T:
@@ -530,14 +530,14 @@ def unchecked(cls: type[_T], **values: object) -> _T:
     """A value rebuilt from fields this package validated when it was first made and
     then stored itself, without running the checks again.
 
-    For the stores' decoding only: re-checking a footprint costs about 0.3 ms, and a
-    filing reads dozens of stored ones. Anything from outside goes through the normal
-    constructor.
+    For the stores' decoding only (of any frozen value of ``geo``): re-checking a footprint
+    costs about 0.3 ms, and a filing reads dozens of stored ones. Anything from outside
+    goes through the normal constructor.
     """
-    value = object.__new__(cls)
+    value: _T = object.__new__(cls)
     for name, field_value in values.items():
         object.__setattr__(value, name, field_value)
-    if not isinstance(value, Position):
+    if isinstance(value, _FootprintBase):
         object.__setattr__(value, "_memo", {})
     return value
 
