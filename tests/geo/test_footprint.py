@@ -13,6 +13,7 @@ from deconfliction.geo import ArcSector, Circle, Corridor, Polygon, Position, Ra
 from deconfliction.geo.footprint import (
     MAX_AREA_M2,
     MAX_CAP_RADIUS_M,
+    _steps,
     cores_in,
     horizontal_distance_m,
     shapes_in,
@@ -398,3 +399,10 @@ def test_cores_and_shapes_made_together_equal_those_made_one_at_a_time(lat, lon)
         )
     # asked again, the batch hands back what it remembered
     assert all(a[0] is b[0] for a, b in zip(cores, cores_in(wanted), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("total", "count"), [(90.0, 56), (360.0, 7), (-30_000.0, 3), (0.1, 1), (271.3, 4096)]
+)
+def test_steps_are_linspace(total, count):
+    assert np.array_equal(_steps(total, count), np.linspace(0.0, total, count + 1))

@@ -155,7 +155,7 @@ def _cap_fill(lat: float, lon: float, radius_m: float, resolution: int) -> froze
     """Cells whose centre lies inside a ring drawn outside the geodesic cap of
     ``radius_m`` around (``lat``, ``lon``)."""
     count = max(16, math.ceil(2.0 * math.pi * radius_m / _CAP_CHORD_M))
-    bearings = np.linspace(0.0, 360.0, count, endpoint=False)
+    bearings = np.arange(count) * (360.0 / count)  # np.linspace costs ten times more
     outside = radius_m / math.cos(math.pi / count)  # every chord stays outside the circle
     lons, lats, _ = GEOD.fwd(np.full(count, lon), np.full(count, lat), bearings, np.full(count, outside))
     lats = np.asarray(lats, dtype=np.float64)

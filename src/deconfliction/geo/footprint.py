@@ -108,13 +108,21 @@ def _geodesic_path(points: tuple[Position, ...], closed: bool) -> tuple[FloatArr
     return np.array(out_lats), np.array(out_lons)
 
 
+def _steps(total: float, count: int) -> FloatArray:
+    """``count + 1`` evenly spaced values from 0 to ``total``, both included: what
+    ``np.linspace(0, total, count + 1)`` gives, at a tenth of its cost for short arrays."""
+    out: FloatArray = np.arange(count + 1, dtype=np.float64) * (total / count)
+    out[-1] = total
+    return out
+
+
 def _arc(
     center: Position, radius_m: float, start_deg: float, span_deg: float
 ) -> tuple[FloatArray, FloatArray]:
     """Points of a clockwise arc, pushed out so that every chord stays outside the circle."""
     step = 2.0 * math.sqrt(2.0 * ARC_TOLERANCE_M / radius_m)  # chord angle for a given sagitta
     count = min(4096, max(8, math.ceil(math.radians(span_deg) / step)))
-    bearings = start_deg + np.linspace(0.0, span_deg, count + 1)
+    bearings = start_deg + _steps(span_deg, count)
     half = math.radians(span_deg) / count / 2.0
     reach = np.full(bearings.shape, radius_m / math.cos(half))
     reach[0] = reach[-1] = radius_m  # the ends lie on the circle exactly
@@ -486,13 +494,13 @@ class ArcSector(_FootprintBase):
         # points every DENSIFY_STEP_M, or their chords in a frame centred elsewhere cut
         # metres into the sector.
         steps = max(1, math.ceil((outer - inner) / DENSIFY_STEP_M))
-        inward = np.linspace(outer, inner, steps + 1)[1:-1]
+        inward = outer + _steps(inner - outer, steps)[1:-1]
         end_lat, end_lon = _radial(c, self.end_bearing_deg, inward)
         start_lat, start_lon = _radial(c, self.start_bearing_deg, inward[::-1])
         if inner > 0:
             # Inner arc points on the circle: chords cut inwards, which only adds area.
             count = max(8, len(out_lat) - 1)
-            bearings = self.start_bearing_deg + np.linspace(0.0, self.span_deg, count + 1)[::-1]
+            bearings = self.start_bearing_deg + _steps(self.span_deg, count)[::-1]
             in_lat, in_lon = _radial(c, bearings, np.full(bearings.shape, inner))
         else:
             in_lat, in_lon = np.array([c.lat_deg]), np.array([c.lon_deg])
