@@ -323,6 +323,33 @@ def _drop(backend: str, where: str, handle: str) -> None:
         conn.execute(f"DROP SCHEMA {handle} CASCADE")
 
 
+def preload(
+    store: Store, stored: int, seed: int, days: int, workers: int, keep: list[Operation] | None = None
+) -> None:
+    """The parties, their minima and ``stored`` operations of the scenario, with bulk
+    inserts (coverings computed by ``workers`` processes); ``keep`` gets the operations."""
+    with store.transaction() as tx:
+        for party in PARTIES:
+            tx.add_party(party)
+        for (a, b), minima in POLICY.pairs.items():
+            tx.set_pair_minima(a, b, minima)
+    t0 = time.perf_counter()
+    batch: list[tuple[Operation, list[frozenset[int]]]] = []
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for n, item in enumerate(pool.imap(_indexed, specs(seed, stored, days=days), chunksize=256), 1):
+            batch.append(item)
+            if keep is not None:
+                keep.append(item[0])
+            if len(batch) == 5000 or n == stored:
+                with store.transaction() as tx:
+                    assert isinstance(tx, SqlTransaction)
+                    for op, cells in batch:
+                        tx.insert_indexed(op, cells)
+                batch.clear()
+                if n % 100_000 == 0:
+                    print(f"  {n:,} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
 def run(
     backend: str,
     stored: int,
@@ -337,28 +364,9 @@ def run(
     store, handle = _open(backend, where)
     live: list[Operation] = []
     try:
-        with store.transaction() as tx:
-            for party in PARTIES:
-                tx.add_party(party)
-            for (a, b), minima in POLICY.pairs.items():
-                tx.set_pair_minima(a, b, minima)
         print(f"[{backend}] pre-loading {stored:,} operations ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        batch: list[tuple[Operation, list[frozenset[int]]]] = []
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers) as pool:
-            for n, item in enumerate(pool.imap(_indexed, specs(seed, stored, days=days), chunksize=256), 1):
-                batch.append(item)
-                if keep_ops:
-                    live.append(item[0])
-                if len(batch) == 5000 or n == stored:
-                    with store.transaction() as tx:
-                        assert isinstance(tx, SqlTransaction)
-                        for op, cells in batch:
-                            tx.insert_indexed(op, cells)
-                    batch.clear()
-                    if n % 100_000 == 0:
-                        print(f"  {n:,} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        preload(store, stored, seed, days, workers, live if keep_ops else None)
         preload_s = time.perf_counter() - t0
         # The brute-force reference keeps every stored operation alive in this process: out
         # of the cyclic collector, or its full passes over them (up to seconds at 1,000,000)
