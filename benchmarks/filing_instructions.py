@@ -183,8 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         child(Path(args.child[0]), int(args.child[1]))
         return 0
-    if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
-        raise SystemExit("valgrind (with callgrind_annotate) is needed: apt-get install valgrind")
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is needed: apt-get install valgrind")
     k1, k2 = args.filings
     if not 0 < k1 < k2:
         raise SystemExit(f"--filings needs 0 < K1 < K2, got {k1} {k2}")
