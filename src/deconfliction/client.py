@@ -140,6 +140,11 @@ class Client:
         returns ``{"operation", "conflicts"}``."""
         return dict(self.request("POST", "/v1/operations", json=operation))
 
+    def file_operations(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """File a batch (each as :meth:`file_operation` takes it) in one transaction: all
+        or none; returns each one's ``{"operation", "conflicts"}`` in the order sent."""
+        return list(self.request("POST", "/v1/operations/batch", json={"operations": operations}))
+
     def operations(self, states: list[str] | None = None) -> list[dict[str, Any]]:
         params = [("state", s) for s in states or []]
         return list(self.request("GET", "/v1/operations", params=params))

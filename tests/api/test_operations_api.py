@@ -311,3 +311,82 @@ def test_client_refreshes_an_expired_token(api: Api) -> None:
     assert red.operations() == []
     api.clock.advance(timedelta(hours=1))  # the server's clock: the token has expired
     assert red.operations() == []  # 401, new token, retried
+
+
+def test_a_batch_files_all_with_notices_audit_and_events(api: Api) -> None:
+    red, blue = client_for(api, "RED"), client_for(api, "BLUE")
+    blue.file_operation(filing(circle_op("BLUE", "B1", lon=40.0)))
+    plan = [
+        filing(circle_op("RED", "R1", lon=40.05), purpose="training"),
+        filing(circle_op("RED", "R2", lon=42.0)),
+        filing(circle_op("RED", "R3", lon=39.95)),
+    ]
+    outcomes = red.file_operations(plan)
+    assert [o["operation"]["id"] for o in outcomes] == ["R1", "R2", "R3"]
+    assert outcomes[0]["operation"]["purpose"] == "training"
+    assert [len(o["conflicts"]) for o in outcomes] == [1, 0, 1]
+    # each outcome is what the operation's own conflicts say, and what filing one gives
+    for outcome in outcomes:
+        assert outcome["conflicts"] == red.conflicts(outcome["operation"]["id"])
+    single = red.file_operation(filing(circle_op("RED", "R4", lon=40.05)))
+    assert [c["overlaps"] for c in single["conflicts"]] == [c["overlaps"] for c in outcomes[0]["conflicts"]]
+    # BLUE heard of both conflicts; both chains recorded them; RED's filings are audited
+    assert len([e for e in _events(api, "BLUE") if e.kind == "conflict.notice"]) == 3
+    assert [e.kind for e in _audit(api, "RED")].count("operation.filed") == 4
+    assert len(blue.conflicts("B1")) == 3
+
+
+def _batch_snapshot(api: Api) -> tuple[int, int, int]:
+    with api.store.transaction() as tx:
+        count = tx.count_operations()
+    return count, len(_events(api, "BLUE")), len(_audit(api, "RED"))
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        (lambda b: b["operations"][2]["volumes"][0]["footprint"]["radius"].update(value=-5), 422,
+         "operations[2].volumes[0].footprint.radius"),
+        (lambda b: b["operations"][1].update(id="bad id!"), 422, "operations[1].id"),
+        (lambda b: b["operations"][2].update(id="R1"), 422, "operations[2].id"),
+        (lambda b: b["operations"][0].update(purpose="x" * 2001), 422, "operations[0].purpose"),
+        (lambda b: b.update(operations=[]), 422, "operations"),
+        (lambda b: b.update(operations=b["operations"] * 334), 422, "operations"),
+        (lambda b: b["operations"][2].update(id="B1-mine"), 409, None),
+    ],
+)
+def test_a_batch_with_one_bad_operation_files_none_and_names_it(
+    api: Api, change: Any, status: int, field: str | None
+) -> None:
+    blue = client_for(api, "BLUE")
+    blue.file_operation(filing(circle_op("BLUE", "B1")))
+    red = client_for(api, "RED")
+    red.file_operation(filing(circle_op("RED", "B1-mine", lon=42.0)))
+    before = _batch_snapshot(api)
+    body = {"operations": [filing(circle_op("RED", f"R{k}", lon=40.0 + 0.01 * k)) for k in range(3)]}
+    change(body)
+    r = api.client.post("/v1/operations/batch", headers=api.headers("RED"), json=body)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    if field is not None:
+        assert error["field"] == field
+    else:
+        assert error["type"] == "AlreadyExists"
+        assert error["message"].startswith("operations[2]: ")
+    assert _batch_snapshot(api) == before
+
+
+def test_a_batch_files_only_for_the_caller(api: Api) -> None:
+    """A batch names no party: the ids are the caller's own even where another party uses
+    them, and nothing of the other party's changes."""
+    blue = client_for(api, "BLUE")
+    blue.file_operation(filing(circle_op("BLUE", "B1", lon=42.0)))
+    before = blue.operation("B1")
+    outcomes = client_for(api, "RED").file_operations([filing(circle_op("RED", "B1", lon=40.0))])
+    assert outcomes[0]["operation"]["party"] == "RED"
+    assert blue.operation("B1") == before
+    assert [o["id"] for o in blue.operations()] == ["B1"]
+    reader = client_for(api, "CIV", "read")
+    with pytest.raises(ApiError) as denied:
+        reader.file_operations([filing(circle_op("CIV", "C1"))])
+    assert denied.value.status == 403

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
-from builders import circle_op, moved
+from builders import T0, circle_op, moved
 from deconfliction.engine.minima import Minima
-from deconfliction.engine.operation import OperationState
-from deconfliction.errors import AlreadyExists, InvalidTransition, NotFound, StaleVersion
+from deconfliction.engine.operation import Operation, OperationState
+from deconfliction.engine.strategic import operation_conflict
+from deconfliction.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from deconfliction.geo import Circle, Volume4D
 from deconfliction.service import OperationService
+from deconfliction.service.operations import MAX_BATCH
 from deconfliction.store import Store
 from deconfliction.store.base import Party, PartyKind
 from deconfliction.units import NAUTICAL_MILE_M
@@ -124,3 +128,76 @@ def test_state_changes_keep_conflict_versions_current(service: OperationService)
     service.transition("BLUE", "B1", OperationState.ACCEPTED, expected_version=1)
     (seen_by_red,) = service.conflicts("RED")
     assert (seen_by_red.b.id, seen_by_red.b.version) == ("B1", 2)
+
+
+# -- batches ----------------------------------------------------------------------------
+
+
+def _scattered(party: str, n: int, seed: int) -> list[Operation]:
+    """``n`` circles of ``party`` scattered over 0.6 x 0.6 degrees and six hours, so that
+    some conflict with the other parties' and some do not."""
+    rng = random.Random(seed)
+    return [
+        circle_op(
+            party,
+            f"{party}-{k}",
+            lat=35.0 + rng.uniform(0.0, 0.6),
+            lon=40.0 + rng.uniform(0.0, 0.6),
+            radius_m=rng.uniform(1_000.0, 8_000.0),
+            fl=(fl := rng.randrange(100, 300, 10), fl + 20),
+            start=T0 + timedelta(hours=rng.uniform(0.0, 6.0)),
+        )
+        for k in range(n)
+    ]
+
+
+def test_a_batch_finds_what_brute_force_finds_against_every_stored_operation(
+    service: OperationService,
+) -> None:
+    """Each batch's results equal the exact check of each of its operations against every
+    operation stored before it (the index and the shared exact check left out)."""
+    policy = service.policy()
+    stored: list[Operation] = []
+    found_any = 0
+    for party, seed in (("BLUE", 1), ("RED", 2), ("CIV", 3), ("RED", 4)):
+        batch = [replace(op, id=f"{op.id}-s{seed}") for op in _scattered(party, 25, seed)]
+        results = service.file_many(batch)
+        assert [r.operation for r in results] == batch
+        for op, result in zip(batch, results, strict=True):
+            expected = [c for other in stored if (c := operation_conflict(op, other, policy)) is not None]
+            assert sorted(result.conflicts, key=lambda c: (c.b.party, c.b.id)) == expected
+            found_any += len(expected)
+        stored = sorted([*stored, *batch], key=lambda o: o.key)
+    assert found_any > 20  # the scenario is dense enough to test something
+    # and each conflict is stored for both sides, as a single filing stores it
+    for op in stored:
+        mine = service.conflicts(op.party, op.id)
+        others = [c for o in stored if o.party != op.party for c in [operation_conflict(op, o, policy)] if c]
+        assert {(c.b.party, c.b.id) for c in mine} == {(c.b.party, c.b.id) for c in others}
+
+
+def test_a_batch_with_one_bad_operation_files_none(service: OperationService) -> None:
+    service.file(circle_op("BLUE", "B1"))
+    good = _scattered("RED", 3, 7)
+
+    def refused(batch: list[Operation], error: type[Exception], match: str) -> None:
+        with pytest.raises(error, match=match):
+            service.file_many(batch)
+        assert [o.id for o in service.operations()] == ["B1"]
+        assert service.conflicts("BLUE") == []
+
+    again = circle_op("RED", "RED-1")
+    refused([*good, again], InvalidInput, r"operations\[3\]\.id: 'RED-1' is also operations\[1\]")
+    refused([*good, circle_op("BLUE", "B2")], InvalidInput, r"operations\[3\]\.party: .*'BLUE' after 'RED'")
+    later = replace(circle_op("RED", "R9"), version=2)
+    refused([*good, later], StaleVersion, r"operations\[3\]: .*version 1, not 2")
+    refused([], InvalidInput, "at least one")
+    refused([circle_op("RED", f"R{k}") for k in range(MAX_BATCH + 1)], InvalidInput, "limit of 1000")
+    # an id already stored fails at insert time, after the detection: still nothing stays
+    service.file(circle_op("RED", "R1", lon=40.05))
+    with pytest.raises(AlreadyExists, match=r"operations\[2\]: operation 'R1'"):
+        service.file_many([circle_op("RED", "R2", lon=40.05), circle_op("RED", "R3"), circle_op("RED", "R1")])
+    assert [o.id for o in service.operations()] == ["B1", "R1"]
+    assert [(c.a.id, c.b.id) for c in service.conflicts("BLUE")] == [("B1", "R1")]
+    with pytest.raises(NotFound):
+        service.file_many([circle_op("NOBODY", "N1")])

@@ -21,6 +21,7 @@ from deconfliction.interop.geojson import VolumeWire, volume_from_wire, volume_t
 from deconfliction.interop.quantities import MinimaWire, Wire
 from deconfliction.service.access import MAX_PURPOSE_CHARS, Outcome, OwnOperation
 from deconfliction.service.admin import PairTerms
+from deconfliction.service.operations import MAX_BATCH
 from deconfliction.store.auth import Credential, Desk, Scope, scopes_text
 from deconfliction.store.base import Party, PartyKind
 
@@ -146,6 +147,21 @@ class OperationCreate(Wire):
             priority=self.priority,
             affiliation=self.affiliation,
         )
+
+
+class OperationBatch(Wire):
+    """New operations of the caller's party, filed together: all of them or none."""
+
+    operations: list[OperationCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+    def to_domain(self, party: str) -> list[tuple[Operation, str | None]]:
+        out = []
+        for n, item in enumerate(self.operations):
+            try:
+                out.append((item.to_domain(party), item.purpose))
+            except InvalidInput as exc:
+                raise exc.within(f"operations[{n}]") from None
+        return out
 
 
 class OperationUpdate(Wire):

@@ -18,6 +18,7 @@ from deconfliction.api.models import (
     AcknowledgementPublic,
     AcknowledgeRequest,
     ConflictPublic,
+    OperationBatch,
     OperationCreate,
     OperationPublic,
     OperationUpdate,
@@ -39,6 +40,15 @@ def _service(request: Request) -> AccessService:
 def file_operation(body: OperationCreate, principal: Filer, request: Request) -> OutcomePublic:
     operation = body.to_domain(principal.party)
     return OutcomePublic.of(_service(request).file(operation, body.purpose))
+
+
+@router.post("/operations/batch", status_code=201, summary="File a batch of operations: all or none")
+def file_operations(body: OperationBatch, principal: Filer, request: Request) -> list[OutcomePublic]:
+    """Up to 1,000 new operations in one transaction (a day's plan, say): each outcome as
+    ``POST /v1/operations`` gives it, in the order sent; on any error nothing is filed and
+    the error names the operation (``operations[3].volumes[0]...``)."""
+    filings = body.to_domain(principal.party)
+    return [OutcomePublic.of(o) for o in _service(request).file_many(filings)]
 
 
 @router.get("/operations", summary="The caller's operations")

@@ -269,38 +269,51 @@ def conflicts_with(
     """Exact conflicts of ``operation`` (side a) with each candidate, in candidate order;
     a :class:`Candidate` is checked on its matched volume pairs only. Candidates of the
     same party, and the operation itself, never conflict."""
+    return conflicts_of_each([(operation, candidates)], policy)[0]
+
+
+def conflicts_of_each(
+    checks: Sequence[tuple[Operation, Iterable[Operation | Candidate]]], policy: MinimaPolicy
+) -> list[list[StrategicConflict]]:
+    """:func:`conflicts_with` of each ``(operation, candidates)``, with one exact check
+    over the pairs of them all: a plan of many operations pays the exact check's
+    per-call costs once, and a candidate shared by several of them (one decoded object)
+    has its shapes made once per frame."""
     near: list[_Pair] = []
-    others: list[Operation] = []
-    for other in candidates:
-        if other.key == operation.key or other.party == operation.party:
-            continue
-        other_op = other.operation if isinstance(other, Candidate) else other
-        pairs = (
-            other.pairs
-            if isinstance(other, Candidate)
-            else itertools.product(range(len(operation.volumes)), range(len(other_op.volumes)))
-        )
-        minima = policy.for_pair(operation.party, other_op.party)
-        for i, j in sorted(pairs):
-            pair = _near_pair(operation.volumes[i], other_op.volumes[j], minima, i, j)
-            if pair is not None:
-                near.append(pair)
-                others.append(other_op)
-    found: dict[int, list[Overlap]] = {}
-    for other_op, overlap in zip(others, _exact(near), strict=True):
-        if overlap is not None:
-            found.setdefault(id(other_op), []).append(overlap)
-    conflicts = []
-    for other_op in {id(o): o for o in others}.values():  # candidate order
-        overlaps = found.get(id(other_op))
-        if overlaps:
-            minima = policy.for_pair(operation.party, other_op.party)
-            conflicts.append(
-                StrategicConflict(
-                    OperationRef.of(operation), OperationRef.of(other_op), minima, tuple(overlaps)
-                )
+    owners: list[tuple[int, Operation]] = []
+    for n, (operation, candidates) in enumerate(checks):
+        for other in candidates:
+            if other.key == operation.key or other.party == operation.party:
+                continue
+            other_op = other.operation if isinstance(other, Candidate) else other
+            pairs = (
+                other.pairs
+                if isinstance(other, Candidate)
+                else itertools.product(range(len(operation.volumes)), range(len(other_op.volumes)))
             )
-    return conflicts
+            minima = policy.for_pair(operation.party, other_op.party)
+            for i, j in sorted(pairs):
+                pair = _near_pair(operation.volumes[i], other_op.volumes[j], minima, i, j)
+                if pair is not None:
+                    near.append(pair)
+                    owners.append((n, other_op))
+    # per check, the candidates with an overlap, in candidate order, with their overlaps
+    found: list[dict[int, tuple[Operation, list[Overlap]]]] = [{} for _ in checks]
+    for (n, other_op), overlap in zip(owners, _exact(near), strict=True):
+        if overlap is not None:
+            found[n].setdefault(id(other_op), (other_op, []))[1].append(overlap)
+    return [
+        [
+            StrategicConflict(
+                OperationRef.of(operation),
+                OperationRef.of(other_op),
+                policy.for_pair(operation.party, other_op.party),
+                tuple(overlaps),
+            )
+            for other_op, overlaps in by_other.values()
+        ]
+        for (operation, _), by_other in zip(checks, found, strict=True)
+    ]
 
 
 def _ordered(conflict: StrategicConflict) -> StrategicConflict:

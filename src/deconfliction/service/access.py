@@ -14,18 +14,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.policy import Notice, notice_given
-from deconfliction.errors import InvalidInput, InvalidTransition, StaleVersion
+from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.errors import AlreadyExists, InvalidInput, InvalidTransition, StaleVersion
 from deconfliction.geo.codec import volume_to_dict
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
 from deconfliction.service.notices import announce_changes, views_for
-from deconfliction.service.operations import OperationService
+from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, canonical_json
 from deconfliction.store.policy import NoticeRecord, NoticesRepo, PoliciesRepo
@@ -69,6 +71,14 @@ def _check_purpose(purpose: str | None) -> None:
         raise InvalidInput("purpose", f"at most {MAX_PURPOSE_CHARS} characters")
 
 
+def _check_new(operation: Operation, purpose: str | None) -> None:
+    _check_purpose(purpose)
+    if operation.version != 1:
+        raise StaleVersion(f"a new operation starts at version 1, not {operation.version}")
+    if operation.state is not OperationState.PROPOSED:
+        raise InvalidInput("state", "a new operation is filed as proposed")
+
+
 class AccessService:
     """Use-cases for one acting party; one store transaction each."""
 
@@ -98,21 +108,52 @@ class AccessService:
 
     def file(self, operation: Operation, purpose: str | None = None) -> Outcome:
         """File a new operation (version 1) for its party."""
-        _check_purpose(purpose)
-        if operation.version != 1:
-            raise StaleVersion(f"a new operation starts at version 1, not {operation.version}")
-        if operation.state is not OperationState.PROPOSED:
-            raise InvalidInput("state", "a new operation is filed as proposed")
+        _check_new(operation, purpose)
         now = self.clock.now()
         with self.store.transaction() as tx:
             tx.get_party(operation.party)
             conflicts = self.operations.detect(tx, operation)
             tx.insert_operation(operation)
-            tx.replace_conflicts(operation.party, operation.id, conflicts)
-            notice = self._record_notice(tx, operation, purpose)
-            self._audit(tx, operation, "operation.filed", notice)
-            announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice))
-            return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts))
+            return self._filed(tx, operation, purpose, conflicts, now)
+
+    def file_many(self, filings: Sequence[tuple[Operation, str | None]]) -> list[Outcome]:
+        """File a batch of one party's new operations, each with its purpose, in one
+        transaction: every one of them, with its notice, audit entry and events, or on
+        any error none (see :meth:`OperationService.file_many`)."""
+        operations = [operation for operation, _ in filings]
+        party = check_batch(operations)
+        for n, (operation, purpose) in enumerate(filings):
+            try:
+                _check_new(operation, purpose)
+            except InvalidInput as exc:
+                raise exc.within(f"operations[{n}]") from None
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            tx.get_party(party)
+            found = self.operations.detect_each(tx, operations)
+            outcomes = []
+            for n, ((operation, purpose), conflicts) in enumerate(zip(filings, found, strict=True)):
+                try:
+                    tx.insert_operation(operation)
+                except AlreadyExists as exc:
+                    raise AlreadyExists(f"operations[{n}]: {exc}") from None
+                outcomes.append(self._filed(tx, operation, purpose, conflicts, now))
+            return outcomes
+
+    def _filed(
+        self,
+        tx: Transaction,
+        operation: Operation,
+        purpose: str | None,
+        conflicts: list[StrategicConflict],
+        now: datetime,
+    ) -> Outcome:
+        """Conflicts, notice, audit entry and events of a just-inserted new operation."""
+        tx.replace_conflicts(operation.party, operation.id, conflicts)
+        notice = self._record_notice(tx, operation, purpose)
+        self._audit(tx, operation, "operation.filed", notice)
+        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice))
+        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts))
 
     def update(
         self,

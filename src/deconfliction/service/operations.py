@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Final
 
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
-from deconfliction.engine.strategic import StrategicConflict, conflicts_with
-from deconfliction.errors import AlreadyExists, StaleVersion
+from deconfliction.engine.strategic import StrategicConflict, conflicts_of_each, conflicts_with
+from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, Store, Transaction
+
+#: Most operations one batch may file: the batch holds the store's write lock while it
+#: runs, about 2 ms per operation (docs/benchmarks.md), so 1,000 hold it about 2 s.
+MAX_BATCH: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,27 @@ class OperationService:
             tx.insert_operation(operation)
             tx.replace_conflicts(operation.party, operation.id, conflicts)
         return FilingResult(operation, tuple(conflicts))
+
+    def file_many(self, operations: Sequence[Operation]) -> list[FilingResult]:
+        """File a batch of one party's new operations (a day's plan, say) in one transaction:
+        all of them or, on any error, none.
+
+        The results are those of filing them one at a time in this order: an operation
+        never conflicts with its own party's, so none of the batch can conflict with
+        another of it, and each is checked against the others' stored operations. Done
+        together, the candidates shared by several are read once, the exact check runs
+        once for them all and the store commits once (docs/decisions/0010)."""
+        party = check_batch(operations)
+        with self.store.transaction() as tx:
+            tx.get_party(party)
+            found = self._detect_each(tx, operations)
+            for n, (operation, conflicts) in enumerate(zip(operations, found, strict=True)):
+                try:
+                    tx.insert_operation(operation)
+                except AlreadyExists as exc:
+                    raise AlreadyExists(f"operations[{n}]: {exc}") from None
+                tx.replace_conflicts(party, operation.id, conflicts)
+        return [FilingResult(op, tuple(c)) for op, c in zip(operations, found, strict=True)]
 
     def update(
         self,
@@ -155,6 +181,16 @@ class OperationService:
         candidates = tx.find_candidates(operation.volumes, reach, operation.party)
         return conflicts_with(operation, candidates, policy)
 
+    def detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
+        """:meth:`detect` of each of one party's operations, found together (see :meth:`file_many`)."""
+        return self._detect_each(tx, operations)
+
+    def _detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
+        party = operations[0].party
+        policy = self.policy_in(tx)
+        found = tx.find_candidates_of_each([op.volumes for op in operations], policy.widest_for(party), party)
+        return conflicts_of_each(list(zip(operations, found, strict=True)), policy)
+
     @staticmethod
     def _require_version(current: Operation, expected_version: int) -> None:
         if current.version != expected_version:
@@ -162,3 +198,30 @@ class OperationService:
                 f"operation {current.party}/{current.id} is at version {current.version}, "
                 f"not {expected_version}; fetch it again and retry"
             )
+
+
+def check_batch(operations: Sequence[Operation]) -> str:
+    """The one party of a batch of new operations; InvalidInput or StaleVersion naming the
+    first operation that breaks a rule of :meth:`OperationService.file_many`."""
+    if not operations:
+        raise InvalidInput("operations", "a batch needs at least one operation")
+    if len(operations) > MAX_BATCH:
+        raise InvalidInput(
+            "operations", f"{len(operations)} operations exceed the limit of {MAX_BATCH} per batch"
+        )
+    party = operations[0].party
+    first: dict[str, int] = {}
+    for n, operation in enumerate(operations):
+        if operation.party != party:
+            raise InvalidInput(
+                f"operations[{n}].party",
+                f"a batch files one party's operations: {operation.party!r} after {party!r}",
+            )
+        if operation.version != 1:
+            raise StaleVersion(
+                f"operations[{n}]: a new operation starts at version 1, not {operation.version}"
+            )
+        seen = first.setdefault(operation.id, n)
+        if seen != n:
+            raise InvalidInput(f"operations[{n}].id", f"{operation.id!r} is also operations[{seen}].id")
+    return party

@@ -89,6 +89,12 @@ class Transaction(Protocol):
         window within ``reach.time_s``. A superset of the true conflicts, by (party, id),
         each with the pairs of volumes that matched."""
 
+    def find_candidates_of_each(
+        self, volume_sets: Sequence[Sequence[Volume4D]], reach: Minima, exclude_party: str
+    ) -> list[list[Candidate]]:
+        """:meth:`find_candidates` of each set of volumes (the operations of one plan,
+        say), each stored operation read once however many sets it is a candidate of."""
+
     def replace_conflicts(
         self, party: str, operation_id: str, conflicts: Sequence[StrategicConflict]
     ) -> None:

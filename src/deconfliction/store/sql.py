@@ -480,15 +480,25 @@ class SqlTransaction:
     def find_candidates(
         self, volumes: Sequence[Volume4D], reach: Minima, exclude_party: str
     ) -> list[Candidate]:
-        pairs: dict[int, set[tuple[int, int]]] = defaultdict(set)
-        for i, volume in enumerate(volumes):
-            cells = candidate_cells(volume.footprint, reach.horizontal_m, self._resolution)
-            self.remember_search(volume.footprint, cells)
-            for op_key, idx in self.candidate_keys(volume, cells, reach, exclude_party):
-                pairs[op_key].add((i, idx))
+        return self.find_candidates_of_each([volumes], reach, exclude_party)[0]
+
+    def find_candidates_of_each(
+        self, volume_sets: Sequence[Sequence[Volume4D]], reach: Minima, exclude_party: str
+    ) -> list[list[Candidate]]:
+        # One operation decoded once, however many of the sets it is a candidate of.
+        pairs: list[dict[int, set[tuple[int, int]]]] = []
+        for volumes in volume_sets:
+            found: dict[int, set[tuple[int, int]]] = defaultdict(set)
+            for i, volume in enumerate(volumes):
+                cells = candidate_cells(volume.footprint, reach.horizontal_m, self._resolution)
+                self.remember_search(volume.footprint, cells)
+                for op_key, idx in self.candidate_keys(volume, cells, reach, exclude_party):
+                    found[op_key].add((i, idx))
+            pairs.append(found)
+        decoded = self.operations_by_key({key for found in pairs for key in found})
         return [
-            Candidate(operation, frozenset(pairs[op_key]))
-            for op_key, operation in self.operations_by_key(pairs)
+            [Candidate(operation, frozenset(found[key])) for key, operation in decoded if key in found]
+            for found in pairs
         ]
 
     def remember_search(self, footprint: Footprint, cells: frozenset[int]) -> None:
