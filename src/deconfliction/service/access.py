@@ -20,7 +20,7 @@ from typing import Any
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.policy import Notice, notice_given
 from deconfliction.engine.strategic import StrategicConflict
-from deconfliction.errors import AlreadyExists, InvalidInput, InvalidTransition, StaleVersion
+from deconfliction.errors import InvalidInput, InvalidTransition, StaleVersion
 from deconfliction.geo.codec import volume_to_dict
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
@@ -117,11 +117,11 @@ class AccessService:
             return self._filed(tx, operation, purpose, conflicts, now)
 
     def file_many(self, filings: Sequence[tuple[Operation, str | None]]) -> list[Outcome]:
-        """File a batch of one party's new operations, each with its purpose, in one
-        transaction: every one of them, with its notice, audit entry and events, or on
-        any error none (see :meth:`OperationService.file_many`)."""
+        """File a batch of new operations, each with its purpose, in one transaction:
+        every one of them, with its notice, audit entry and events, or on any error none
+        (see :meth:`OperationService.file_many`)."""
         operations = [operation for operation, _ in filings]
-        party = check_batch(operations)
+        check_batch(operations)
         for n, (operation, purpose) in enumerate(filings):
             try:
                 _check_new(operation, purpose)
@@ -129,16 +129,11 @@ class AccessService:
                 raise exc.within(f"operations[{n}]") from None
         now = self.clock.now()
         with self.store.transaction() as tx:
-            tx.get_party(party)
-            found = self.operations.detect_each(tx, operations)
-            outcomes = []
-            for n, ((operation, purpose), conflicts) in enumerate(zip(filings, found, strict=True)):
-                try:
-                    tx.insert_operation(operation)
-                except AlreadyExists as exc:
-                    raise AlreadyExists(f"operations[{n}]: {exc}") from None
-                outcomes.append(self._filed(tx, operation, purpose, conflicts, now))
-            return outcomes
+            found = self.operations.insert_new(tx, operations)
+            return [
+                self._filed(tx, operation, purpose, conflicts, now)
+                for (operation, purpose), conflicts in zip(filings, found, strict=True)
+            ]
 
     def _filed(
         self,

@@ -8,6 +8,7 @@ sees an operation without its conflicts or the reverse.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -86,25 +87,37 @@ class OperationService:
         return FilingResult(operation, tuple(conflicts))
 
     def file_many(self, operations: Sequence[Operation]) -> list[FilingResult]:
-        """File a batch of one party's new operations (a day's plan, say) in one transaction:
-        all of them or, on any error, none.
-
-        The results are those of filing them one at a time in this order: an operation
-        never conflicts with its own party's, so none of the batch can conflict with
-        another of it, and each is checked against the others' stored operations. Done
-        together, the candidates shared by several are read once, the exact check runs
-        once for them all and the store commits once (docs/decisions/0010)."""
-        party = check_batch(operations)
+        """File a batch of new operations (a day's plan, say) in one transaction: all of
+        them or, on any error, none. The results are those of filing them one at a time
+        in this order (see :meth:`insert_new`), found faster (docs/decisions/0010)."""
+        check_batch(operations)
         with self.store.transaction() as tx:
+            found = self.insert_new(tx, operations)
+            for operation, conflicts in zip(operations, found, strict=True):
+                tx.replace_conflicts(operation.party, operation.id, conflicts)
+        return [FilingResult(op, tuple(c)) for op, c in zip(operations, found, strict=True)]
+
+    def insert_new(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
+        """Insert new operations (checked by :func:`check_batch`) in ``tx`` and return
+        each one's conflicts, for the caller to store.
+
+        They go in by runs of one party's consecutive operations. An operation never
+        conflicts with its own party's, so none of a run can conflict with another of
+        it: each run is checked against the store as it stands before the run, which
+        holds every earlier run, and the conflicts are those of filing the operations
+        one at a time in this order. A run reads the candidates it shares once and has
+        one exact check."""
+        found: list[list[StrategicConflict]] = []
+        for party, run in itertools.groupby(enumerate(operations), key=lambda item: item[1].party):
+            numbered = list(run)
             tx.get_party(party)
-            found = self._detect_each(tx, operations)
-            for n, (operation, conflicts) in enumerate(zip(operations, found, strict=True)):
+            found += self._detect_each(tx, [operation for _, operation in numbered])
+            for n, operation in numbered:
                 try:
                     tx.insert_operation(operation)
                 except AlreadyExists as exc:
                     raise AlreadyExists(f"operations[{n}]: {exc}") from None
-                tx.replace_conflicts(party, operation.id, conflicts)
-        return [FilingResult(op, tuple(c)) for op, c in zip(operations, found, strict=True)]
+        return found
 
     def update(
         self,
@@ -181,10 +194,6 @@ class OperationService:
         candidates = tx.find_candidates(operation.volumes, reach, operation.party)
         return conflicts_with(operation, candidates, policy)
 
-    def detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
-        """:meth:`detect` of each of one party's operations, found together (see :meth:`file_many`)."""
-        return self._detect_each(tx, operations)
-
     def _detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
         party = operations[0].party
         policy = self.policy_in(tx)
@@ -200,28 +209,21 @@ class OperationService:
             )
 
 
-def check_batch(operations: Sequence[Operation]) -> str:
-    """The one party of a batch of new operations; InvalidInput or StaleVersion naming the
-    first operation that breaks a rule of :meth:`OperationService.file_many`."""
+def check_batch(operations: Sequence[Operation]) -> None:
+    """InvalidInput or StaleVersion naming the first operation of a batch of new ones
+    that breaks a rule of :meth:`OperationService.file_many`."""
     if not operations:
         raise InvalidInput("operations", "a batch needs at least one operation")
     if len(operations) > MAX_BATCH:
         raise InvalidInput(
             "operations", f"{len(operations)} operations exceed the limit of {MAX_BATCH} per batch"
         )
-    party = operations[0].party
-    first: dict[str, int] = {}
+    first: dict[tuple[str, str], int] = {}
     for n, operation in enumerate(operations):
-        if operation.party != party:
-            raise InvalidInput(
-                f"operations[{n}].party",
-                f"a batch files one party's operations: {operation.party!r} after {party!r}",
-            )
         if operation.version != 1:
             raise StaleVersion(
                 f"operations[{n}]: a new operation starts at version 1, not {operation.version}"
             )
-        seen = first.setdefault(operation.id, n)
+        seen = first.setdefault(operation.key, n)
         if seen != n:
             raise InvalidInput(f"operations[{n}].id", f"{operation.id!r} is also operations[{seen}].id")
-    return party

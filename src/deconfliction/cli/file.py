@@ -1,0 +1,64 @@
+"""``deconfliction file FILE.geojson``: file a file's operations into a store, all or none."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_OK, reports_errors
+from deconfliction.cli.report import print_summary, wide_console
+from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.interop.geojson import conflict_to_dict, read_document
+from deconfliction.service.access import AccessService
+from deconfliction.service.clock import SystemClock
+from deconfliction.settings import database_url
+from deconfliction.store import open_store
+
+_DB_HELP = "Store to file into: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
+
+
+@click.command("file")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--db", default=None, help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the conflicts found as JSON on stdout.")
+@click.option("--top", default=10, show_default=True, help="How many urgent conflicts to list.")
+@reports_errors
+def file_operations(file: Path, db: str | None, as_json: bool, top: int) -> None:
+    """File the operations in FILE.geojson into a store, all or none.
+
+    One transaction, as POST /v1/operations/batch files them: each operation is checked
+    against every operation filed before it, under the store's minima (not the file's),
+    and gets its notice, audit entry and events. Exit status: 0 no conflicts, 1 conflicts
+    found, 3 invalid input, 4 a party not registered, 5 an id already filed, 6 store error.
+    """
+    doc = read_document(file)
+    store = open_store(database_url(db))
+    try:
+        service = AccessService(store, SystemClock())
+        service.file_many([(operation, None) for operation in doc.operations])
+        # Each conflict once: one between two of the file's operations is both of theirs.
+        found: dict[tuple[tuple[str, str], ...], StrategicConflict] = {}
+        for operation in doc.operations:
+            for conflict in service.operations.conflicts(operation.party, operation.id):
+                pair = tuple(sorted([(conflict.a.party, conflict.a.id), (conflict.b.party, conflict.b.id)]))
+                found.setdefault(pair, conflict)
+    finally:
+        store.close()
+    conflicts = sorted(found.values(), key=lambda c: (c.start, c.a.party, c.a.id, c.b.party, c.b.id))
+    if as_json:
+        payload = {
+            "operations": len(doc.operations),
+            "count": len(conflicts),
+            "conflicts": [conflict_to_dict(c) for c in conflicts],
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        console = wide_console()
+        console.print(f"{len(doc.operations)} operations from {file} filed; {len(conflicts)} conflicts")
+        print_summary(console, conflicts, datetime.now(UTC), top)
+    raise SystemExit(EXIT_CONFLICTS_FOUND if conflicts else EXIT_OK)
