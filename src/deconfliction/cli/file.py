@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_OK, reports_errors
-from deconfliction.cli.report import print_summary, wide_console
+from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.report import report_conflicts
 from deconfliction.engine.strategic import StrategicConflict
-from deconfliction.interop.geojson import conflict_to_dict, read_document
+from deconfliction.interop.geojson import read_document
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
 from deconfliction.settings import database_url
@@ -48,17 +45,5 @@ def file_operations(file: Path, db: str | None, as_json: bool, top: int) -> None
                 found.setdefault(pair, conflict)
     finally:
         store.close()
-    conflicts = sorted(found.values(), key=lambda c: (c.start, c.a.party, c.a.id, c.b.party, c.b.id))
-    if as_json:
-        payload = {
-            "operations": len(doc.operations),
-            "count": len(conflicts),
-            "conflicts": [conflict_to_dict(c) for c in conflicts],
-        }
-        json.dump(payload, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        console = wide_console()
-        console.print(f"{len(doc.operations)} operations from {file} filed; {len(conflicts)} conflicts")
-        print_summary(console, conflicts, datetime.now(UTC), top)
-    raise SystemExit(EXIT_CONFLICTS_FOUND if conflicts else EXIT_OK)
+    heading = f"{len(doc.operations)} operations from {file} filed"
+    raise SystemExit(report_conflicts(list(found.values()), len(doc.operations), heading, as_json, top))

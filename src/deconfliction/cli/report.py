@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_OK
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.timewindow import format_utc
-from deconfliction.interop.geojson import conflict_reference
+from deconfliction.interop.geojson import conflict_reference, conflict_to_dict
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
 
@@ -107,3 +110,24 @@ def print_summary(console: Console, conflicts: Sequence[StrategicConflict], now:
         return
     console.print(pair_table(conflicts))
     console.print(urgent_table(conflicts, now, top))
+
+
+def report_conflicts(
+    conflicts: list[StrategicConflict], operations: int, heading: str, as_json: bool, top: int
+) -> int:
+    """Print ``conflicts`` (sorted here by start) as ``check`` and ``file`` do — JSON, or a
+    heading line and both tables — and return the exit code: 1 if there are any, else 0."""
+    conflicts = sorted(conflicts, key=lambda c: (c.start, c.a.party, c.a.id, c.b.party, c.b.id))
+    if as_json:
+        payload = {
+            "operations": operations,
+            "count": len(conflicts),
+            "conflicts": [conflict_to_dict(c) for c in conflicts],
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        console = wide_console()
+        console.print(f"{heading}; {len(conflicts)} conflicts")
+        print_summary(console, conflicts, datetime.now(UTC), top)
+    return EXIT_CONFLICTS_FOUND if conflicts else EXIT_OK
