@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import math
 import multiprocessing
@@ -61,6 +62,7 @@ from deconfliction.geo import (
 )
 from deconfliction.geo.cells import candidate_cells
 from deconfliction.service import OperationService
+from deconfliction.service.operations import FilingResult
 from deconfliction.store import Party, PartyKind, Store, open_store
 from deconfliction.store.postgres import PostgresStore
 from deconfliction.store.sql import SqlTransaction, volume_cells
@@ -297,6 +299,9 @@ class Result:
     slowest: dict[str, float]
     #: mean overlapping volume pairs per filing, over all timed filings
     mean_overlaps: float
+    #: filings in batches (``OperationService.file_many``): size, filings/s, CPU ms per
+    #: filing, batch p50/p99/max ms, conflicts per filing, filings checked by brute force
+    batch: dict[str, float]
 
 
 def _open(backend: str, where: str) -> tuple[Store, str]:
@@ -360,6 +365,7 @@ def run(
     workers: int,
     keep_ops: bool,
     days: int = 1,
+    batch: int = 0,
 ) -> Result:
     store, handle = _open(backend, where)
     live: list[Operation] = []
@@ -411,6 +417,11 @@ def run(
                 if got != expected:
                     raise SystemExit(f"indexed conflicts differ from brute force for {filed.operation.key}")
                 checked += 1
+        if keep_ops:  # the step-by-step filings are stored too, after the timed ones
+            live.extend(build(spec) for spec in specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days))
+        batched = {}
+        if batch:
+            batched = file_batches(service, seed, filings, batch, days, live if keep_ops else None, check)
         times.sort()
         by_time = sorted(results, key=lambda f: f.seconds)
         tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
@@ -436,10 +447,68 @@ def run(
                 "overlaps": statistics.fmean(_overlaps(f) for f in tail),
             },
             mean_overlaps=statistics.fmean(_overlaps(f) for f in results),
+            batch=batched,
         )
     finally:
         store.close()
         _drop(backend, where, handle)
+
+
+def file_batches(
+    service: OperationService,
+    seed: int,
+    filings: int,
+    size: int,
+    days: int,
+    live: list[Operation] | None,
+    check: int,
+) -> dict[str, float]:
+    """File ``filings`` more operations in batches of ``size`` of one party each (a plan),
+    the parties' batches taking turns, through ``OperationService.file_many``; with
+    ``live`` (every operation stored so far, in order), check ``check`` of them against
+    brute force: each must get its conflicts with every operation stored before its batch."""
+    by_party: dict[str, list[Spec]] = {}
+    for spec in specs(seed + 3, filings, prefix="plan-", days=days):
+        by_party.setdefault(spec[0], []).append(spec)
+    chunks = [[lst[i : i + size] for i in range(0, len(lst), size)] for lst in by_party.values()]
+    order = [chunk for turn in itertools.zip_longest(*chunks) for chunk in turn if chunk]
+    times: list[float] = []
+    filed: list[tuple[int, FilingResult]] = []  # with how many operations were stored before
+    stored = len(live) if live is not None else 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for chunk in order:
+        t = time.perf_counter()
+        done = service.file_many([build(spec) for spec in chunk])
+        times.append(time.perf_counter() - t)
+        filed += [(stored, result) for result in done]
+        stored += len(done)
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    checked = 0
+    if live is not None and check:
+        live.extend(result.operation for _, result in filed)
+        for i in random.Random(seed).sample(range(len(filed)), min(check, len(filed))):
+            before, result = filed[i]
+            expected = conflicts_with(result.operation, live[:before], POLICY)
+            if sorted(result.conflicts, key=_other) != sorted(expected, key=_other):
+                raise SystemExit(f"batch conflicts differ from brute force for {result.operation.key}")
+            checked += 1
+    times.sort()
+    return {
+        "size": size,
+        "filings": len(filed),
+        "per_s": len(filed) / wall,
+        "cpu_ms": 1e3 * cpu / len(filed),
+        "p50_ms": 1e3 * statistics.median(times),
+        "p99_ms": 1e3 * times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
+        "max_ms": 1e3 * times[-1],
+        "conflicts": statistics.fmean(len(result.conflicts) for _, result in filed),
+        "checked": checked,
+    }
+
+
+def _other(conflict: StrategicConflict) -> tuple[str, str]:
+    return conflict.b.party, conflict.b.id
 
 
 def _overlaps(filed: Filed) -> int:
@@ -502,6 +571,25 @@ def markdown(results: list[Result], command: str) -> str:
             f" | {r.per_s:,.0f} | {r.cpu_ms:.2f} | {r.mean_conflicts:.2f}"
             f" | {r.checked} equal | {r.preload_per_s:,.0f} |"
         )
+    batched = [r for r in results if r.batch]
+    if batched:
+        lines += [
+            "",
+            "Filings in batches (`OperationService.file_many`, one party's plan per batch, the"
+            " parties taking turns), after the above in the same store:",
+            "",
+            "| backend | stored N | batch size | filings | filings/s | CPU ms/filing | batch p50 ms"
+            " | batch p99 ms | batch max ms | conflicts/filing | checked vs brute force |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in batched:
+            b = r.batch
+            lines.append(
+                f"| {r.backend} | {r.stored:,} | {b['size']:.0f} | {b['filings']:,.0f} | {b['per_s']:,.0f}"
+                f" | {b['cpu_ms']:.2f} | {b['p50_ms']:.1f} | {b['p99_ms']:.1f} | {b['max_ms']:.1f}"
+                f" | {b['conflicts']:.2f} | {b['checked']:.0f} equal |"
+            )
+        lines.append("")
     lines += [
         "| InterUSS DSS (anchor) | - | - | - | - | 100 (planned per query) | - | ~120 inserts/s (local)"
         " | - | - | - | - |",
@@ -568,6 +656,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="pre-load processes")
     parser.add_argument("--write-docs", action="store_true", help=f"write '{SECTION}' in docs/benchmarks.md")
     parser.add_argument("--json", dest="json_out", help="also append results as JSON lines here")
+    parser.add_argument(
+        "--batch", type=int, default=50, help="then file as many again in batches of this size (0: not)"
+    )
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results = []
@@ -585,6 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.workers,
                 args.check > 0,
                 args.days,
+                args.batch,
             )
             if backend == "sqlite":
                 result.backend = f"sqlite on {where} ({filesystem(where)})"
