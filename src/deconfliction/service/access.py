@@ -26,7 +26,7 @@ from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
-from deconfliction.service.notices import announce_changes, views_for
+from deconfliction.service.notices import RegionMemo, announce_changes, views_for
 from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, canonical_json
@@ -147,8 +147,9 @@ class AccessService:
         tx.replace_conflicts(operation.party, operation.id, conflicts)
         notice = self._record_notice(tx, operation, purpose)
         self._audit(tx, operation, "operation.filed", notice)
-        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice))
-        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts))
+        regions: RegionMemo = {}
+        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), regions)
+        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts, regions))
 
     def update(
         self,
@@ -186,8 +187,9 @@ class AccessService:
             kept_purpose = purpose if purpose is not None else (previous.purpose if previous else None)
             notice = self._record_notice(tx, changed, kept_purpose)
             self._audit(tx, changed, "operation.updated", notice)
-            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice))
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts))
+            regions: RegionMemo = {}
+            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), regions)
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, regions))
 
     def transition(
         self, party: str, operation_id: str, target: OperationState, expected_version: int
@@ -209,8 +211,9 @@ class AccessService:
             conflicts = self.operations.detect(tx, changed) if target in LIVE_STATES else []
             tx.replace_conflicts(party, operation_id, conflicts)
             self._audit(tx, changed, f"operation.{target.value}", None)
-            announce_changes(tx, party, before, conflicts, target.value, now)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts))
+            regions: RegionMemo = {}
+            announce_changes(tx, party, before, conflicts, target.value, now, regions=regions)
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, regions))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
         """Proof of awareness of the other side of conflict ``reference`` (signed by the

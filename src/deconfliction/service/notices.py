@@ -19,7 +19,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.policy import PairPolicy, Visibility
@@ -30,9 +32,43 @@ from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.policy import AcknowledgementsRepo, PoliciesRepo
 from deconfliction.units import FOOT_M
 
-#: Regions are rounded to 1e-7 degrees (about 1 cm): enough for any minimum, and it
-#: keeps floating-point noise of the projection out of what is sent.
-_PRECISION = 1e-7
+#: Regions are rounded to 7 decimals of a degree (about 1 cm): enough for any minimum,
+#: and it keeps floating-point noise of the projection out of what is sent.
+_DECIMALS = 7
+
+#: GeoJSON of overlap regions already rendered, by ``id`` of the region (with the region,
+#: which keeps the id from being reused): the views of one change show each region to
+#: both sides and in the change's result, and rendering one costs more than the rest of
+#: a view.
+RegionMemo = dict[int, tuple[BaseGeometry, dict[str, Any]]]
+
+
+def region_geojson(region: BaseGeometry, memo: RegionMemo | None = None) -> dict[str, Any]:
+    """``region`` (lon/lat) as a GeoJSON geometry object, coordinates rounded."""
+    found = memo.get(id(region)) if memo is not None else None
+    if found is not None:
+        return found[1]
+    rendered = _geojson(region)
+    if memo is not None:
+        memo[id(region)] = (region, rendered)
+    return rendered
+
+
+def _coordinates(part: BaseGeometry) -> Any:
+    return np.round(shapely.get_coordinates(part), _DECIMALS).tolist()
+
+
+def _geojson(geometry: BaseGeometry) -> dict[str, Any]:
+    kind = geometry.geom_type
+    if kind == "GeometryCollection":
+        return {"type": kind, "geometries": [_geojson(g) for g in shapely.get_parts(geometry)]}
+    if kind.startswith("Multi"):
+        parts = shapely.get_parts(geometry)
+        return {"type": kind, "coordinates": [_geojson(part)["coordinates"] for part in parts]}
+    if kind == "Polygon":
+        return {"type": kind, "coordinates": [_coordinates(ring) for ring in shapely.get_rings(geometry)]}
+    coordinates = _coordinates(geometry)
+    return {"type": kind, "coordinates": coordinates[0] if kind == "Point" else coordinates}
 
 
 def visibility_for(tx: Transaction, viewer: str, other: str) -> Visibility:
@@ -51,7 +87,11 @@ def _altitude(lower_m: float, upper_m: float, datum: str) -> dict[str, Any]:
 
 
 def conflict_view(
-    conflict: StrategicConflict, viewer: str, visibility: Visibility, acknowledged: bool
+    conflict: StrategicConflict,
+    viewer: str,
+    visibility: Visibility,
+    acknowledged: bool,
+    regions: RegionMemo | None = None,
 ) -> dict[str, Any]:
     """The conflict as ``viewer`` may see it (``conflict`` may face either side)."""
     seen = conflict.seen_by(viewer)
@@ -74,8 +114,7 @@ def conflict_view(
                 "window": {"start": format_utc(o.start), "end": format_utc(o.end)},
             }
             if visibility.shows_region():
-                region = shapely.set_precision(o.region, _PRECISION)
-                item["region"] = shapely.geometry.mapping(region)
+                item["region"] = region_geojson(o.region, regions)
             overlaps.append(item)
         view["overlaps"] = overlaps
     return view
@@ -87,7 +126,9 @@ def acknowledged(tx: Transaction, viewer: str, conflict: StrategicConflict) -> b
     return tx.repo(AcknowledgementsRepo).has(viewer, other.party, other.id, other.version)
 
 
-def views_for(tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict]) -> list[dict[str, Any]]:
+def views_for(
+    tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict], regions: RegionMemo | None = None
+) -> list[dict[str, Any]]:
     """Every conflict as ``viewer`` may see it."""
     levels: dict[str, Visibility] = {}  # one policy lookup per other party, not per conflict
     out = []
@@ -95,7 +136,8 @@ def views_for(tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflic
         other = conflict.seen_by(viewer).b.party
         if other not in levels:
             levels[other] = visibility_for(tx, viewer, other)
-        out.append(conflict_view(conflict, viewer, levels[other], acknowledged(tx, viewer, conflict)))
+        seen = acknowledged(tx, viewer, conflict)
+        out.append(conflict_view(conflict, viewer, levels[other], seen, regions))
     return out
 
 
@@ -111,6 +153,7 @@ def announce_changes(
     cause: str,
     at: datetime,
     notice: Mapping[str, Any] | None = None,
+    regions: RegionMemo | None = None,
 ) -> None:
     """Tell both sides of every conflict that appeared, changed or went away when
     ``party`` changed one of its operations (``before`` / ``after`` seen by ``party``).
@@ -152,6 +195,7 @@ def announce_changes(
                     viewer,
                     sees(viewer, party if viewer == other else other),
                     acknowledged(tx, viewer, current),
+                    regions,
                 )
             else:
                 payload["other_party"] = other if viewer == party else party
