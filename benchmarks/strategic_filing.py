@@ -38,8 +38,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ from deconfliction.geo import (
 )
 from deconfliction.geo.cells import candidate_cells
 from deconfliction.service import OperationService
+from deconfliction.service.access import AccessService
+from deconfliction.service.clock import SystemClock
 from deconfliction.service.operations import FilingResult
 from deconfliction.store import Party, PartyKind, Store, open_store
 from deconfliction.store.postgres import PostgresStore
@@ -302,6 +304,9 @@ class Result:
     #: filings in batches (``OperationService.file_many``): size, filings/s, CPU ms per
     #: filing, batch p50/p99/max ms, conflicts per filing, filings checked by brute force
     batch: dict[str, float]
+    #: through ``AccessService`` (what the HTTP API runs: notices, audit, events, views):
+    #: filings/s and CPU ms per filing one at a time and in batches
+    access: dict[str, float]
 
 
 def _open(backend: str, where: str) -> tuple[Store, str]:
@@ -419,9 +424,10 @@ def run(
                 checked += 1
         if keep_ops:  # the step-by-step filings are stored too, after the timed ones
             live.extend(build(spec) for spec in specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days))
-        batched = {}
+        batched: dict[str, float] = {}
         if batch:
             batched = file_batches(service, seed, filings, batch, days, live if keep_ops else None, check)
+        access = through_access(store, seed, filings, batch, days)
         times.sort()
         by_time = sorted(results, key=lambda f: f.seconds)
         tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
@@ -448,6 +454,7 @@ def run(
             },
             mean_overlaps=statistics.fmean(_overlaps(f) for f in results),
             batch=batched,
+            access=access,
         )
     finally:
         store.close()
@@ -505,6 +512,37 @@ def file_batches(
         "conflicts": statistics.fmean(len(result.conflicts) for _, result in filed),
         "checked": checked,
     }
+
+
+def through_access(store: Store, seed: int, filings: int, size: int, days: int) -> dict[str, float]:
+    """Filings/s and CPU ms per filing of ``filings`` more operations through the API's
+    use-cases (``AccessService.file``, then as many in batches of ``size`` through
+    ``file_many``): the same detection, plus each filing's notice, audit entry, events
+    to both sides of each conflict and the conflicts as the filer sees them."""
+    access = AccessService(store, SystemClock())
+    out: dict[str, float] = {}
+    one = _proposed(specs(seed + 4, filings, "api-", days))
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for operation in one:
+        access.file(operation)
+    out["one_per_s"] = filings / (time.perf_counter() - started)
+    out["one_cpu_ms"] = 1e3 * (time.process_time() - cpu_started) / filings
+    if size:
+        runs: dict[str, list[Operation]] = {}
+        for operation in _proposed(specs(seed + 5, filings, "apib-", days)):
+            runs.setdefault(operation.party, []).append(operation)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for run_ in runs.values():
+            for i in range(0, len(run_), size):
+                access.file_many([(operation, None) for operation in run_[i : i + size]])
+        out["batch_per_s"] = filings / (time.perf_counter() - started)
+        out["batch_cpu_ms"] = 1e3 * (time.process_time() - cpu_started) / filings
+    return out
+
+
+def _proposed(batch: Iterable[Spec]) -> list[Operation]:
+    """As the API files them: new operations are proposed."""
+    return [replace(build(spec), state=OperationState.PROPOSED) for spec in batch]
 
 
 def _other(conflict: StrategicConflict) -> tuple[str, str]:
@@ -588,6 +626,23 @@ def markdown(results: list[Result], command: str) -> str:
                 f"| {r.backend} | {r.stored:,} | {b['size']:.0f} | {b['filings']:,.0f} | {b['per_s']:,.0f}"
                 f" | {b['cpu_ms']:.2f} | {b['p50_ms']:.1f} | {b['p99_ms']:.1f} | {b['max_ms']:.1f}"
                 f" | {b['conflicts']:.2f} | {b['checked']:.0f} equal |"
+            )
+        lines.append("")
+    if any(r.access for r in results):
+        lines += [
+            "",
+            "Through the API's use-cases (`AccessService`: the same detection plus notices, audit"
+            " entries, events and views), after the above in the same store:",
+            "",
+            "| backend | stored N | one at a time: filings/s | CPU ms/filing | in batches: filings/s"
+            " | CPU ms/filing |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in results:
+            a = r.access
+            lines.append(
+                f"| {r.backend} | {r.stored:,} | {a['one_per_s']:,.0f} | {a['one_cpu_ms']:.2f}"
+                f" | {a.get('batch_per_s', 0):,.0f} | {a.get('batch_cpu_ms', 0):.2f} |"
             )
         lines.append("")
     lines += [
