@@ -9,7 +9,7 @@ import pytest
 from deconfliction.errors import NotFound
 from deconfliction.store import Store
 from deconfliction.store.base import Party
-from deconfliction.store.events import GENESIS, AuditRepo, EventsRepo, entry_hash
+from deconfliction.store.events import GENESIS, AuditEntry, AuditRepo, EventsRepo, entry_hash
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -71,3 +71,37 @@ def test_audit_entries_chain(parties: Store) -> None:
 def test_unknown_party(parties: Store) -> None:
     with pytest.raises(NotFound), parties.transaction() as tx:
         tx.repo(EventsRepo).append("GHOST", "test", {}, T)
+
+
+def test_appending_together_numbers_and_links_as_appending_one_by_one(parties: Store) -> None:
+    """Entries appended together for several parties get the numbers, links and hashes the
+    same entries get appended one at a time (the hash does not name the party, so the
+    twin parties' chains must be identical)."""
+    with parties.transaction() as tx:
+        tx.add_party(Party("RED2", "Red twin"))
+        tx.add_party(Party("BLUE2", "Blue twin"))
+        tx.repo(AuditRepo).append("RED", "first", "RED", {"n": 0}, T)  # heads not at genesis
+        tx.repo(AuditRepo).append("RED2", "first", "RED", {"n": 0}, T)
+        tx.repo(EventsRepo).append("BLUE", "first", {}, T)
+        tx.repo(EventsRepo).append("BLUE2", "first", {}, T)
+    items = [("RED", "a", {"n": 1}), ("BLUE", "b", {"n": 2}), ("RED", "c", {"n": 3}), ("RED", "d", {"n": 4})]
+    with parties.transaction() as tx:
+        together = tx.repo(AuditRepo).append_many([(p, k, "RED", b) for p, k, b in items], T)
+        events = tx.repo(EventsRepo).append_many(items, T)
+    with parties.transaction() as tx:
+        one_by_one = [tx.repo(AuditRepo).append(p + "2", k, "RED", b, T) for p, k, b in items]
+        for p, k, b in items:
+            tx.repo(EventsRepo).append(p + "2", k, b, T)
+    assert [(e.seq, e.prev, e.hash) for e in together] == [(e.seq, e.prev, e.hash) for e in one_by_one]
+    assert [(e.party, e.seq) for e in events] == [("RED", 1), ("BLUE", 2), ("RED", 2), ("RED", 3)]
+    with parties.transaction() as tx:
+        audit = tx.repo(AuditRepo)
+        for party in ("RED", "BLUE"):
+            assert audit.entries(party) == [
+                AuditEntry(party, e.seq, e.at, e.kind, e.actor, e.body, e.body_hash, e.prev, e.hash)
+                for e in audit.entries(party + "2")
+            ]
+            assert audit.head(party) == audit.head(party + "2")
+            stored = [(e.seq, e.kind, e.payload) for e in tx.repo(EventsRepo).after(party, 0)]
+            assert stored == [(e.seq, e.kind, e.payload) for e in tx.repo(EventsRepo).after(party + "2", 0)]
+        assert [e.seq for e in audit.entries("RED")] == [1, 2, 3, 4]

@@ -26,10 +26,10 @@ from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
-from deconfliction.service.notices import RegionMemo, announce_changes, views_for
+from deconfliction.service.notices import ChangeViews, announce_changes, views_for
 from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.store.base import Store, Transaction
-from deconfliction.store.events import AuditRepo, canonical_json
+from deconfliction.store.events import canonical_json
 from deconfliction.store.policy import NoticeRecord, NoticesRepo, PoliciesRepo
 
 #: Longest purpose text kept with an operation (it is shown to its own party only).
@@ -146,10 +146,10 @@ class AccessService:
         """Conflicts, notice, audit entry and events of a just-inserted new operation."""
         tx.replace_conflicts(operation.party, operation.id, conflicts)
         notice = self._record_notice(tx, operation, purpose)
-        self._audit(tx, operation, "operation.filed", notice)
-        regions: RegionMemo = {}
-        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), regions)
-        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts, regions))
+        views = ChangeViews(tx)
+        entry = self._entry(operation, "operation.filed", notice)
+        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views, entry)
+        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts, views))
 
     def update(
         self,
@@ -186,10 +186,10 @@ class AccessService:
             previous = tx.repo(NoticesRepo).latest(party, operation_id)
             kept_purpose = purpose if purpose is not None else (previous.purpose if previous else None)
             notice = self._record_notice(tx, changed, kept_purpose)
-            self._audit(tx, changed, "operation.updated", notice)
-            regions: RegionMemo = {}
-            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), regions)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, regions))
+            views = ChangeViews(tx)
+            entry = self._entry(changed, "operation.updated", notice)
+            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views, entry)
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views))
 
     def transition(
         self, party: str, operation_id: str, target: OperationState, expected_version: int
@@ -210,10 +210,10 @@ class AccessService:
             # Re-detected, so stored conflicts always name both sides' current versions.
             conflicts = self.operations.detect(tx, changed) if target in LIVE_STATES else []
             tx.replace_conflicts(party, operation_id, conflicts)
-            self._audit(tx, changed, f"operation.{target.value}", None)
-            regions: RegionMemo = {}
-            announce_changes(tx, party, before, conflicts, target.value, now, regions=regions)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, regions))
+            views = ChangeViews(tx)
+            entry = self._entry(changed, f"operation.{target.value}", None)
+            announce_changes(tx, party, before, conflicts, target.value, now, views=views, own_entry=entry)
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
         """Proof of awareness of the other side of conflict ``reference`` (signed by the
@@ -233,7 +233,9 @@ class AccessService:
         tx.repo(NoticesRepo).record(operation.party, operation.id, operation.version, notice, purpose)
         return notice
 
-    def _audit(self, tx: Transaction, operation: Operation, kind: str, notice: Notice | None) -> None:
+    @staticmethod
+    def _entry(operation: Operation, kind: str, notice: Notice | None) -> tuple[str, dict[str, Any]]:
+        """The audit entry (kind, body) of a change to ``operation``."""
         body: dict[str, Any] = {
             "operation_id": operation.id,
             "version": operation.version,
@@ -243,7 +245,7 @@ class AccessService:
         }
         if notice is not None:
             body["notice"] = _notice_dict(notice)
-        tx.repo(AuditRepo).append(operation.party, kind, operation.party, body, self.clock.now())
+        return kind, body
 
     @staticmethod
     def _require_version(current: Operation, expected_version: int) -> None:

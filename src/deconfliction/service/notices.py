@@ -71,11 +71,6 @@ def _geojson(geometry: BaseGeometry) -> dict[str, Any]:
     return {"type": kind, "coordinates": coordinates[0] if kind == "Point" else coordinates}
 
 
-def visibility_for(tx: Transaction, viewer: str, other: str) -> Visibility:
-    """What ``viewer`` may see of ``other``'s operations."""
-    return tx.repo(PoliciesRepo).get(viewer, other).sees(viewer)
-
-
 def _altitude(lower_m: float, upper_m: float, datum: str) -> dict[str, Any]:
     return {
         "lower_m": round(lower_m, 1),
@@ -126,19 +121,46 @@ def acknowledged(tx: Transaction, viewer: str, conflict: StrategicConflict) -> b
     return tx.repo(AcknowledgementsRepo).has(viewer, other.party, other.id, other.version)
 
 
+class ChangeViews:
+    """What the views of one change share: each region rendered once, each pair's policy
+    and each acknowledgement read once, however many views (both sides' notices, the
+    change's own result) show them."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.regions: RegionMemo = {}
+        self._policies: dict[tuple[str, str], PairPolicy] = {}
+        self._acknowledged: dict[tuple[str, str, str, int], bool] = {}
+
+    def sees(self, viewer: str, other: str) -> Visibility:
+        """What ``viewer`` may see of ``other``'s operations."""
+        key = pair_key(viewer, other)
+        if key not in self._policies:
+            self._policies[key] = self.tx.repo(PoliciesRepo).get(*key)
+        return self._policies[key].sees(viewer)
+
+    def acknowledged(self, viewer: str, conflict: StrategicConflict) -> bool:
+        """:func:`acknowledged`, remembered."""
+        other = conflict.seen_by(viewer).b
+        key = (viewer, other.party, other.id, other.version)
+        if key not in self._acknowledged:
+            self._acknowledged[key] = acknowledged(self.tx, viewer, conflict)
+        return self._acknowledged[key]
+
+    def view(self, conflict: StrategicConflict, viewer: str) -> dict[str, Any]:
+        """:func:`conflict_view` for ``viewer``, with what it needs looked up."""
+        other = conflict.seen_by(viewer).b.party
+        return conflict_view(
+            conflict, viewer, self.sees(viewer, other), self.acknowledged(viewer, conflict), self.regions
+        )
+
+
 def views_for(
-    tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict], regions: RegionMemo | None = None
+    tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict], views: ChangeViews | None = None
 ) -> list[dict[str, Any]]:
     """Every conflict as ``viewer`` may see it."""
-    levels: dict[str, Visibility] = {}  # one policy lookup per other party, not per conflict
-    out = []
-    for conflict in conflicts:
-        other = conflict.seen_by(viewer).b.party
-        if other not in levels:
-            levels[other] = visibility_for(tx, viewer, other)
-        seen = acknowledged(tx, viewer, conflict)
-        out.append(conflict_view(conflict, viewer, levels[other], seen, regions))
-    return out
+    views = views or ChangeViews(tx)
+    return [views.view(conflict, viewer) for conflict in conflicts]
 
 
 def _by_other(conflicts: Sequence[StrategicConflict], party: str) -> dict[tuple[str, str], StrategicConflict]:
@@ -153,23 +175,24 @@ def announce_changes(
     cause: str,
     at: datetime,
     notice: Mapping[str, Any] | None = None,
-    regions: RegionMemo | None = None,
+    views: ChangeViews | None = None,
+    own_entry: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
     """Tell both sides of every conflict that appeared, changed or went away when
     ``party`` changed one of its operations (``before`` / ``after`` seen by ``party``).
 
     Kinds: ``conflict.notice`` (new), ``conflict.changed`` (a version changed, so the
     reference did: an earlier acknowledgement no longer covers it), ``conflict.cleared``.
-    ``notice`` (the lead time the change gave) is passed on to the other side."""
+    ``notice`` (the lead time the change gave) is passed on to the other side.
+    ``own_entry`` (kind, body) is the change's own entry in ``party``'s audit chain, which
+    goes before the conflicts' entries. The events and the audit entries each go in
+    together: one counter update per party and one insert."""
     old, new = _by_other(before, party), _by_other(after, party)
-    policies: dict[tuple[str, str], PairPolicy] = {}
-
-    def sees(viewer: str, other: str) -> Visibility:
-        key = pair_key(viewer, other)
-        if key not in policies:
-            policies[key] = tx.repo(PoliciesRepo).get(*key)
-        return policies[key].sees(viewer)
-
+    views = views or ChangeViews(tx)
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    entries: list[tuple[str, str, str, dict[str, Any]]] = []
+    if own_entry is not None:
+        entries.append((party, own_entry[0], party, own_entry[1]))
     for key in sorted(set(old) | set(new)):
         previous, current = old.get(key), new.get(key)
         other = key[0]
@@ -190,16 +213,14 @@ def announce_changes(
         for viewer in (party, other):
             payload: dict[str, Any] = {"cause": cause, "changed_by": party, **audit_body}
             if current is not None:
-                payload["conflict"] = conflict_view(
-                    current,
-                    viewer,
-                    sees(viewer, party if viewer == other else other),
-                    acknowledged(tx, viewer, current),
-                    regions,
-                )
+                payload["conflict"] = views.view(current, viewer)
             else:
                 payload["other_party"] = other if viewer == party else party
             if notice is not None and viewer == other:
                 payload["notice"] = dict(notice)
-            tx.repo(EventsRepo).append(viewer, kind, payload, at)
-            tx.repo(AuditRepo).append(viewer, kind, party, audit_body, at)
+            events.append((viewer, kind, payload))
+            entries.append((viewer, kind, party, audit_body))
+    if events:
+        tx.repo(EventsRepo).append_many(events, at)
+    if entries:
+        tx.repo(AuditRepo).append_many(entries, at)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -81,15 +83,16 @@ def entry_hash(seq: int, prev: str, at: str, kind: str, actor: str, body_hash: s
 
 
 class _Counters(SqlRepo):
-    def next(self, party: str, counter: str) -> tuple[int, str]:
-        """Take the next number of ``counter`` for ``party`` and the head before it.
+    def next(self, party: str, counter: str, count: int = 1) -> tuple[int, str]:
+        """Take the next ``count`` numbers of ``counter`` for ``party``: the first of them,
+        and the head before them.
 
         The UPDATE locks the counter row until commit, which is what orders appends."""
         bump = (
-            "UPDATE party_counters SET value = value + 1"
+            "UPDATE party_counters SET value = value + ?"
             " WHERE party = ? AND counter = ? RETURNING value, head"
         )
-        row = self._x(bump, (party, counter)).fetchone()
+        row = self._x(bump, (count, party, counter)).fetchone()
         if row is None:
             if self._x("SELECT 1 FROM parties WHERE id = ?", (party,)).fetchone() is None:
                 raise NotFound(f"no party {party!r}")
@@ -99,23 +102,40 @@ class _Counters(SqlRepo):
                 " ON CONFLICT (party, counter) DO NOTHING",
                 (party, counter, GENESIS),
             )
-            row = self._x(bump, (party, counter)).fetchone()
-        return int(row[0]), str(row[1])
+            row = self._x(bump, (count, party, counter)).fetchone()
+        return int(row[0]) - count + 1, str(row[1])
 
     def set_head(self, party: str, counter: str, head: str) -> None:
         self._x("UPDATE party_counters SET head = ? WHERE party = ? AND counter = ?", (head, party, counter))
+
+
+def _tally(items: Sequence[tuple[Any, ...]]) -> list[tuple[str, int]]:
+    """How many of ``items`` each party (their first field) has, by party: counters are
+    locked in that order, so two changes that touch the same parties cannot deadlock on them."""
+    return sorted(Counter(item[0] for item in items).items())
 
 
 class EventsRepo(SqlRepo):
     """Append to and read from parties' outboxes."""
 
     def append(self, party: str, kind: str, payload: dict[str, Any], at: datetime) -> Event:
-        seq, _ = self.tx.repo(_Counters).next(party, "events")
-        self._x(
+        return self.append_many([(party, kind, payload)], at)[0]
+
+    def append_many(self, items: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> list[Event]:
+        """:meth:`append` of each ``(party, kind, payload)`` in order: what one change tells
+        several parties, in one counter update per party and one insert."""
+        counters = self.tx.repo(_Counters)
+        seqs = {party: counters.next(party, "events", count)[0] for party, count in _tally(items)}
+        events = []
+        for party, kind, payload in items:
+            events.append(Event(party, seqs[party], kind, payload, at))
+            seqs[party] += 1
+        created = format_utc(at)
+        self._many(
             "INSERT INTO events (party, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            (party, seq, kind, canonical_json(payload), format_utc(at)),
+            [(e.party, e.seq, e.kind, canonical_json(e.payload), created) for e in events],
         )
-        return Event(party, seq, kind, payload, at)
+        return events
 
     def after(self, party: str, after_seq: int, limit: int = 1000) -> list[Event]:
         """``party``'s events with ``seq > after_seq``, oldest first."""
@@ -135,19 +155,35 @@ class AuditRepo(SqlRepo):
     """Append to and read parties' audit chains."""
 
     def append(self, party: str, kind: str, actor: str, body: dict[str, Any], at: datetime) -> AuditEntry:
+        return self.append_many([(party, kind, actor, body)], at)[0]
+
+    def append_many(
+        self, items: Sequence[tuple[str, str, str, dict[str, Any]]], at: datetime
+    ) -> list[AuditEntry]:
+        """:meth:`append` of each ``(party, kind, actor, body)`` in order, each party's
+        entries linked one after the other from its head: one counter update and one head
+        update per party, and one insert."""
         counters = self.tx.repo(_Counters)
-        seq, prev = counters.next(party, "audit")
         at_text = format_utc(at)
-        body_text = canonical_json(body)
-        body_hash = sha256_hex(body_text)
-        link = entry_hash(seq, prev, at_text, kind, actor, body_hash)
-        self._x(
+        at_value = parse_utc(at_text, "at")
+        heads = {party: counters.next(party, "audit", count) for party, count in _tally(items)}
+        entries, rows = [], []
+        for party, kind, actor, body in items:
+            seq, prev = heads[party]
+            body_text = canonical_json(body)
+            body_hash = sha256_hex(body_text)
+            link = entry_hash(seq, prev, at_text, kind, actor, body_hash)
+            heads[party] = (seq + 1, link)
+            entries.append(AuditEntry(party, seq, at_value, kind, actor, body, body_hash, prev, link))
+            rows.append((party, seq, at_text, kind, actor, body_text, body_hash, prev, link))
+        self._many(
             "INSERT INTO audit_log (party, seq, at, kind, actor, body, body_hash, prev, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (party, seq, at_text, kind, actor, body_text, body_hash, prev, link),
+            rows,
         )
-        counters.set_head(party, "audit", link)
-        return AuditEntry(party, seq, parse_utc(at_text, "at"), kind, actor, body, body_hash, prev, link)
+        for party, (_, link) in heads.items():
+            counters.set_head(party, "audit", link)
+        return entries
 
     def entries(self, party: str, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """``party``'s chain from ``after_seq + 1``, in order."""
