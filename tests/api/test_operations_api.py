@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -305,8 +306,6 @@ def test_read_scope_cannot_file(api: Api) -> None:
 
 
 def test_client_refreshes_an_expired_token(api: Api) -> None:
-    from datetime import timedelta
-
     red: Client = client_for(api, "RED", "read")
     assert red.operations() == []
     api.clock.advance(timedelta(hours=1))  # the server's clock: the token has expired
@@ -390,3 +389,17 @@ def test_a_batch_files_only_for_the_caller(api: Api) -> None:
     with pytest.raises(ApiError) as denied:
         reader.file_operations([filing(circle_op("CIV", "C1"))])
     assert denied.value.status == 403
+
+
+def test_a_batch_costs_one_request_per_operation_against_the_rate(store: Store, tmp_path: Path) -> None:
+    api = make_api(store, tmp_path, rate_per_s=1.0, rate_burst=5)
+    api.party("RED")
+    headers = api.headers("RED")  # the token request takes one: 4 left
+    plan = {"operations": [filing(circle_op("RED", f"R{k}", lon=40.0 + 0.1 * k)) for k in range(10)]}
+    assert api.client.post("/v1/operations/batch", headers=headers, json=plan).status_code == 201
+    # 4 - 10 = -6: the next request waits (1 - -6) / 1 = 7 s
+    limited = api.client.get("/v1/operations", headers=headers)
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "7"
+    api.clock.advance(timedelta(seconds=7))
+    assert len(api.client.get("/v1/operations", headers=headers).json()) == 10

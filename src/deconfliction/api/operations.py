@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from deconfliction.api.auth import Filer, Reader
+from deconfliction.api.auth import Filer, Reader, auth_state
 from deconfliction.api.models import (
     ERRORS,
     AcknowledgementPublic,
@@ -46,7 +46,9 @@ def file_operation(body: OperationCreate, principal: Filer, request: Request) ->
 def file_operations(body: OperationBatch, principal: Filer, request: Request) -> list[OutcomePublic]:
     """Up to 1,000 new operations in one transaction (a day's plan, say): each outcome as
     ``POST /v1/operations`` gives it, in the order sent; on any error nothing is filed and
-    the error names the operation (``operations[3].volumes[0]...``)."""
+    the error names the operation (``operations[3].volumes[0]...``). Each operation
+    counts as one request against the party's rate limit."""
+    auth_state(request.app).limiter.charge(principal.party, len(body.operations) - 1)
     filings = body.to_domain(principal.party)
     return [OutcomePublic.of(o) for o in _service(request).file_many(filings)]
 

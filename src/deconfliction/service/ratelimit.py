@@ -39,15 +39,8 @@ class RateLimiter:
 
     def take(self, party: str) -> None:
         """Spend one request of ``party``'s allowance, or raise RateLimited."""
-        now = self._clock.now().timestamp()
         with self._lock:
-            bucket = self._buckets.get(party)
-            if bucket is None:
-                bucket = self._buckets[party] = _Bucket(float(self.burst), now)
-            # A clock that moved back (set by hand) refills nothing rather than draining.
-            elapsed = max(0.0, now - bucket.at)
-            bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_s)
-            bucket.at = max(bucket.at, now)
+            bucket = self._refilled(party)
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return
@@ -55,3 +48,22 @@ class RateLimiter:
         raise RateLimited(
             f"party {party!r} is over its rate of {self.rate_per_s:g} requests/s (burst {self.burst})", wait
         )
+
+    def charge(self, party: str, cost: float) -> None:
+        """Spend ``cost`` more of ``party``'s allowance, never refusing: for a request
+        already admitted whose size shows only once it is read (a batch of filings costs
+        one per operation). The bucket may go below zero, and the party's next request
+        then waits until it has refilled to one."""
+        with self._lock:
+            self._refilled(party).tokens -= cost
+
+    def _refilled(self, party: str) -> _Bucket:
+        now = self._clock.now().timestamp()
+        bucket = self._buckets.get(party)
+        if bucket is None:
+            bucket = self._buckets[party] = _Bucket(float(self.burst), now)
+        # A clock that moved back (set by hand) refills nothing rather than draining.
+        elapsed = max(0.0, now - bucket.at)
+        bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_s)
+        bucket.at = max(bucket.at, now)
+        return bucket
