@@ -46,6 +46,7 @@ def _dialect() -> Dialect:
         int_list_param=_int_array,
         migration_lock=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})",
         integrity_error=psycopg.IntegrityError,
+        spans_as_or=True,
     )
 
 
