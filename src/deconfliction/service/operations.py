@@ -15,7 +15,7 @@ from typing import Final
 
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
-from deconfliction.engine.strategic import StrategicConflict, conflicts_of_each, conflicts_with
+from deconfliction.engine.strategic import StrategicConflict, conflicts_of_each
 from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, Store, Transaction
@@ -189,12 +189,10 @@ class OperationService:
         return self._detect(tx, operation)
 
     def _detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
-        policy = self.policy_in(tx)
-        reach = policy.widest_for(operation.party)
-        candidates = tx.find_candidates(operation.volumes, reach, operation.party)
-        return conflicts_with(operation, candidates, policy)
+        return self._detect_each(tx, [operation])[0]
 
     def _detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
+        """Conflicts of each of one party's operations, found together."""
         party = operations[0].party
         policy = self.policy_in(tx)
         found = tx.find_candidates_of_each([op.volumes for op in operations], policy.widest_for(party), party)
