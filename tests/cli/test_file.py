@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from deconfliction.cli.errors import (
     EXIT_OK,
     EXIT_STATE_CONFLICT,
 )
+from deconfliction.engine.operation import OperationState
 from deconfliction.interop.geojson import document
 from deconfliction.service import OperationService
 from deconfliction.store import Store
@@ -92,6 +94,12 @@ def test_bad_input_or_an_unknown_party_files_nothing(store: Store, store_url: st
     result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, bad)), "--db", store_url])
     assert result.exit_code == EXIT_INVALID_INPUT, result.output
     assert "altitude.units" in result.output
+    assert _state(store) == before
+    # a state other than proposed is reached through the lifecycle, not filed
+    accepted = document([replace(circle_op("RED", "R1", lon=40.05), state=OperationState.ACCEPTED)])
+    result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, accepted)), "--db", store_url])
+    assert result.exit_code == EXIT_INVALID_INPUT, result.output
+    assert "operations[0].state: a new operation is filed as proposed" in result.output
     assert _state(store) == before
     # RED's operation goes in first, then the unknown party fails the whole transaction
     unknown = document([circle_op("RED", "R1", lon=40.05), circle_op("NOBODY", "N1")])
