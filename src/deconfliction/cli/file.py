@@ -8,7 +8,6 @@ import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import report_conflicts
-from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.interop.geojson import read_document
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
@@ -35,15 +34,16 @@ def file_operations(file: Path, db: str | None, as_json: bool, top: int) -> None
     doc = read_document(file)
     store = open_store(database_url(db))
     try:
-        service = AccessService(store, SystemClock())
-        service.file_many([(operation, None) for operation in doc.operations])
-        # Each conflict once: one between two of the file's operations is both of theirs.
-        found: dict[tuple[tuple[str, str], ...], StrategicConflict] = {}
-        for operation in doc.operations:
-            for conflict in service.operations.conflicts(operation.party, operation.id):
-                pair = tuple(sorted([(conflict.a.party, conflict.a.id), (conflict.b.party, conflict.b.id)]))
-                found.setdefault(pair, conflict)
+        outcomes = AccessService(store, SystemClock()).file_many([(op, None) for op in doc.operations])
     finally:
         store.close()
+    # Each conflict is found once, by the later of its two operations; one with an earlier
+    # operation of the file is shown from that earlier one's side, as it lists it.
+    keys = {operation.key for operation in doc.operations}
+    found = [
+        conflict.swapped() if (conflict.b.party, conflict.b.id) in keys else conflict
+        for outcome in outcomes
+        for conflict in outcome.detected
+    ]
     heading = f"{len(doc.operations)} operations from {file} filed"
-    raise SystemExit(report_conflicts(list(found.values()), len(doc.operations), heading, as_json, top))
+    raise SystemExit(report_conflicts(found, len(doc.operations), heading, as_json, top))

@@ -46,10 +46,12 @@ class OwnOperation:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A change's result: the operation as stored, and its conflicts as its party sees them."""
+    """A change's result: the operation as stored, and its conflicts as its party sees them
+    (``conflicts``) and as found (``detected``, the operation as side a; for operators)."""
 
     own: OwnOperation
     conflicts: list[dict[str, Any]]
+    detected: tuple[StrategicConflict, ...]
 
 
 def _notice_dict(notice: Notice) -> dict[str, Any]:
@@ -149,7 +151,8 @@ class AccessService:
         views = ChangeViews(tx)
         entry = self._entry(operation, "operation.filed", notice)
         announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views, entry)
-        return Outcome(self._own(tx, operation), views_for(tx, operation.party, conflicts, views))
+        views_of = views_for(tx, operation.party, conflicts, views)
+        return Outcome(self._own(tx, operation), views_of, tuple(conflicts))
 
     def update(
         self,
@@ -189,7 +192,7 @@ class AccessService:
             views = ChangeViews(tx)
             entry = self._entry(changed, "operation.updated", notice)
             announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views, entry)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views))
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
 
     def transition(
         self, party: str, operation_id: str, target: OperationState, expected_version: int
@@ -213,7 +216,7 @@ class AccessService:
             views = ChangeViews(tx)
             entry = self._entry(changed, f"operation.{target.value}", None)
             announce_changes(tx, party, before, conflicts, target.value, now, views=views, own_entry=entry)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views))
+            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
         """Proof of awareness of the other side of conflict ``reference`` (signed by the

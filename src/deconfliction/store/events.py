@@ -111,7 +111,8 @@ class _Counters(SqlRepo):
 
 def _tally(items: Sequence[tuple[Any, ...]]) -> list[tuple[str, int]]:
     """How many of ``items`` each party (their first field) has, by party: counters are
-    locked in that order, so two changes that touch the same parties cannot deadlock on them."""
+    locked in that order, so two appends that touch the same parties lock them in the same
+    order (a transaction that appends several times can still take them in another)."""
     return sorted(Counter(item[0] for item in items).items())
 
 
