@@ -18,7 +18,7 @@ from deconfliction.geo.footprint import (
     horizontal_distance_m,
     shapes_in,
 )
-from deconfliction.geo.frame import frame_at, midpoint
+from deconfliction.geo.frame import FRAME_GRID_DEG, frame_at, midpoint
 from geodesy_ref import (
     footprint_distance_m,
     move,
@@ -381,7 +381,7 @@ def _every_kind(lat: float, lon: float) -> list:
 
 @pytest.mark.parametrize(("lat", "lon"), [(35.0, 40.0), (-12.0, 179.0), (70.0, -20.0)])
 def test_cores_and_shapes_made_together_equal_those_made_one_at_a_time(lat, lon):
-    frames = [frame_at(lat, lon), frame_at(lat + 0.25, lon + 0.25)]
+    frames = [frame_at(lat, lon), frame_at(lat + FRAME_GRID_DEG, lon + FRAME_GRID_DEG)]
     together = _every_kind(lat, lon)
     wanted = [(fp, frame) for frame in frames for fp in together]
     cores = cores_in(wanted)
