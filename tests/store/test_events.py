@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,14 +51,17 @@ def test_a_rolled_back_change_leaves_no_event(parties: Store) -> None:
         assert tx.repo(EventsRepo).after("RED", 0) == []
         assert tx.repo(AuditRepo).head("RED") == (0, GENESIS)
         # Numbering restarts where the committed state left it: no gap.
-        assert tx.repo(EventsRepo).append("RED", "test", {}, T).seq == 1
+        tx.repo(EventsRepo).append("RED", "test", {}, T)
+        assert [e.seq for e in tx.repo(EventsRepo).after("RED", 0)] == [1]
 
 
 def test_audit_entries_chain(parties: Store) -> None:
     with parties.transaction() as tx:
         audit = tx.repo(AuditRepo)
-        first = audit.append("RED", "operation.filed", "RED", {"op": "R1"}, T)
-        second = audit.append("RED", "message.sent", "RED", {"to": "BLUE"}, T)
+        audit.append("RED", "operation.filed", "RED", {"op": "R1"}, T)
+        audit.append("RED", "message.sent", "RED", {"to": "BLUE"}, T)
+    with parties.transaction() as tx:
+        first, second = tx.repo(AuditRepo).entries("RED")
     assert first.prev == GENESIS
     assert second.prev == first.hash
     assert second.hash == entry_hash(
@@ -86,14 +91,16 @@ def test_appending_together_numbers_and_links_as_appending_one_by_one(parties: S
         tx.repo(EventsRepo).append("BLUE2", "first", {}, T)
     items = [("RED", "a", {"n": 1}), ("BLUE", "b", {"n": 2}), ("RED", "c", {"n": 3}), ("RED", "d", {"n": 4})]
     with parties.transaction() as tx:
-        together = tx.repo(AuditRepo).append_many([(p, k, "RED", b) for p, k, b in items], T)
-        events = tx.repo(EventsRepo).append_many(items, T)
+        tx.repo(AuditRepo).append_many([(p, k, "RED", b) for p, k, b in items], T)
+        tx.repo(EventsRepo).append_many(items, T)
     with parties.transaction() as tx:
-        one_by_one = [tx.repo(AuditRepo).append(p + "2", k, "RED", b, T) for p, k, b in items]
         for p, k, b in items:
+            tx.repo(AuditRepo).append(p + "2", k, "RED", b, T)
             tx.repo(EventsRepo).append(p + "2", k, b, T)
-    assert [(e.seq, e.prev, e.hash) for e in together] == [(e.seq, e.prev, e.hash) for e in one_by_one]
-    assert [(e.party, e.seq) for e in events] == [("RED", 1), ("BLUE", 2), ("RED", 2), ("RED", 3)]
+    with parties.transaction() as tx:
+        red, blue = (tx.repo(EventsRepo).after(party, 0) for party in ("RED", "BLUE"))
+        assert [(e.seq, e.kind) for e in red] == [(1, "a"), (2, "c"), (3, "d")]
+        assert [(e.seq, e.kind) for e in blue] == [(1, "first"), (2, "b")]
     with parties.transaction() as tx:
         audit = tx.repo(AuditRepo)
         for party in ("RED", "BLUE"):
@@ -105,3 +112,64 @@ def test_appending_together_numbers_and_links_as_appending_one_by_one(parties: S
             stored = [(e.seq, e.kind, e.payload) for e in tx.repo(EventsRepo).after(party, 0)]
             assert stored == [(e.seq, e.kind, e.payload) for e in tx.repo(EventsRepo).after(party + "2", 0)]
         assert [e.seq for e in audit.entries("RED")] == [1, 2, 3, 4]
+
+
+def test_a_transaction_reads_what_it_appended(parties: Store) -> None:
+    """Appends are numbered as the transaction ends, or earlier when it reads an outbox or a
+    chain: its reads see them, numbered."""
+    with parties.transaction() as tx:
+        tx.repo(EventsRepo).append("RED", "test", {"i": 1}, T)
+        tx.repo(AuditRepo).append("RED", "test", "RED", {"i": 1}, T)
+        assert [e.seq for e in tx.repo(EventsRepo).after("RED", 0)] == [1]
+        assert tx.repo(EventsRepo).last_seq("RED") == 1
+        (entry,) = tx.repo(AuditRepo).entries("RED")
+        assert tx.repo(AuditRepo).head("RED") == (1, entry.hash)
+        tx.repo(EventsRepo).append("RED", "test", {"i": 2}, T)
+    with parties.transaction() as tx:
+        assert [e.payload["i"] for e in tx.repo(EventsRepo).after("RED", 0)] == [1, 2]
+
+
+@pytest.mark.postgres
+def test_two_transactions_appending_to_two_parties_in_opposite_orders_both_commit(
+    pg_schema_url: str, open_url: Callable[[str], Store]
+) -> None:
+    """Each transaction tells one party, waits until the other has told the other party,
+    then tells the party the other began with. Numbered as they came, each would hold the
+    counter the other waits for, and PostgreSQL would abort one as deadlocked; numbered at
+    commit in party order, the second waits for the first and both commit."""
+    first, second = open_url(pg_schema_url), open_url(pg_schema_url)
+    with first.transaction() as tx:
+        tx.add_party(Party("RED", "Red"))
+        tx.add_party(Party("BLUE", "Blue"))
+        for party in ("RED", "BLUE"):  # counters exist: the race is on locking them, not making them
+            tx.repo(EventsRepo).append(party, "first", {}, T)
+            tx.repo(AuditRepo).append(party, "first", party, {}, T)
+    both_began = threading.Barrier(2, timeout=30)
+    failures: list[BaseException] = []
+
+    def tell(store: Store, parties: tuple[str, str]) -> None:
+        try:
+            with store.transaction() as tx:
+                for n, party in enumerate(parties):
+                    tx.repo(EventsRepo).append(party, "told", {"by": parties[0]}, T)
+                    tx.repo(AuditRepo).append(party, "told", parties[0], {"by": parties[0]}, T)
+                    if n == 0:
+                        both_began.wait()
+        except BaseException as exc:  # reported below: a thread's exception would be lost
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=tell, args=(first, ("RED", "BLUE"))),
+        threading.Thread(target=tell, args=(second, ("BLUE", "RED"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    with first.transaction() as tx:
+        for party in ("RED", "BLUE"):
+            assert [e.seq for e in tx.repo(EventsRepo).after(party, 0)] == [1, 2, 3]
+            chain = tx.repo(AuditRepo).entries(party)
+            assert [e.seq for e in chain] == [1, 2, 3]
+            assert [e.prev for e in chain] == [GENESIS, chain[0].hash, chain[1].hash]

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from deconfliction.errors import NotFound
 from deconfliction.geo.timewindow import format_utc, parse_utc
-from deconfliction.store.sql import SqlRepo
+from deconfliction.store.sql import SqlRepo, SqlTransaction
 
 GENESIS: Final = "0" * 64
 
@@ -109,37 +109,86 @@ class _Counters(SqlRepo):
         self._x("UPDATE party_counters SET head = ? WHERE party = ? AND counter = ?", (head, party, counter))
 
 
-def _tally(items: Sequence[tuple[Any, ...]]) -> list[tuple[str, int]]:
-    """How many of ``items`` each party (their first field) has, by party: counters are
-    locked in that order, so two appends that touch the same parties lock them in the same
-    order (a transaction that appends several times can still take them in another)."""
-    return sorted(Counter(item[0] for item in items).items())
+class PendingAppends(SqlRepo):
+    """The events and audit entries a transaction has appended, numbered and written when it
+    ends (or before it reads an outbox or a chain).
+
+    Numbering locks a counter row per party and counter until commit. Taken as each append
+    came, two transactions could take two parties' counters in opposite orders (a batch
+    telling red then civil, a filing telling civil then red; an escalation each way) and
+    PostgreSQL would abort one of them as deadlocked. Taken here, all at once, in
+    (party, counter) order, no transaction can hold a counter another holds one before.
+    """
+
+    def __init__(self, tx: SqlTransaction) -> None:
+        super().__init__(tx)
+        self.events: list[tuple[str, str, dict[str, Any], datetime]] = []
+        self.entries: list[tuple[str, str, str, dict[str, Any], datetime]] = []
+
+    def before_commit(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.events and not self.entries:
+            return
+        events, entries = self.events, self.entries
+        self.events, self.entries = [], []
+        counters = self.tx.repo(_Counters)
+        tally = Counter([(e[0], "events") for e in events] + [(e[0], "audit") for e in entries])
+        taken = {key: counters.next(*key, count) for key, count in sorted(tally.items())}
+        seqs = {party: seq for (party, counter), (seq, _) in taken.items() if counter == "events"}
+        heads = {party: head for (party, counter), head in taken.items() if counter == "audit"}
+        self._write_events(events, seqs)
+        self._write_entries(entries, heads)
+        for party, (_, link) in heads.items():
+            counters.set_head(party, "audit", link)
+
+    def _write_events(
+        self, events: Sequence[tuple[str, str, dict[str, Any], datetime]], seqs: dict[str, int]
+    ) -> None:
+        rows = []
+        for party, kind, payload, at in events:
+            rows.append((party, seqs[party], kind, canonical_json(payload), format_utc(at)))
+            seqs[party] += 1
+        self._many("INSERT INTO events (party, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _write_entries(
+        self,
+        entries: Sequence[tuple[str, str, str, dict[str, Any], datetime]],
+        heads: dict[str, tuple[int, str]],
+    ) -> None:
+        """Each party's entries linked one after the other from its head; ``heads`` ends at
+        each party's new head."""
+        rows = []
+        for party, kind, actor, body, at in entries:
+            seq, prev = heads[party]
+            at_text = format_utc(at)
+            body_text = canonical_json(body)
+            body_hash = sha256_hex(body_text)
+            link = entry_hash(seq, prev, at_text, kind, actor, body_hash)
+            heads[party] = (seq + 1, link)
+            rows.append((party, seq, at_text, kind, actor, body_text, body_hash, prev, link))
+        self._many(
+            "INSERT INTO audit_log (party, seq, at, kind, actor, body, body_hash, prev, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 class EventsRepo(SqlRepo):
-    """Append to and read from parties' outboxes."""
+    """Append to and read from parties' outboxes. Appends are numbered when the
+    transaction ends (see :class:`PendingAppends`); reads see them."""
 
-    def append(self, party: str, kind: str, payload: dict[str, Any], at: datetime) -> Event:
-        return self.append_many([(party, kind, payload)], at)[0]
+    def append(self, party: str, kind: str, payload: dict[str, Any], at: datetime) -> None:
+        self.append_many([(party, kind, payload)], at)
 
-    def append_many(self, items: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> list[Event]:
-        """:meth:`append` of each ``(party, kind, payload)`` in order: what one change tells
-        several parties, in one counter update per party and one insert."""
-        counters = self.tx.repo(_Counters)
-        seqs = {party: counters.next(party, "events", count)[0] for party, count in _tally(items)}
-        events = []
-        for party, kind, payload in items:
-            events.append(Event(party, seqs[party], kind, payload, at))
-            seqs[party] += 1
-        created = format_utc(at)
-        self._many(
-            "INSERT INTO events (party, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(e.party, e.seq, e.kind, canonical_json(e.payload), created) for e in events],
-        )
-        return events
+    def append_many(self, items: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> None:
+        """:meth:`append` of each ``(party, kind, payload)`` in order."""
+        self.tx.repo(PendingAppends).events.extend((p, kind, payload, at) for p, kind, payload in items)
 
     def after(self, party: str, after_seq: int, limit: int = 1000) -> list[Event]:
         """``party``'s events with ``seq > after_seq``, oldest first."""
+        self.tx.repo(PendingAppends).flush()
         rows = self._x(
             "SELECT seq, kind, payload, created_at FROM events"
             " WHERE party = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -148,46 +197,25 @@ class EventsRepo(SqlRepo):
         return [Event(party, int(r[0]), r[1], json.loads(r[2]), parse_utc(r[3], "created_at")) for r in rows]
 
     def last_seq(self, party: str) -> int:
+        self.tx.repo(PendingAppends).flush()
         row = self._x("SELECT max(seq) FROM events WHERE party = ?", (party,)).fetchone()
         return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 class AuditRepo(SqlRepo):
-    """Append to and read parties' audit chains."""
+    """Append to and read parties' audit chains. Appends are numbered and linked when the
+    transaction ends (see :class:`PendingAppends`); reads see them."""
 
-    def append(self, party: str, kind: str, actor: str, body: dict[str, Any], at: datetime) -> AuditEntry:
-        return self.append_many([(party, kind, actor, body)], at)[0]
+    def append(self, party: str, kind: str, actor: str, body: dict[str, Any], at: datetime) -> None:
+        self.append_many([(party, kind, actor, body)], at)
 
-    def append_many(
-        self, items: Sequence[tuple[str, str, str, dict[str, Any]]], at: datetime
-    ) -> list[AuditEntry]:
-        """:meth:`append` of each ``(party, kind, actor, body)`` in order, each party's
-        entries linked one after the other from its head: one counter update and one head
-        update per party, and one insert."""
-        counters = self.tx.repo(_Counters)
-        at_text = format_utc(at)
-        at_value = parse_utc(at_text, "at")
-        heads = {party: counters.next(party, "audit", count) for party, count in _tally(items)}
-        entries, rows = [], []
-        for party, kind, actor, body in items:
-            seq, prev = heads[party]
-            body_text = canonical_json(body)
-            body_hash = sha256_hex(body_text)
-            link = entry_hash(seq, prev, at_text, kind, actor, body_hash)
-            heads[party] = (seq + 1, link)
-            entries.append(AuditEntry(party, seq, at_value, kind, actor, body, body_hash, prev, link))
-            rows.append((party, seq, at_text, kind, actor, body_text, body_hash, prev, link))
-        self._many(
-            "INSERT INTO audit_log (party, seq, at, kind, actor, body, body_hash, prev, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        for party, (_, link) in heads.items():
-            counters.set_head(party, "audit", link)
-        return entries
+    def append_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]], at: datetime) -> None:
+        """:meth:`append` of each ``(party, kind, actor, body)`` in order."""
+        self.tx.repo(PendingAppends).entries.extend((p, k, actor, body, at) for p, k, actor, body in items)
 
     def entries(self, party: str, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """``party``'s chain from ``after_seq + 1``, in order."""
+        self.tx.repo(PendingAppends).flush()
         sql = (
             "SELECT seq, at, kind, actor, body, body_hash, prev, hash FROM audit_log"
             " WHERE party = ? AND seq > ? ORDER BY seq"
@@ -206,6 +234,7 @@ class AuditRepo(SqlRepo):
 
     def head(self, party: str) -> tuple[int, str]:
         """(seq, hash) of the last entry of ``party``'s chain; (0, GENESIS) when empty."""
+        self.tx.repo(PendingAppends).flush()
         row = self._x(
             "SELECT value, head FROM party_counters WHERE party = ? AND counter = 'audit'", (party,)
         ).fetchone()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from deconfliction.store.events import PendingAppends
 from deconfliction.store.sql import SqlRepo
 
 
@@ -17,5 +18,6 @@ class HeadsRepo(SqlRepo):
 
     def heads(self, counter: Literal["events", "audit"]) -> dict[str, int]:
         """party -> the last number taken from ``counter`` (committed)."""
+        self.tx.repo(PendingAppends).flush()
         rows = self._x("SELECT party, value FROM party_counters WHERE counter = ?", (counter,)).fetchall()
         return {r[0]: int(r[1]) for r in rows}

@@ -100,7 +100,9 @@ class PostgresStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self._transaction() as conn:
-            yield SqlTransaction(conn, self._dialect)
+            tx = SqlTransaction(conn, self._dialect)
+            yield tx
+            tx.before_commit()
 
     def close(self) -> None:
         with self._lock:

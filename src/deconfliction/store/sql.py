@@ -324,6 +324,12 @@ class SqlTransaction:
         # filing indexes the very footprints it just searched with (see geo.cells.narrowed).
         self._searched: dict[int, tuple[Footprint, frozenset[int]]] = {}
 
+    def before_commit(self) -> None:
+        """Run the repositories' :meth:`SqlRepo.before_commit`: the stores call it as the
+        body of a transaction ends without an error, before they commit."""
+        for repo in list(self._repos.values()):
+            repo.before_commit()
+
     def repo(self, kind: type[R]) -> R:
         """The feature repository ``kind`` (a :class:`SqlRepo`) inside this transaction.
 
@@ -618,6 +624,9 @@ class SqlRepo:
 
     def __init__(self, tx: SqlTransaction) -> None:
         self.tx = tx
+
+    def before_commit(self) -> None:
+        """Work left to do inside the transaction as it ends (none unless a repository says)."""
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.tx._x(sql, params)

@@ -131,7 +131,9 @@ class SqliteStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self._transaction() as conn:
-            yield SqlTransaction(conn, SQLITE)
+            tx = SqlTransaction(conn, SQLITE)
+            yield tx
+            tx.before_commit()
 
     def close(self) -> None:
         self._stop.set()
