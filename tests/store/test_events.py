@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deconfliction.errors import NotFound
+from deconfliction.engine.minima import Minima
+from deconfliction.errors import NotFound, StoreUnavailable
 from deconfliction.store import Store
 from deconfliction.store.base import Party
 from deconfliction.store.events import GENESIS, AuditEntry, AuditRepo, EventsRepo, entry_hash
@@ -173,3 +174,47 @@ def test_two_transactions_appending_to_two_parties_in_opposite_orders_both_commi
             chain = tx.repo(AuditRepo).entries(party)
             assert [e.seq for e in chain] == [1, 2, 3]
             assert [e.prev for e in chain] == [GENESIS, chain[0].hash, chain[1].hash]
+
+
+@pytest.mark.postgres
+def test_a_transaction_postgresql_undoes_for_a_concurrent_one_says_so(
+    pg_schema_url: str, open_url: Callable[[str], Store]
+) -> None:
+    """Two transactions set two pairs' minima in opposite orders: PostgreSQL undoes one of
+    them as deadlocked. That one fails with a message that says nothing was written and the
+    request can be repeated (not "connection failed"), and the other commits."""
+    first, second = open_url(pg_schema_url), open_url(pg_schema_url)
+    with first.transaction() as tx:
+        for party in ("RED", "BLUE", "CIVIL"):
+            tx.add_party(Party(party, party))
+    both_began = threading.Barrier(2, timeout=30)
+    failures: list[BaseException] = []
+
+    def set_minima(store: Store, pairs: list[tuple[str, str]]) -> None:
+        try:
+            with store.transaction() as tx:
+                for n, (a, b) in enumerate(pairs):
+                    tx.set_pair_minima(a, b, Minima(1000.0 + n, 300.0, 60.0))
+                    if n == 0:
+                        both_began.wait()
+        except BaseException as exc:  # reported below: a thread's exception would be lost
+            failures.append(exc)
+
+    pairs = [("RED", "BLUE"), ("RED", "CIVIL")]
+    threads = [
+        threading.Thread(target=set_minima, args=(first, pairs)),
+        threading.Thread(target=set_minima, args=(second, pairs[::-1])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    (failure,) = failures
+    assert isinstance(failure, StoreUnavailable)
+    assert "40P01" in str(failure)
+    assert "nothing was written, try again" in str(failure)
+    with first.transaction() as tx:
+        assert {pair: m.horizontal_m for pair, m in tx.pair_minima().items()} in (
+            {("BLUE", "RED"): 1000.0, ("CIVIL", "RED"): 1001.0},
+            {("CIVIL", "RED"): 1000.0, ("BLUE", "RED"): 1001.0},
+        )

@@ -92,6 +92,13 @@ class PostgresStore:
             try:
                 with conn.transaction():
                     yield conn
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                # 40001 / 40P01: PostgreSQL undid this transaction so that a concurrent one
+                # could go on. Nothing of it was written; the same request can be repeated.
+                raise StoreUnavailable(
+                    f"PostgreSQL undid this change to resolve a conflict with a concurrent one "
+                    f"({exc.sqlstate}: {exc.diag.message_primary}); nothing was written, try again"
+                ) from exc
             except psycopg.OperationalError as exc:
                 raise StoreUnavailable(f"PostgreSQL connection failed: {exc}") from exc
             except psycopg.Error as exc:
