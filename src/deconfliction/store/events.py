@@ -117,7 +117,8 @@ class PendingAppends(SqlRepo):
     came, two transactions could take two parties' counters in opposite orders (a batch
     telling red then civil, a filing telling civil then red; an escalation each way) and
     PostgreSQL would abort one of them as deadlocked. Taken here, all at once, in
-    (party, counter) order, no transaction can hold a counter another holds one before.
+    (party, counter) order, a transaction only ever waits for a counter that comes after
+    every one it holds, so no two can wait for each other.
     """
 
     def __init__(self, tx: SqlTransaction) -> None:
