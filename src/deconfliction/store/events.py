@@ -118,7 +118,8 @@ class PendingAppends(SqlRepo):
     telling red then civil, a filing telling civil then red; an escalation each way) and
     PostgreSQL would abort one of them as deadlocked. Taken here, all at once, in
     (party, counter) order, a transaction only ever waits for a counter that comes after
-    every one it holds, so no two can wait for each other.
+    every one it holds, so no two can wait for each other. (A transaction that read an
+    outbox or a chain between two appends would number in two passes; no use-case does.)
     """
 
     def __init__(self, tx: SqlTransaction) -> None:
