@@ -325,6 +325,42 @@ def test_candidates_far_apart_inside_shared_cells_are_dropped_by_the_bounding_bo
         assert keys(tx.find_candidates([volume(small)], reach, "blue")) == [("red", "near")]
 
 
+def test_candidates_of_the_same_datum_are_dropped_when_their_bands_as_filed_are_apart(store: Store) -> None:
+    """Flight levels' MSL envelopes are widened by hundreds of metres, but two flight-level
+    bands are compared as filed: the index compares them so too, and drops what the
+    engine would separate. Bands of another datum (or AGL over other ground) still meet
+    the envelopes' test only, as the engine compares them."""
+    with_parties(store)
+    reach = Minima(10_000.0, 300.0, 600.0)
+    fl_probe = volume(b=AltitudeBand.parse(200, 220, "FL", None))
+    agl_probe = volume(b=AltitudeBand(0.0, 120.0, Datum.AGL))
+    stored = {
+        "fl-apart": AltitudeBand.parse(300, 320, "FL", None),  # 2,438 m above the FL probe
+        "fl-near": AltitudeBand.parse(225, 240, "FL", None),  # 152 m above it
+        "msl-apart-as-filed": band(8200.0, 8300.0),  # 1,494 m above it, inside its envelope
+        "agl-apart": AltitudeBand(500.0, 600.0, Datum.AGL),  # 380 m above the AGL probe
+        "agl-other-ground": AltitudeBand(500.0, 600.0, Datum.AGL, (10.0, 20.0)),
+    }
+    everything = [op("red", name, volume(b=b)) for name, b in stored.items()]
+    with store.transaction() as tx:
+        for operation in everything:
+            tx.insert_operation(operation)
+    for probe, dropped, kept in (
+        (fl_probe, "fl-apart", {"fl-near", "msl-apart-as-filed"}),
+        (agl_probe, "agl-apart", {"agl-other-ground"}),
+    ):
+        with store.transaction() as tx:
+            found = {c.operation.id for c in tx.find_candidates([probe], reach, "blue")}
+        policy = MinimaPolicy(reach)
+        conflicting = {c.b.id for c in conflicts_with(op("blue", "p", probe), everything, policy)}
+        assert kept <= conflicting <= found
+        assert dropped not in found
+        # the envelopes alone would have kept it
+        (p_lo, p_hi), (s_lo, s_hi) = probe.band.msl_envelope(), stored[dropped].msl_envelope()
+        assert s_lo <= p_hi + reach.vertical_m
+        assert s_hi >= p_lo - reach.vertical_m
+
+
 def test_candidates_name_the_volume_pairs_that_matched(store: Store) -> None:
     """Each candidate carries the (searched volume, its volume) pairs the index matched; the
     exact check skips the others, so a pair the index knows to be apart is never listed."""

@@ -25,7 +25,7 @@ from deconfliction.engine.minima import Minima, pair_key
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.engine.strategic import Candidate, OperationRef, Overlap, StrategicConflict
 from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion, StoreError
-from deconfliction.geo.altitude import Datum
+from deconfliction.geo.altitude import AltitudeBand, Datum
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells, narrowed
 from deconfliction.geo.codec import volume_from_dict, volume_to_dict
 from deconfliction.geo.footprint import Footprint, remember_cap
@@ -257,6 +257,18 @@ def _conflict(row: Sequence[Any]) -> StrategicConflict:
     )
 
 
+def datum_key(band: AltitudeBand) -> str:
+    """What two bands must share for the engine to compare them raw
+    (:func:`~deconfliction.geo.altitude.comparable_intervals`): the datum, and for AGL the
+    ground elevation too. ``repr`` gives each float exactly, so equal keys mean equal bands'
+    datums; the converse may fail (-0.0 and 0.0), which only keeps more candidates."""
+    return band.datum.value if band.datum is not Datum.AGL else f"{band.datum.value}:{band.ground_m!r}"
+
+
+#: Widening of the raw altitude filter beyond the vertical minimum (see ``candidate_keys``).
+_RAW_SLACK_M: Final = 0.001
+
+
 def volume_cells(operation: Operation, resolution: int = RESOLUTION) -> list[frozenset[int]]:
     """The cells each volume of ``operation`` is indexed by: its footprint's candidate cells."""
     return [candidate_cells(v.footprint, 0.0, resolution) for v in operation.volumes]
@@ -279,7 +291,8 @@ _INSERT_VOLUME: Final = (
 )
 _INSERT_CELL: Final = (
     "INSERT INTO volume_cells (cell, span, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m,"
-    " lat_lo, lat_hi, lon_lo, lon_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " lat_lo, lat_hi, lon_lo, lon_hi, datum_key, alt_lo_m, alt_hi_m)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Candidate keys for one searched volume. Every filter but party and state is answered
 # from the cell index; the rest join to operations only for entries that passed. The
@@ -289,6 +302,7 @@ _INSERT_CELL: Final = (
 # the index is read over.
 _CANDIDATE_FILTERS: Final = (
     " AND c.alt_hi_msl_m >= ? AND c.alt_lo_msl_m <= ?"
+    " AND (c.datum_key <> ? OR (c.alt_hi_m >= ? AND c.alt_lo_m <= ?))"
     " AND c.lat_hi >= ? AND c.lat_lo <= ? AND c.lon_hi >= ? AND c.lon_lo <= ?"
     f" AND o.party <> ? AND o.state IN ({', '.join('?' for _ in _LIVE)})"
 )
@@ -427,14 +441,15 @@ class SqlTransaction:
         if len(cells) != len(operation.volumes):
             raise InvalidInput("cells", "one covering per volume is needed")
         volume_rows = []
-        cell_rows: list[tuple[float, ...]] = []
+        cell_rows: list[tuple[float | str, ...]] = []
         for idx, (volume, covered) in enumerate(zip(operation.volumes, cells, strict=True)):
             lo, hi = volume.band.msl_envelope()
             t0, t1 = volume.window.start_s, volume.window.end_s
             volume_rows.append((op_key, idx, t0, t1, lo, hi))
-            box = volume.footprint.bbox()
             span = span_class(t1 - t0)
-            cell_rows.extend((cell, span, t1, op_key, idx, t0, lo, hi, *box) for cell in sorted(covered))
+            band = volume.band
+            filed = (*volume.footprint.bbox(), datum_key(band), band.lower_m, band.upper_m)
+            cell_rows.extend((cell, span, t1, op_key, idx, t0, lo, hi, *filed) for cell in sorted(covered))
         self._many(_INSERT_VOLUME, volume_rows)
         self._many(_INSERT_CELL, cell_rows)
 
@@ -541,13 +556,18 @@ class SqlTransaction:
         parties with an index entry in ``cells`` that may come within ``reach`` of
         ``volume`` (the coarse half of the search)."""
         lo, hi = volume.band.msl_envelope()
+        # the band as filed, for entries of the same datum (compared raw, as the engine
+        # does), a millimetre wider than the minimum so that rounding can only keep more
+        raw_lo = volume.band.lower_m - reach.vertical_m - _RAW_SLACK_M
+        raw_hi = volume.band.upper_m + reach.vertical_m + _RAW_SLACK_M
         lat_lo, lat_hi, lon_lo, lon_hi = volume.footprint.bbox(reach.horizontal_m)
         t_lo = volume.window.start_s - reach.time_s
         t_hi = volume.window.end_s + reach.time_s
         ends = [t_hi + limit for limit in SPAN_LIMITS_S]
         cells_param = self._d.int_list_param(sorted(cells))
         box = (lat_lo, lat_hi, lon_lo, lon_hi)
-        filters = (lo - reach.vertical_m, hi + reach.vertical_m, *box, exclude_party)
+        own = (datum_key(volume.band), raw_lo, raw_hi)
+        filters = (lo - reach.vertical_m, hi + reach.vertical_m, *own, *box, exclude_party)
         if self._d.spans_as_or:
             ranges = [bound for end in ends for bound in (t_lo, end)]
             sql, params = _CANDIDATE_KEYS_BY_SPAN, (cells_param, *ranges, t_hi, *filters, *_LIVE)
