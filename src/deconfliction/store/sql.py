@@ -260,8 +260,9 @@ def _conflict(row: Sequence[Any]) -> StrategicConflict:
 def datum_key(band: AltitudeBand) -> str:
     """What two bands must share for the engine to compare them raw
     (:func:`~deconfliction.geo.altitude.comparable_intervals`): the datum, and for AGL the
-    ground elevation too. ``repr`` gives each float exactly, so equal keys mean equal bands'
-    datums; the converse may fail (-0.0 and 0.0), which only keeps more candidates."""
+    ground elevation too. ``repr`` gives each float exactly, so two bands with equal keys
+    are compared raw; two with different keys may be too (-0.0 and 0.0), which only keeps
+    more candidates."""
     return band.datum.value if band.datum is not Datum.AGL else f"{band.datum.value}:{band.ground_m!r}"
 
 
