@@ -167,6 +167,7 @@ def test_two_transactions_appending_to_two_parties_in_opposite_orders_both_commi
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+        assert not thread.is_alive()
     assert failures == []
     with first.transaction() as tx:
         for party in ("RED", "BLUE"):
@@ -209,6 +210,7 @@ def test_a_transaction_postgresql_undoes_for_a_concurrent_one_says_so(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+        assert not thread.is_alive()
     (failure,) = failures
     assert isinstance(failure, StoreUnavailable)
     assert "40P01" in str(failure)
