@@ -29,7 +29,7 @@ from deconfliction.service.clock import Clock
 from deconfliction.service.notices import ChangeViews, announce_changes, views_for
 from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.store.base import Store, Transaction
-from deconfliction.store.events import canonical_json
+from deconfliction.store.events import AuditRepo, canonical_json
 from deconfliction.store.policy import NoticeRecord, NoticesRepo, PoliciesRepo
 
 #: Longest purpose text kept with an operation (it is shown to its own party only).
@@ -149,8 +149,8 @@ class AccessService:
         tx.replace_conflicts(operation.party, operation.id, conflicts)
         notice = self._record_notice(tx, operation, purpose)
         views = ChangeViews(tx)
-        entry = self._entry(operation, "operation.filed", notice)
-        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views, entry)
+        self._audit(tx, operation, "operation.filed", notice, now)
+        announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views)
         views_of = views_for(tx, operation.party, conflicts, views)
         return Outcome(self._own(tx, operation), views_of, tuple(conflicts))
 
@@ -190,8 +190,8 @@ class AccessService:
             kept_purpose = purpose if purpose is not None else (previous.purpose if previous else None)
             notice = self._record_notice(tx, changed, kept_purpose)
             views = ChangeViews(tx)
-            entry = self._entry(changed, "operation.updated", notice)
-            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views, entry)
+            self._audit(tx, changed, "operation.updated", notice, now)
+            announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views)
             return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
 
     def transition(
@@ -214,8 +214,8 @@ class AccessService:
             conflicts = self.operations.detect(tx, changed) if target in LIVE_STATES else []
             tx.replace_conflicts(party, operation_id, conflicts)
             views = ChangeViews(tx)
-            entry = self._entry(changed, f"operation.{target.value}", None)
-            announce_changes(tx, party, before, conflicts, target.value, now, views=views, own_entry=entry)
+            self._audit(tx, changed, f"operation.{target.value}", None, now)
+            announce_changes(tx, party, before, conflicts, target.value, now, views=views)
             return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
@@ -237,8 +237,8 @@ class AccessService:
         return notice
 
     @staticmethod
-    def _entry(operation: Operation, kind: str, notice: Notice | None) -> tuple[str, dict[str, Any]]:
-        """The audit entry (kind, body) of a change to ``operation``."""
+    def _audit(tx: Transaction, operation: Operation, kind: str, notice: Notice | None, at: datetime) -> None:
+        """The audit entry of a change to ``operation``, in its party's chain."""
         body: dict[str, Any] = {
             "operation_id": operation.id,
             "version": operation.version,
@@ -248,7 +248,7 @@ class AccessService:
         }
         if notice is not None:
             body["notice"] = _notice_dict(notice)
-        return kind, body
+        tx.repo(AuditRepo).append(operation.party, kind, operation.party, body, at)
 
     @staticmethod
     def _require_version(current: Operation, expected_version: int) -> None:

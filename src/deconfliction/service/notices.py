@@ -176,23 +176,17 @@ def announce_changes(
     at: datetime,
     notice: Mapping[str, Any] | None = None,
     views: ChangeViews | None = None,
-    own_entry: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
     """Tell both sides of every conflict that appeared, changed or went away when
     ``party`` changed one of its operations (``before`` / ``after`` seen by ``party``).
 
     Kinds: ``conflict.notice`` (new), ``conflict.changed`` (a version changed, so the
     reference did: an earlier acknowledgement no longer covers it), ``conflict.cleared``.
-    ``notice`` (the lead time the change gave) is passed on to the other side.
-    ``own_entry`` (kind, body) is the change's own entry in ``party``'s audit chain, which
-    goes before the conflicts' entries. The events and the audit entries each go in
-    together: one counter update per party and one insert."""
+    ``notice`` (the lead time the change gave) is passed on to the other side."""
     old, new = _by_other(before, party), _by_other(after, party)
     views = views or ChangeViews(tx)
     events: list[tuple[str, str, dict[str, Any]]] = []
     entries: list[tuple[str, str, str, dict[str, Any]]] = []
-    if own_entry is not None:
-        entries.append((party, own_entry[0], party, own_entry[1]))
     for key in sorted(set(old) | set(new)):
         previous, current = old.get(key), new.get(key)
         other = key[0]

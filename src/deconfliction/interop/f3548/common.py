@@ -304,8 +304,8 @@ class DssBase:
                 canonical_json([volume_to_dict(v) for v in op.volumes]).encode()
             ).hexdigest(),
         }
-        entry = (f"f3548.{entity.kind}.{cause}", body)
-        announce_changes(tx, op.party, before, after, f"f3548 {cause}", now, own_entry=entry)
+        tx.repo(AuditRepo).append(op.party, f"f3548.{entity.kind}.{cause}", op.party, body, now)
+        announce_changes(tx, op.party, before, after, f"f3548 {cause}", now)
 
     @staticmethod
     def _drop_implicit(dss: DssRepo, subscription_id: str | None) -> None:
