@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import h3
+import h3.api.basic_int
 import numpy as np
 import pytest
 import shapely
@@ -12,7 +13,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deconfliction.geo import ArcSector, Circle, Corridor, Polygon, Position, Racetrack
-from deconfliction.geo.cells import candidate_cells, cell_of, covering, max_cell_radius_m, narrowed
+from deconfliction.geo import cells as cells_module
+from deconfliction.geo.cells import (
+    candidate_cells,
+    cell_of,
+    covering,
+    max_cell_radius_m,
+    narrowed,
+    search_and_index_cells,
+)
 from deconfliction.geo.frame import cap_bbox
 from geodesy_ref import G, boundary_samples, footprint_distance_m, move, pos, ring
 
@@ -160,6 +169,16 @@ def test_property_candidate_cells_and_their_narrowing_contain_every_touching_cel
     assert_covers(footprint, grow, cells=narrow)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(footprints(), st.floats(0, 50_000))
+def test_property_search_and_index_cells_are_the_candidate_cells_grown_and_not(footprint, grow):
+    search, index = search_and_index_cells(footprint, grow)
+    # the index set comes from the search's fill: it must still hold every touching cell
+    assert touching(footprint, 0.0) <= index <= search
+    assert search == candidate_cells(footprint, grow)
+    assert index == narrowed(candidate_cells(footprint, grow), footprint, 0.0, 5)
+
+
 @pytest.mark.parametrize("kind", sorted(FOOTPRINTS))
 @pytest.mark.parametrize(("lat", "lon"), [(35.0, 40.0), (-68.0, 120.0), (0.0, 179.9), (62.0, -179.8)])
 def test_candidate_cells_cover_every_kind_everywhere(kind, lat, lon):
@@ -232,3 +251,32 @@ def test_property_footprints_closer_than_d_share_a_cell(a, bearing, d, fraction)
         return
     assert covering(a, d) & covering(b, 0.0)
     assert covering(b, d) & covering(a, 0.0)
+
+
+def _cells_centred_within(lat: float, lon: float, radius_m: float, resolution: int) -> set[int]:
+    """Brute force: every cell of a disk far wider than the radius whose centre's geodesic
+    distance from the point is at most the radius."""
+    origin = h3.api.basic_int.latlng_to_cell(lat, lon, resolution)
+    smallest_step_m = 3_000.0 * 7.0 ** ((5 - resolution) / 2)  # well under any cell's width
+    disk = h3.api.basic_int.grid_disk(origin, int(radius_m / smallest_step_m) + 2)
+    centres = np.array([h3.api.basic_int.cell_to_latlng(c) for c in disk])
+    _, _, dist = G.inv(np.full(len(disk), lon), np.full(len(disk), lat), centres[:, 1], centres[:, 0])
+    return {c for c, d in zip(disk, dist, strict=True) if d <= radius_m}
+
+
+_PENTAGON = h3.cell_to_latlng(h3.get_pentagons(5)[3])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(-90, 90), st.floats(-180, 180), st.floats(0, 80_000), st.sampled_from([4, 5]))
+@example(_PENTAGON[0], _PENTAGON[1], 60_000.0, 5)  # a disk around a pentagon is not hexagonal
+@example(90.0, 0.0, 50_000.0, 5)
+@example(-89.9, 179.99, 70_000.0, 5)
+@example(12.0, -179.95, 40_000.0, 4)
+def test_property_cap_cells_hold_every_cell_centred_in_the_cap(lat, lon, radius, resolution):
+    ids, lats, lons = cells_module._cap_cells(lat, lon, radius, resolution)
+    assert _cells_centred_within(lat, lon, radius, resolution) <= set(ids)
+    assert lats.tolist() == [h3.api.basic_int.cell_to_latlng(c)[0] for c in ids]
+    # and not many more: only those the haversine's 1 % slack could not rule out
+    _, _, dist = G.inv(np.full(len(ids), lon), np.full(len(ids), lat), lons, lats)
+    assert max(dist, default=0.0) <= radius * 1.02 + 1.0

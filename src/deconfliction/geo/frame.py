@@ -176,3 +176,11 @@ def great_circle_m(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> fl
     dl = math.radians(lon_b - lon_a)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def great_circles_m(lat: float, lon: float, lats: FloatArray, lons: FloatArray) -> FloatArray:
+    """:func:`great_circle_m` from one point to each of many."""
+    p1, p2 = math.radians(lat), np.radians(lats)
+    h = np.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
+    out: FloatArray = 2 * EARTH_MEAN_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return out

@@ -14,7 +14,6 @@ the filing latency's 99th percentile. A passive checkpoint never blocks the writ
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,12 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+import orjson
+
 from deconfliction.errors import StoreError
 from deconfliction.store.sql import Dialect, SqlTransaction, migrate, translate
 
 
 def _json_ints(values: Sequence[int]) -> str:
-    return json.dumps(list(values), separators=(",", ":"))
+    return orjson.dumps(list(values)).decode()
 
 
 SQLITE: Final = Dialect(
