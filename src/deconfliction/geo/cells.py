@@ -16,6 +16,7 @@ import h3
 import h3.api.basic_int as h3int
 import h3.api.numpy_int as h3np
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from deconfliction.geo.footprint import Footprint
@@ -76,10 +77,15 @@ def search_and_index_cells(
 
 
 def _candidates(footprint: Footprint, extras_m: Sequence[float], resolution: int) -> list[frozenset[int]]:
-    reach = max(extras_m) + max_cell_radius_m(resolution)
     lat, lon = footprint.center
-    cap = footprint.cap_radius_m + reach + _margin(footprint, reach)
-    return _narrowed(*_cap_cells(lat, lon, cap, resolution), footprint, extras_m, resolution)
+    ids, lats, lons, distances = _cap_cells(
+        lat, lon, footprint.cap_radius_m + _reach(footprint, max(extras_m), resolution), resolution
+    )
+    if footprint.outline.shape == "point":
+        # A point's cap is centred on it: the disk's understated distances are the test,
+        # with no frame (they keep a few cells more than the frame's distances would).
+        return [_kept(ids, distances <= _reach(footprint, extra_m, resolution)) for extra_m in extras_m]
+    return _narrowed(ids, lats, lons, footprint, extras_m, resolution)
 
 
 def narrowed(cells: Iterable[int], footprint: Footprint, extra_m: float, resolution: int) -> frozenset[int]:
@@ -104,16 +110,24 @@ def _narrowed(
     if not ids:
         return [frozenset() for _ in extras_m]
     frame = footprint.frame()
-    core, radius = footprint.core_in(frame)
+    core, _ = footprint.core_in(frame)
     x, y = frame.forward(lons, lats)
     points = shapely.points(x, y)
-    out = []
-    for extra_m in extras_m:
-        reach = radius + extra_m + max_cell_radius_m(resolution)
-        reach += _margin(footprint, reach)
-        keep = shapely.dwithin(core, points, reach)
-        out.append(frozenset(c for c, kept in zip(ids, keep.tolist(), strict=True) if kept))
-    return out
+    return [
+        _kept(ids, shapely.dwithin(core, points, _reach(footprint, extra_m, resolution)))
+        for extra_m in extras_m
+    ]
+
+
+def _reach(footprint: Footprint, extra_m: float, resolution: int) -> float:
+    """How far from the core a cell's centre may lie for the cell to be a candidate of
+    ``footprint`` grown by ``extra_m``: its radius, the growth, one cell radius, the margin."""
+    reach = footprint.outline.radius_m + extra_m + max_cell_radius_m(resolution)
+    return reach + _margin(footprint, reach)
+
+
+def _kept(ids: list[int], keep: npt.NDArray[np.bool_]) -> frozenset[int]:
+    return frozenset(c for c, kept in zip(ids, keep.tolist(), strict=True) if kept)
 
 
 def max_cell_radius_m(resolution: int) -> float:
@@ -196,9 +210,10 @@ _RING_STEP_RES5_M: Final = 12_500.0
 
 def _cap_cells(
     lat: float, lon: float, radius_m: float, resolution: int
-) -> tuple[list[int], FloatArray, FloatArray]:
+) -> tuple[list[int], FloatArray, FloatArray, FloatArray]:
     """The cells whose centre may lie within ``radius_m`` (geodesic) of (``lat``, ``lon``)
-    (every one that does, and a few beyond), with their centres' latitudes and longitudes.
+    (every one that does, and a few beyond), with their centres' latitudes, longitudes and
+    distances from the point, understated (no more than the geodesic distance).
 
     They are picked out of the disk of the ``k`` rings of cells around the point's cell,
     with ``k`` grown until the disk holds them all, which its outer ring proves: a path
@@ -221,7 +236,12 @@ def _cap_cells(
         outer = [n for n, c in enumerate(ids) if c not in inner]
         if float(np.min(distances[outer])) > beyond:
             keep = distances <= radius_m
-            return [c for c, kept in zip(ids, keep.tolist(), strict=True) if kept], lats[keep], lons[keep]
+            return (
+                [c for c, kept in zip(ids, keep.tolist(), strict=True) if kept],
+                lats[keep],
+                lons[keep],
+                distances[keep],
+            )
         k += 1
 
 

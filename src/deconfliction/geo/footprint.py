@@ -26,7 +26,15 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from deconfliction.errors import InvalidGeometry
-from deconfliction.geo.frame import GEOD, FloatArray, LocalFrame, cap_bbox, frame_at, mean_position
+from deconfliction.geo.frame import (
+    GEOD,
+    FloatArray,
+    LocalFrame,
+    cap_bbox,
+    frame_at,
+    great_circle_m,
+    mean_position,
+)
 
 #: No footprint may reach further than this from its centre (600 km across): beyond it
 #: the local projection's scale error would pass the 0.1 % we promise.
@@ -35,6 +43,9 @@ MAX_CAP_RADIUS_M: Final = 300_000.0
 MAX_AREA_M2: Final = 250_000e6
 #: Geodesic edges are densified to points at most this far apart before projection.
 DENSIFY_STEP_M: Final = 20_000.0
+#: An edge whose haversine is below this has a geodesic below the step (the haversine is
+#: within 0.6 % of the geodesic).
+_SHORT_EDGE_M: Final = DENSIFY_STEP_M * 0.99
 #: Arcs are drawn so that each chord lies at most this far inside the true arc.
 ARC_TOLERANCE_M: Final = 1.0
 #: Smallest polygon area accepted (m^2): below it a polygon is degenerate.
@@ -87,6 +98,13 @@ def _geodesic_path(points: tuple[Position, ...], closed: bool) -> tuple[FloatArr
     seq = [*points, points[0]] if closed else list(points)
     lats = np.array([p.lat_deg for p in seq])
     lons = np.array([p.lon_deg for p in seq])
+    # Most edges are far shorter than the step: when the haversine says so of every edge,
+    # the geodesics are not measured.
+    if all(
+        great_circle_m(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) < _SHORT_EDGE_M
+        for a, b in itertools.pairwise(seq)
+    ):
+        return (lats[:-1], lons[:-1]) if closed else (lats, lons)
     _, _, dists = GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
     long_edges = np.flatnonzero(np.asarray(dists) >= DENSIFY_STEP_M)
     if not len(long_edges):
