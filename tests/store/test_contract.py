@@ -376,9 +376,10 @@ def test_candidates_name_the_volume_pairs_that_matched(store: Store) -> None:
         assert found.pairs == {(0, 0), (2, 1)}
 
 
-def test_stored_volumes_keep_their_bounding_caps(store: Store) -> None:
+def test_stored_volumes_keep_their_bounding_caps_and_costly_outlines(store: Store) -> None:
     """A decoded operation knows its footprints' caps as they were computed when filed, so
-    the pair tests need no outline; the outline itself is still made on demand."""
+    the pair tests need no outline; the outline itself is made on demand, from stored
+    coordinates where making it costs geodesics (arcs, densified edges), the same numbers."""
     from deconfliction.store import sql
 
     with_parties(store)
@@ -388,10 +389,16 @@ def test_stored_volumes_keep_their_bounding_caps(store: Store) -> None:
     sql._volumes.cache_clear()
     with store.transaction() as tx:
         stored = tx.get_operation("red", "caps")
+    kept = {}
     for was, now in zip(filed.volumes, stored.volumes, strict=True):
         assert "outline" not in now.footprint._memo
+        kept[now.footprint.kind] = "coords" in now.footprint._memo
         assert now.footprint.cap == was.footprint.cap
         assert now.footprint.outline.center == was.footprint.outline.center
+        assert now.footprint.outline.lats.tolist() == was.footprint.outline.lats.tolist()
+        assert now.footprint.outline.lons.tolist() == was.footprint.outline.lons.tolist()
+    # the polygon's 11 km edges and the circle's centre cost nothing to make again
+    assert kept == {"polygon": False, "circle": False, "corridor": True, "racetrack": True, "arc_sector": True}
 
 
 def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:

@@ -164,13 +164,19 @@ class _Outline:
 
 @dataclass(frozen=True, slots=True)
 class _FootprintBase:
-    """Behaviour shared by every footprint kind; subclasses define ``_outline_coords``."""
+    """Behaviour shared by every footprint kind; subclasses define ``_core_shape`` and
+    ``_outline_coords``."""
 
     kind: ClassVar[str]
     #: derived values (outline, core per frame, grown shapes), kept with the value; not part of it
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+    def _core_shape(self) -> tuple[Shape, float]:
+        """What the core is and the radius it is grown by."""
+        raise NotImplementedError
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
+        """Latitudes and longitudes of the core, geodesic edges densified."""
         raise NotImplementedError
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -264,7 +270,11 @@ class _FootprintBase:
 
 
 def _outline(footprint: _FootprintBase) -> _Outline:
-    shape, lats, lons, radius = footprint._outline_coords()
+    shape, radius = footprint._core_shape()
+    stored = footprint._memo.get("coords")
+    lats, lons = (
+        footprint._outline_coords() if stored is None else cast(tuple[FloatArray, FloatArray], stored)
+    )
     if shape == "point":
         return _Outline(shape, lats, lons, radius, (float(lats[0]), float(lons[0])), radius)
     cap = footprint._memo.get("cap")
@@ -401,9 +411,11 @@ class Polygon(_FootprintBase):
             raise InvalidGeometry("vertices", f"polygon is degenerate (area {shape.area:.3g} m^2)")
         self._validate_extent()
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
-        lats, lons = _geodesic_path(self.vertices, closed=True)
-        return "polygon", lats, lons, 0.0
+    def _core_shape(self) -> tuple[Shape, float]:
+        return "polygon", 0.0
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
+        return _geodesic_path(self.vertices, closed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,9 +430,12 @@ class Circle(_FootprintBase):
         object.__setattr__(self, "radius_m", _positive_length(self.radius_m, "radius"))
         self._validate_extent()
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+    def _core_shape(self) -> tuple[Shape, float]:
+        return "point", self.radius_m
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
         p = self.center_position
-        return "point", np.array([p.lat_deg]), np.array([p.lon_deg]), self.radius_m
+        return np.array([p.lat_deg]), np.array([p.lon_deg])
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,9 +457,11 @@ class Corridor(_FootprintBase):
         object.__setattr__(self, "width_m", _positive_length(self.width_m, "width"))
         self._validate_extent()
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
-        lats, lons = _geodesic_path(self.centreline, closed=False)
-        return "line", lats, lons, self.width_m / 2.0
+    def _core_shape(self) -> tuple[Shape, float]:
+        return "line", self.width_m / 2.0
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
+        return _geodesic_path(self.centreline, closed=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,9 +479,11 @@ class Racetrack(_FootprintBase):
         object.__setattr__(self, "width_m", _positive_length(self.width_m, "width"))
         self._validate_extent()
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
-        lats, lons = _geodesic_path((self.a, self.b), closed=False)
-        return "line", lats, lons, self.width_m / 2.0
+    def _core_shape(self) -> tuple[Shape, float]:
+        return "line", self.width_m / 2.0
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
+        return _geodesic_path((self.a, self.b), closed=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,7 +523,10 @@ class ArcSector(_FootprintBase):
         """Clockwise angle from the start to the end bearing."""
         return (self.end_bearing_deg - self.start_bearing_deg) % 360.0
 
-    def _outline_coords(self) -> tuple[Shape, FloatArray, FloatArray, float]:
+    def _core_shape(self) -> tuple[Shape, float]:
+        return "polygon", 0.0
+
+    def _outline_coords(self) -> tuple[FloatArray, FloatArray]:
         c = self.center_position
         inner, outer = self.inner_radius_m, self.outer_radius_m
         out_lat, out_lon = _arc(c, outer, self.start_bearing_deg, self.span_deg)
@@ -524,7 +546,7 @@ class ArcSector(_FootprintBase):
             in_lat, in_lon = np.array([c.lat_deg]), np.array([c.lon_deg])
         lats = np.concatenate([out_lat, end_lat, in_lat, start_lat])
         lons = np.concatenate([out_lon, end_lon, in_lon, start_lon])
-        return "polygon", lats, lons, 0.0
+        return lats, lons
 
 
 def _radial(
@@ -573,6 +595,31 @@ def remember_cap(footprint: _FootprintBase, cap: tuple[float, float, float]) -> 
     computed it before and stored it alongside: the cheap tests that reject most pairs
     need only the cap, and computing it means densifying the outline."""
     footprint._memo["cap"] = cap
+
+
+def remember_outline(footprint: _FootprintBase, lats: FloatArray, lons: FloatArray) -> None:
+    """Tell ``footprint`` the coordinates of its outline (:attr:`~_FootprintBase.outline`),
+    as this package computed them before and stored them alongside: an arc sector's
+    outline is a hundred geodesic points or more, a long corridor's needs its edges
+    measured and densified, and a filing does that for every stored one it checks."""
+    footprint._memo["coords"] = (lats, lons)
+
+
+def outline_worth_storing(footprint: Footprint) -> tuple[FloatArray, FloatArray] | None:
+    """The outline's coordinates if they are more than the footprint's own points (an arc
+    sector's, or a core with edges long enough to be densified), to store beside it for
+    :func:`remember_outline`; None when making the outline costs nothing worth storing."""
+    match footprint:
+        case Circle():
+            return None
+        case Polygon(vertices=points) | Corridor(centreline=points):
+            given = len(points)
+        case Racetrack():
+            given = 2
+        case _:
+            given = 0
+    outline = footprint.outline
+    return (outline.lats, outline.lons) if len(outline.lats) > given else None
 
 
 FOOTPRINT_KINDS: Final = {cls.kind: cls for cls in (Polygon, Circle, Corridor, Racetrack, ArcSector)}

@@ -28,7 +28,7 @@ from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVer
 from deconfliction.geo.altitude import AltitudeBand, Datum
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells, search_and_index_cells
 from deconfliction.geo.codec import volume_from_dict, volume_to_dict
-from deconfliction.geo.footprint import Footprint, remember_cap
+from deconfliction.geo.footprint import Footprint, outline_worth_storing, remember_cap, remember_outline
 from deconfliction.geo.timewindow import MAX_WINDOW, format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, PartyKind
@@ -176,9 +176,19 @@ _OP_COLUMNS: Final = "o.op_key, o.party, o.id, o.version, o.state, o.priority, o
 
 
 def _volumes_json(operation: Operation) -> str:
-    # Each volume keeps its footprint's bounding cap ("cap": lat, lon, radius), a derived
-    # value that the pair tests of every later filing need and that costs an outline.
-    return _json([{**volume_to_dict(v), "cap": v.footprint.cap} for v in operation.volumes])
+    # Each volume keeps derived values of its footprint that every later filing checking
+    # it would otherwise compute again: its bounding cap ("cap": lat, lon, radius), which
+    # the pair tests need, and the outline's coordinates where they cost geodesics
+    # ("outline": latitudes, longitudes), which the exact check needs.
+    return _json([_volume_row(v) for v in operation.volumes])
+
+
+def _volume_row(volume: Volume4D) -> dict[str, Any]:
+    row = {**volume_to_dict(volume), "cap": volume.footprint.cap}
+    outline = outline_worth_storing(volume.footprint)
+    if outline is not None:
+        row["outline"] = [outline[0].tolist(), outline[1].tolist()]
+    return row
 
 
 def _json(value: object) -> str:
@@ -203,6 +213,11 @@ def _stored_volume(data: dict[str, Any]) -> Volume4D:
     if cap is not None:
         lat, lon, radius = cap
         remember_cap(volume.footprint, (float(lat), float(lon), float(radius)))
+    outline = data.get("outline")  # nor, before they were stored, outlines
+    if outline is not None:
+        remember_outline(
+            volume.footprint, np.array(outline[0], dtype=np.float64), np.array(outline[1], dtype=np.float64)
+        )
     return volume
 
 
@@ -324,7 +339,8 @@ _CANDIDATE_KEYS_BY_SPAN: Final = (
     "SELECT DISTINCT c.op_key, c.idx FROM volume_cells c JOIN operations o ON o.op_key = c.op_key"
     " WHERE c.cell {in_ints} AND ("
     + " OR ".join(f"(c.span = {k} AND c.t_end_s >= ? AND c.t_end_s <= ?)" for k in range(len(SPAN_LIMITS_S)))
-    + ") AND c.t_start_s <= ?" + _CANDIDATE_FILTERS
+    + ") AND c.t_start_s <= ?"
+    + _CANDIDATE_FILTERS
 )
 _OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key {{in_ints}}"
 _CONFLICT_COLUMNS: Final = (
