@@ -26,6 +26,7 @@ from deconfliction.errors import (
     InvalidInput,
     NotFound,
     StaleVersion,
+    StoreError,
     StoreUnavailable,
 )
 from deconfliction.geo import (
@@ -398,7 +399,13 @@ def test_stored_volumes_keep_their_bounding_caps_and_costly_outlines(store: Stor
         assert now.footprint.outline.lats.tolist() == was.footprint.outline.lats.tolist()
         assert now.footprint.outline.lons.tolist() == was.footprint.outline.lons.tolist()
     # the polygon's 11 km edges and the circle's centre cost nothing to make again
-    assert kept == {"polygon": False, "circle": False, "corridor": True, "racetrack": True, "arc_sector": True}
+    assert kept == {
+        "polygon": False,
+        "circle": False,
+        "corridor": True,
+        "racetrack": True,
+        "arc_sector": True,
+    }
 
 
 def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
@@ -450,6 +457,64 @@ def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
             assert stored.volumes[0].footprint.cap == old.volumes[0].footprint.cap
     finally:
         store.close()
+
+
+def test_migration_9_drops_the_unread_volumes_table_and_keeps_the_index(tmp_path: Any) -> None:
+    """A store at migration 8 has a volumes table under its cell index; after reopening
+    (which applies 0009) the table is gone, the old entries are still found, and the
+    index still refuses an entry of no stored operation."""
+    from deconfliction.store.sql import _volumes_json, datum_key, span_class, volume_cells
+    from deconfliction.store.sqlite import SQLITE
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    for migration in migrations()[:8]:
+        for statement in migration.statements():
+            conn.execute(SQLITE.ddl(statement))
+    conn.execute(
+        "CREATE TABLE schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    conn.executemany(
+        "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')",
+        [(m.version, m.name) for m in migrations()[:8]],
+    )
+    conn.execute("INSERT INTO parties VALUES ('red', 'Red', 'military'), ('blue', 'Blue', 'military')")
+    old = op("red", "old")
+    v = old.volumes[0]
+    conn.execute(
+        "INSERT INTO operations (op_key, party, id, version, state, priority, affiliation, volumes)"
+        " VALUES (1, 'red', 'old', 1, ?, ?, NULL, ?)",
+        (old.state.value, old.priority, _volumes_json(old)),
+    )
+    lo, hi = v.band.msl_envelope()
+    t0, t1 = v.window.start_s, v.window.end_s
+    conn.execute("INSERT INTO volumes VALUES (1, 0, ?, ?, ?, ?)", (t0, t1, lo, hi))
+    filed = (*v.footprint.bbox(), datum_key(v.band), v.band.lower_m, v.band.upper_m)
+    conn.executemany(
+        "INSERT INTO volume_cells VALUES (?, ?, ?, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(cell, span_class(t1 - t0), t1, t0, lo, hi, *filed) for cell in volume_cells(old)[0]],
+    )
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert isinstance(store, SqliteStore)
+        with store.transaction() as tx:
+            tx.insert_operation(op("red", "new", volume(circle_at(35.01, 40.0))))
+        with store.transaction() as tx:
+            assert keys(tx.find_candidates([volume()], EN_ROUTE, "blue")) == [("red", "new"), ("red", "old")]
+            assert tx.get_operation("red", "old") == old
+        with pytest.raises(StoreError), store.transaction() as tx:
+            tx._x("INSERT INTO volume_cells VALUES (1, 0, 1, 999, 0, 0, 0, 0, 0, 0, 0, 0, '', 0, 0)")
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert "volumes" not in tables
+    assert "volume_cells" in tables
 
 
 def random_footprint(rng: random.Random, lat0: float, lon0: float) -> Footprint:

@@ -306,10 +306,6 @@ _UPDATE_OP: Final = (
     "UPDATE operations SET version = ?, state = ?, priority = ?, affiliation = ?, volumes = ?"
     " WHERE party = ? AND id = ? AND version = ? RETURNING op_key"
 )
-_INSERT_VOLUME: Final = (
-    "INSERT INTO volumes (op_key, idx, t_start_s, t_end_s, alt_lo_msl_m, alt_hi_msl_m)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
 _INSERT_CELL: Final = (
     "INSERT INTO volume_cells (cell, span, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m,"
     " lat_lo, lat_hi, lon_lo, lon_hi, datum_key, alt_lo_m, alt_hi_m)"
@@ -463,17 +459,14 @@ class SqlTransaction:
     def _index(self, op_key: int, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
         if len(cells) != len(operation.volumes):
             raise InvalidInput("cells", "one covering per volume is needed")
-        volume_rows = []
         cell_rows: list[tuple[float | str, ...]] = []
         for idx, (volume, covered) in enumerate(zip(operation.volumes, cells, strict=True)):
             lo, hi = volume.band.msl_envelope()
             t0, t1 = volume.window.start_s, volume.window.end_s
-            volume_rows.append((op_key, idx, t0, t1, lo, hi))
             span = span_class(t1 - t0)
             band = volume.band
             filed = (*volume.footprint.bbox(), datum_key(band), band.lower_m, band.upper_m)
             cell_rows.extend((cell, span, t1, op_key, idx, t0, lo, hi, *filed) for cell in sorted(covered))
-        self._many(_INSERT_VOLUME, volume_rows)
         self._many(_INSERT_CELL, cell_rows)
 
     def update_operation(self, operation: Operation, expected_version: int) -> None:
@@ -508,7 +501,6 @@ class SqlTransaction:
             )
         op_key = int(row[0])
         self._x("DELETE FROM volume_cells WHERE op_key = ?", (op_key,))
-        self._x("DELETE FROM volumes WHERE op_key = ?", (op_key,))
         self._index(op_key, op, cells)
 
     def get_operation(self, party: str, operation_id: str) -> Operation:
