@@ -408,14 +408,17 @@ def test_stored_volumes_keep_their_bounding_caps_and_costly_outlines(store: Stor
     }
 
 
-def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
-    """A store at migration 6 holds index rows without duration class or bounding box; after
-    reopening (which applies 0007) they are still found, and new rows sit beside them."""
+def _store_at_migration(
+    path: Any, version: int, operation: Operation, volumes_json: str
+) -> sqlite3.Connection:
+    """A SQLite file with the migrations up to ``version`` applied, parties red and blue,
+    and ``operation`` stored as op_key 1 with ``volumes_json`` (its tables of that time
+    are for the caller to fill)."""
     from deconfliction.store.sqlite import SQLITE
 
-    path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
-    for migration in migrations()[:6]:
+    conn.execute("PRAGMA foreign_keys = ON")
+    for migration in migrations()[:version]:
         for statement in migration.statements():
             conn.execute(SQLITE.ddl(statement))
     conn.execute(
@@ -424,19 +427,27 @@ def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
     )
     conn.executemany(
         "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')",
-        [(m.version, m.name) for m in migrations()[:6]],
+        [(m.version, m.name) for m in migrations()[:version]],
     )
     conn.execute("INSERT INTO parties VALUES ('red', 'Red', 'military'), ('blue', 'Blue', 'military')")
-    old = op("red", "old")
+    conn.execute(
+        "INSERT INTO operations (op_key, party, id, version, state, priority, affiliation, volumes)"
+        " VALUES (1, ?, ?, 1, ?, ?, NULL, ?)",
+        (operation.party, operation.id, operation.state.value, operation.priority, volumes_json),
+    )
+    return conn
+
+
+def test_migration_7_keeps_entries_indexed_before_it(tmp_path: Any) -> None:
+    """A store at migration 6 holds index rows without duration class or bounding box; after
+    reopening (which applies 0007) they are still found, and new rows sit beside them."""
     from deconfliction.geo.cells import covering
     from deconfliction.geo.codec import volume_to_dict
 
+    path = tmp_path / "old.sqlite"
+    old = op("red", "old")
+    conn = _store_at_migration(path, 6, old, json.dumps([volume_to_dict(old.volumes[0])]))
     v = old.volumes[0]
-    conn.execute(
-        "INSERT INTO operations (op_key, party, id, version, state, priority, affiliation, volumes)"
-        " VALUES (1, 'red', 'old', 1, ?, ?, NULL, ?)",
-        (old.state.value, old.priority, json.dumps([volume_to_dict(v)])),
-    )
     lo, hi = v.band.msl_envelope()
     conn.execute("INSERT INTO volumes VALUES (1, 0, ?, ?, ?, ?)", (v.window.start_s, v.window.end_s, lo, hi))
     conn.executemany(
@@ -464,30 +475,11 @@ def test_migration_9_drops_the_unread_volumes_table_and_keeps_the_index(tmp_path
     (which applies 0009) the table is gone, the old entries are still found, and the
     index still refuses an entry of no stored operation."""
     from deconfliction.store.sql import _volumes_json, datum_key, span_class, volume_cells
-    from deconfliction.store.sqlite import SQLITE
 
     path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA foreign_keys = ON")
-    for migration in migrations()[:8]:
-        for statement in migration.statements():
-            conn.execute(SQLITE.ddl(statement))
-    conn.execute(
-        "CREATE TABLE schema_migrations"
-        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    conn.executemany(
-        "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')",
-        [(m.version, m.name) for m in migrations()[:8]],
-    )
-    conn.execute("INSERT INTO parties VALUES ('red', 'Red', 'military'), ('blue', 'Blue', 'military')")
     old = op("red", "old")
+    conn = _store_at_migration(path, 8, old, _volumes_json(old))
     v = old.volumes[0]
-    conn.execute(
-        "INSERT INTO operations (op_key, party, id, version, state, priority, affiliation, volumes)"
-        " VALUES (1, 'red', 'old', 1, ?, ?, NULL, ?)",
-        (old.state.value, old.priority, _volumes_json(old)),
-    )
     lo, hi = v.band.msl_envelope()
     t0, t1 = v.window.start_s, v.window.end_s
     conn.execute("INSERT INTO volumes VALUES (1, 0, ?, ?, ?, ?)", (t0, t1, lo, hi))
