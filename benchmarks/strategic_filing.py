@@ -60,7 +60,7 @@ from deconfliction.geo import (
     TimeWindow,
     Volume4D,
 )
-from deconfliction.geo.cells import candidate_cells
+from deconfliction.geo.cells import search_and_index_cells
 from deconfliction.service import OperationService
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
@@ -250,9 +250,9 @@ def phase_split(
             t = lap("party and policy", t)
             pairs: dict[int, set[tuple[int, int]]] = {}
             for i, volume in enumerate(operation.volumes):
-                cells = candidate_cells(volume.footprint, reach.horizontal_m)
-                tx.remember_search(volume.footprint, cells)
-                t = lap("search cells (H3)", t)
+                cells, own = search_and_index_cells(volume.footprint, reach.horizontal_m)
+                tx.remember_search(volume.footprint, own)
+                t = lap("search and index cells (H3)", t)
                 for op_key, idx in tx.candidate_keys(volume, cells, reach, operation.party):
                     pairs.setdefault(op_key, set()).add((i, idx))
                 t = lap("candidate query (SQL)", t)
@@ -263,7 +263,7 @@ def phase_split(
             conflicts = conflicts_with(operation, candidates, policy)
             t = lap("exact check and overlap regions (engine)", t)
             tx.insert_operation(operation)
-            t = lap("index cells and insert", t)
+            t = lap("insert", t)
             tx.replace_conflicts(operation.party, operation.id, conflicts)
             t = lap("store conflicts", t)
         lap("commit", t)
