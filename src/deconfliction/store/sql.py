@@ -213,7 +213,7 @@ def _stored_volume(data: dict[str, Any]) -> Volume4D:
     if cap is not None:
         lat, lon, radius = cap
         remember_cap(volume.footprint, (float(lat), float(lon), float(radius)))
-    outline = data.get("outline")  # nor, before they were stored, outlines
+    outline = data.get("outline")  # nor do rows written before outlines were stored
     if outline is not None:
         remember_outline(
             volume.footprint, np.array(outline[0], dtype=np.float64), np.array(outline[1], dtype=np.float64)
