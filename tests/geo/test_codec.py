@@ -84,6 +84,11 @@ def test_volume_round_trip_through_json(ground):
     data = json.loads(json.dumps(volume_to_dict(volume)))
     assert data["window"]["start"].endswith("Z")
     assert volume_from_dict(data) == volume
+    stored = volume_from_dict(data, stored=True)
+    assert stored == volume
+    # the epoch seconds are not part of equality: check the stored ones directly
+    assert (stored.window.start_s, stored.window.end_s) == (volume.window.start_s, volume.window.end_s)
+    assert stored.window.end_s - stored.window.start_s == 7200.0
 
 
 @pytest.mark.parametrize(

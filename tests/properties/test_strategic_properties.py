@@ -8,6 +8,7 @@ so that near misses and conflicts are both common.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -174,6 +175,8 @@ def test_symmetry(ops, policy):
                 assert (o.start, o.end) == (p.start, p.end)
                 assert (o.vertical_gap_m, o.time_gap_s) == (p.vertical_gap_m, p.time_gap_s)
             assert ab.swapped().overlaps == tuple(o.swapped() for o in ab.overlaps)
+            for o in ab.overlaps:
+                assert o.swapped() == replace(o, volume_a=o.volume_b, volume_b=o.volume_a)
 
 
 # --------------------------------------------------------------------------- invariances

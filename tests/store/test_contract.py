@@ -381,13 +381,10 @@ def test_stored_volumes_keep_their_bounding_caps_and_costly_outlines(store: Stor
     """A decoded operation knows its footprints' caps as they were computed when filed, so
     the pair tests need no outline; the outline itself is made on demand, from stored
     coordinates where making it costs geodesics (arcs, densified edges), the same numbers."""
-    from deconfliction.store import sql
-
     with_parties(store)
     filed = op("red", "caps", *(volume(fp) for fp in every_footprint(35.0, 40.0)))
     with store.transaction() as tx:
         tx.insert_operation(filed)
-    sql._volumes.cache_clear()
     with store.transaction() as tx:
         stored = tx.get_operation("red", "caps")
     kept = {}

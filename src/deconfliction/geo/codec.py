@@ -155,10 +155,9 @@ def volume_from_dict(data: dict[str, Any], *, stored: bool = False) -> Volume4D:
                 Volume4D,
                 footprint=stored_footprint(data["footprint"]),
                 band=unchecked(AltitudeBand, lower_m=lower, upper_m=upper, datum=datum, ground_m=ground_m),
-                window=unchecked(
-                    TimeWindow,
-                    start=datetime.fromisoformat(window["start"]).astimezone(UTC),
-                    end=datetime.fromisoformat(window["end"]).astimezone(UTC),
+                window=TimeWindow.stored(
+                    datetime.fromisoformat(window["start"]).astimezone(UTC),
+                    datetime.fromisoformat(window["end"]).astimezone(UTC),
                 ),
             )
         return Volume4D(

@@ -578,9 +578,9 @@ def unchecked(cls: type[_T], **values: object) -> _T:
     """A value rebuilt from fields this package validated when it was first made and
     then stored itself, without running the checks again.
 
-    For the stores' decoding only (of any frozen value of ``geo``): re-checking a footprint
-    costs about 0.3 ms, and a filing reads dozens of stored ones. Anything from outside
-    goes through the normal constructor.
+    For the stores' decoding only (of frozen values of ``geo`` and of operations):
+    re-checking a footprint costs about 0.3 ms, and a filing reads dozens of stored ones.
+    Anything from outside goes through the normal constructor.
     """
     value: _T = object.__new__(cls)
     for name, field_value in values.items():

@@ -100,7 +100,14 @@ def frame_at(lat: float, lon: float) -> LocalFrame:
     lat0 = max(-90.0, min(90.0, round(lat / step) * step))
     lon0 = round(lon / step) * step
     lon0 = ((lon0 + 180.0) % 360.0) - 180.0
-    return LocalFrame(lat0 + 0.0, lon0 + 0.0)
+    return _shared_frame(lat0 + 0.0, lon0 + 0.0)
+
+
+@lru_cache(maxsize=65_536)  # every 1-degree frame on Earth
+def _shared_frame(lat0: float, lon0: float) -> LocalFrame:
+    # One instance per centre: shapes are memoised by frame, and a dictionary finds the
+    # very same key without calling the dataclass's __eq__.
+    return LocalFrame(lat0, lon0)
 
 
 def mean_position(lats: FloatArray, lons: FloatArray) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -48,6 +48,10 @@ class TimeWindow:
 
     start: datetime
     end: datetime
+    #: ``start`` and ``end`` as seconds since the Unix epoch, kept beside them: the exact
+    #: check and the index compare windows in seconds, dozens of times a filing.
+    start_s: float = field(init=False, repr=False, compare=False)
+    end_s: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         start = require_utc(self.start, "start")
@@ -60,18 +64,15 @@ class TimeWindow:
             raise InvalidTimeWindow(
                 "end", f"window lasts {end - start}, longer than the limit of {MAX_WINDOW}"
             )
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
+        _set(self, start, end)
 
-    @property
-    def start_s(self) -> float:
-        """Start as seconds since the Unix epoch."""
-        return self.start.timestamp()
-
-    @property
-    def end_s(self) -> float:
-        """End as seconds since the Unix epoch."""
-        return self.end.timestamp()
+    @staticmethod
+    def stored(start: datetime, end: datetime) -> TimeWindow:
+        """A window this package validated before and stored itself (UTC ``start`` before
+        ``end``), rebuilt without the checks."""
+        window: TimeWindow = object.__new__(TimeWindow)
+        _set(window, start, end)
+        return window
 
     def shifted(self, delta: timedelta) -> TimeWindow:
         """The same window moved by ``delta``."""
@@ -81,6 +82,13 @@ class TimeWindow:
     def from_epoch(start_s: float, end_s: float) -> TimeWindow:
         """A window from Unix-epoch seconds."""
         return TimeWindow(datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC))
+
+
+def _set(window: TimeWindow, start: datetime, end: datetime) -> None:
+    object.__setattr__(window, "start", start)
+    object.__setattr__(window, "end", end)
+    object.__setattr__(window, "start_s", start.timestamp())
+    object.__setattr__(window, "end_s", end.timestamp())
 
 
 def time_gap_s(a: TimeWindow, b: TimeWindow) -> float:

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from importlib import resources
 from typing import Any, Final, Protocol, TypeVar
 
@@ -28,7 +27,13 @@ from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVer
 from deconfliction.geo.altitude import AltitudeBand, Datum
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells, search_and_index_cells
 from deconfliction.geo.codec import volume_from_dict, volume_to_dict
-from deconfliction.geo.footprint import Footprint, outline_worth_storing, remember_cap, remember_outline
+from deconfliction.geo.footprint import (
+    Footprint,
+    outline_worth_storing,
+    remember_cap,
+    remember_outline,
+    unchecked,
+)
 from deconfliction.geo.timewindow import MAX_WINDOW, format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.store.base import Party, PartyKind
@@ -198,12 +203,14 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-@lru_cache(maxsize=50_000)  # about 6 kB each with their derived shapes
 def _volumes(text: str) -> tuple[Volume4D, ...]:
     """Decoded volumes of a stored JSON text, which this package wrote from validated values,
-    so the footprint checks are not run again. A filing reads dozens of candidates and
-    the result is a pure function of the text, so it is memoised by the text itself and
-    can never go stale."""
+    so the footprint checks are not run again.
+
+    Not memoised: a cache of decoded volumes (with the shapes derived from them) holds
+    some twenty objects per operation for the garbage collector, whose full passes then
+    grew to 0.4 s in a long-running service, and cost more CPU than the decoding it saved
+    (docs/decisions/0012)."""
     return tuple(_stored_volume(v) for v in orjson.loads(text))
 
 
@@ -223,15 +230,19 @@ def _stored_volume(data: dict[str, Any]) -> Volume4D:
 
 def _operation(row: Sequence[Any]) -> Operation:
     _, party, op_id, version, state, priority, affiliation, volumes = row
-    return Operation(
+    return unchecked(
+        Operation,
         party=party,
         id=op_id,
         volumes=_volumes(volumes),
-        state=OperationState(state),
+        state=_STATES[state],
         version=int(version),
         priority=int(priority),
         affiliation=affiliation,
     )
+
+
+_STATES: Final = {state.value: state for state in OperationState}
 
 
 def _overlap_to_dict(o: Overlap, region_wkb: bytes) -> dict[str, Any]:
