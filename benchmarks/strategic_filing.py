@@ -307,6 +307,35 @@ class Result:
     #: through ``AccessService`` (what the HTTP API runs: notices, audit, events, views):
     #: filings/s and CPU ms per filing one at a time and in batches
     access: dict[str, float]
+    #: the garbage collector's full passes during the timed filings: how many, the longest ms
+    full_gc: dict[str, float]
+
+
+class FullCollections:
+    """Times the garbage collector's full (generation 2) passes while it is entered: each
+    stops the filing it lands in for as long as the collector walks every tracked object."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds.append(time.perf_counter() - self._started)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+    def summary(self) -> dict[str, float]:
+        return {"passes": len(self.seconds), "longest_ms": 1e3 * max(self.seconds, default=0.0)}
 
 
 def _open(backend: str, where: str) -> tuple[Store, str]:
@@ -392,45 +421,54 @@ def run(
             file_one(service, spec)
             if keep_ops:
                 live.append(build(spec))
-        times = []
-        results = []
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for spec in new[50:]:
-            filed = file_one(service, spec)
-            times.append(filed.seconds)
-            results.append(filed)
-        wall = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
+        timed = new[50:]
+        drawn = random.Random(seed).sample(range(len(timed)), min(check, len(timed))) if keep_ops else []
+        sample = set(drawn)
+        # Only what the report needs is kept while timing (and the sampled filings, for the
+        # brute-force check): holding every result, operations with their derived shapes
+        # and conflicts with their regions, would grow what the collector walks, and its
+        # full passes would land inside the timed filings, which a service holds no list of.
+        kept: dict[int, Filed] = {}
+        times: list[float] = []
+        counts: list[tuple[int, int]] = []  # conflicts, overlapping volume pairs
+        with FullCollections() as full_gc:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for n, spec in enumerate(timed):
+                filed = file_one(service, spec)
+                times.append(filed.seconds)
+                counts.append((len(filed.conflicts), _overlaps(filed)))
+                if n in sample:
+                    kept[n] = filed
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
         phases, pairs = phase_split(
             store, service, list(specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days))
         )
 
         checked = 0
-        if check and keep_ops:
-            # Brute force: every filed operation against every operation stored before it.
+        if keep_ops:
+            # Brute force: each sampled filing against every operation stored before it.
             by_key = {op.key: n for n, op in enumerate(live)}
-            sample = random.Random(seed).sample(range(len(results)), min(check, len(results)))
             before = len(live)
-            live.extend(filed.operation for filed in results)
-            for i in sample:
-                filed = results[i]
-                position = before + i
+            live.extend(build(spec) for spec in timed)
+            for i in sorted(sample):
+                filed = kept[i]
                 assert filed.operation.key not in by_key
-                expected = conflicts_with(filed.operation, live[:position], POLICY)
+                expected = conflicts_with(filed.operation, live[: before + i], POLICY)
                 got = sorted(filed.conflicts, key=lambda c: (c.b.party, c.b.id))
                 expected = sorted(expected, key=lambda c: (c.b.party, c.b.id))
                 if got != expected:
                     raise SystemExit(f"indexed conflicts differ from brute force for {filed.operation.key}")
                 checked += 1
-        if keep_ops:  # the step-by-step filings are stored too, after the timed ones
+            # the step-by-step filings are stored too, after the timed ones
             live.extend(build(spec) for spec in specs(seed + 2, PHASE_FILINGS, prefix="phase-", days=days))
         batched: dict[str, float] = {}
         if batch:
             batched = file_batches(service, seed, filings, batch, days, live if keep_ops else None, check)
         access = through_access(store, seed, filings, batch, days)
-        times.sort()
-        by_time = sorted(results, key=lambda f: f.seconds)
+        by_time = sorted(range(len(times)), key=times.__getitem__)
         tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
+        times.sort()
         return Result(
             backend=backend,
             stored=stored,
@@ -441,20 +479,21 @@ def run(
             max_ms=1e3 * times[-1],
             per_s=filings / wall,
             cpu_ms=1e3 * cpu / filings,
-            mean_conflicts=statistics.fmean(len(f.conflicts) for f in results),
+            mean_conflicts=statistics.fmean(c for c, _ in counts),
             checked=checked,
             preload_s=preload_s,
             preload_per_s=stored / preload_s,
             phases=phases,
             pairs=pairs,
             slowest={
-                "ms": 1e3 * statistics.fmean(f.seconds for f in tail),
-                "conflicts": statistics.fmean(len(f.conflicts) for f in tail),
-                "overlaps": statistics.fmean(_overlaps(f) for f in tail),
+                "ms": 1e3 * statistics.fmean(times[-len(tail) :]),
+                "conflicts": statistics.fmean(counts[n][0] for n in tail),
+                "overlaps": statistics.fmean(counts[n][1] for n in tail),
             },
-            mean_overlaps=statistics.fmean(_overlaps(f) for f in results),
+            mean_overlaps=statistics.fmean(o for _, o in counts),
             batch=batched,
             access=access,
+            full_gc=full_gc.summary(),
         )
     finally:
         store.close()
@@ -479,23 +518,30 @@ def file_batches(
         by_party.setdefault(spec[0], []).append(spec)
     chunks = [[lst[i : i + size] for i in range(0, len(lst), size)] for lst in by_party.values()]
     order = [chunk for turn in itertools.zip_longest(*chunks) for chunk in turn if chunk]
+    total = sum(len(chunk) for chunk in order)
+    sample = set(random.Random(seed).sample(range(total), min(check, total))) if live is not None else set()
+    # as in run(): only the sampled results are kept while timing
+    kept: dict[int, tuple[int, FilingResult]] = {}  # with how many operations were stored before
     times: list[float] = []
-    filed: list[tuple[int, FilingResult]] = []  # with how many operations were stored before
+    conflicts = 0
+    filed = 0
     stored = len(live) if live is not None else 0
     started, cpu_started = time.perf_counter(), time.process_time()
     for chunk in order:
         t = time.perf_counter()
         done = service.file_many([build(spec) for spec in chunk])
         times.append(time.perf_counter() - t)
-        filed += [(stored, result) for result in done]
+        kept.update((filed + n, (stored, result)) for n, result in enumerate(done) if filed + n in sample)
+        conflicts += sum(len(result.conflicts) for result in done)
+        filed += len(done)
         stored += len(done)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     checked = 0
-    if live is not None and check:
-        live.extend(result.operation for _, result in filed)
-        for i in random.Random(seed).sample(range(len(filed)), min(check, len(filed))):
-            before, result = filed[i]
+    if live is not None:
+        live.extend(build(spec) for chunk in order for spec in chunk)
+        for i in sorted(sample):
+            before, result = kept[i]
             expected = conflicts_with(result.operation, live[:before], POLICY)
             if sorted(result.conflicts, key=_other) != sorted(expected, key=_other):
                 raise SystemExit(f"batch conflicts differ from brute force for {result.operation.key}")
@@ -503,13 +549,13 @@ def file_batches(
     times.sort()
     return {
         "size": size,
-        "filings": len(filed),
-        "per_s": len(filed) / wall,
-        "cpu_ms": 1e3 * cpu / len(filed),
+        "filings": filed,
+        "per_s": filed / wall,
+        "cpu_ms": 1e3 * cpu / filed,
         "p50_ms": 1e3 * statistics.median(times),
         "p99_ms": 1e3 * times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
         "max_ms": 1e3 * times[-1],
-        "conflicts": statistics.fmean(len(result.conflicts) for _, result in filed),
+        "conflicts": conflicts / filed,
         "checked": checked,
     }
 
@@ -677,6 +723,9 @@ def markdown(results: list[Result], command: str) -> str:
         "| slowest 1 %: conflicts | " + " | ".join(f"{r.slowest['conflicts']:.1f}" for r in results) + " |",
         "| slowest 1 %: overlapping volume pairs | "
         + " | ".join(f"{r.slowest['overlaps']:.1f}" for r in results)
+        + " |",
+        "| full passes of the garbage collector during the timed filings (longest ms) | "
+        + " | ".join(f"{r.full_gc['passes']:.0f} ({r.full_gc['longest_ms']:.1f})" for r in results)
         + " |",
         "",
     ]
