@@ -710,6 +710,7 @@ def test_sqlite_is_wal_with_durable_commits_and_foreign_keys(tmp_path: Any) -> N
         assert store.pragma("synchronous") == 2  # FULL
         assert store.pragma("foreign_keys") == 1
         assert store.pragma("wal_autocheckpoint") == 0  # the store's own thread checkpoints
+        assert store.pragma("mmap_size") >= 1 << 30  # read through a map, up to SQLite's limit
     finally:
         store.close()
     assert (tmp_path / "bare-path.sqlite").exists()
