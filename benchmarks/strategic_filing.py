@@ -525,24 +525,23 @@ def file_batches(
     times: list[float] = []
     conflicts = 0
     filed = 0
-    stored = len(live) if live is not None else 0
+    before = len(live) if live is not None else 0  # stored before the first batch
     started, cpu_started = time.perf_counter(), time.process_time()
     for chunk in order:
         t = time.perf_counter()
         done = service.file_many([build(spec) for spec in chunk])
         times.append(time.perf_counter() - t)
-        kept.update((filed + n, (stored, result)) for n, result in enumerate(done) if filed + n in sample)
+        kept.update((filed + n, (before + filed, r)) for n, r in enumerate(done) if filed + n in sample)
         conflicts += sum(len(result.conflicts) for result in done)
         filed += len(done)
-        stored += len(done)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     checked = 0
     if live is not None:
         live.extend(build(spec) for chunk in order for spec in chunk)
         for i in sorted(sample):
-            before, result = kept[i]
-            expected = conflicts_with(result.operation, live[:before], POLICY)
+            stored, result = kept[i]
+            expected = conflicts_with(result.operation, live[:stored], POLICY)
             if sorted(result.conflicts, key=_other) != sorted(expected, key=_other):
                 raise SystemExit(f"batch conflicts differ from brute force for {result.operation.key}")
             checked += 1
