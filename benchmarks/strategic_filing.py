@@ -25,6 +25,7 @@ a local setup and plans for 0.1 s per query.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import json
@@ -36,6 +37,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -304,6 +306,9 @@ class Result:
     #: filings in batches (``OperationService.file_many``): size, filings/s, CPU ms per
     #: filing, batch p50/p99/max ms, conflicts per filing, filings checked by brute force
     batch: dict[str, float]
+    #: filings from many threads at once on one CPU (``file_concurrently``): threads,
+    #: filings/s, CPU ms per filing, latency p50/p99/max ms, mean group, filings checked
+    concurrent: dict[str, float]
     #: through ``AccessService`` (what the HTTP API runs: notices, audit, events, views):
     #: filings/s and CPU ms per filing one at a time and in batches
     access: dict[str, float]
@@ -400,6 +405,7 @@ def run(
     keep_ops: bool,
     days: int = 1,
     batch: int = 0,
+    threads: int = 0,
 ) -> Result:
     store, handle = _open(backend, where)
     live: list[Operation] = []
@@ -465,18 +471,24 @@ def run(
         batched: dict[str, float] = {}
         if batch:
             batched = file_batches(service, seed, filings, batch, days, live if keep_ops else None, check)
+        concurrent: dict[str, float] = {}
+        if threads:
+            concurrent = file_concurrently(
+                service, seed, filings, threads, days, live if keep_ops else None, check
+            )
         access = through_access(store, seed, filings, batch, days)
         by_time = sorted(range(len(times)), key=times.__getitem__)
         tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
+        latency = _latencies(times)
         times.sort()
         return Result(
             backend=backend,
             stored=stored,
             days=days,
             filings=filings,
-            p50_ms=1e3 * statistics.median(times),
-            p99_ms=1e3 * times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
-            max_ms=1e3 * times[-1],
+            p50_ms=latency["p50_ms"],
+            p99_ms=latency["p99_ms"],
+            max_ms=latency["max_ms"],
             per_s=filings / wall,
             cpu_ms=1e3 * cpu / filings,
             mean_conflicts=statistics.fmean(c for c, _ in counts),
@@ -492,6 +504,7 @@ def run(
             },
             mean_overlaps=statistics.fmean(o for _, o in counts),
             batch=batched,
+            concurrent=concurrent,
             access=access,
             full_gc=full_gc.summary(),
         )
@@ -545,16 +558,119 @@ def file_batches(
             if sorted(result.conflicts, key=_other) != sorted(expected, key=_other):
                 raise SystemExit(f"batch conflicts differ from brute force for {result.operation.key}")
             checked += 1
-    times.sort()
     return {
         "size": size,
         "filings": filed,
         "per_s": filed / wall,
         "cpu_ms": 1e3 * cpu / filed,
-        "p50_ms": 1e3 * statistics.median(times),
-        "p99_ms": 1e3 * times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
-        "max_ms": 1e3 * times[-1],
+        **_latencies(times),
         "conflicts": conflicts / filed,
+        "checked": checked,
+    }
+
+
+def _latencies(seconds: Sequence[float]) -> dict[str, float]:
+    """Median, 99th percentile (nearest rank) and longest of ``seconds``, in ms."""
+    ordered = sorted(seconds)
+    return {
+        "p50_ms": 1e3 * statistics.median(ordered),
+        "p99_ms": 1e3 * ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)],
+        "max_ms": 1e3 * ordered[-1],
+    }
+
+
+def _pin(cpus: set[int]) -> None:
+    """Run every thread of this process (the store's checkpointer too) on ``cpus``."""
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+            os.sched_setaffinity(int(tid), cpus)
+
+
+def file_concurrently(
+    service: OperationService,
+    seed: int,
+    filings: int,
+    threads: int,
+    days: int,
+    live: list[Operation] | None,
+    check: int,
+) -> dict[str, float]:
+    """File ``filings`` more operations from ``threads`` threads at once, each filing one
+    at a time through ``OperationService.file`` (filings that wait while another is filed
+    go in together: decision 0013), with the whole process on one CPU. With ``live``
+    (every operation stored before), check ``check`` of them against brute force: each
+    must get its conflicts with every operation stored before the phase, and each conflict
+    between two operations of the phase must be reported by exactly one of them."""
+    phase = list(specs(seed + 6, filings, prefix="conc-", days=days))
+    sample = (
+        set(random.Random(seed).sample(range(filings), min(check, filings))) if live is not None else set()
+    )
+    times = [0.0] * filings
+    kept: dict[int, FilingResult] = {}
+    within: list[tuple[tuple[str, str], tuple[str, str]]] = []  # conflicts between phase filings
+
+    def work(first: int) -> None:
+        for n in range(first, filings, threads):
+            t = time.perf_counter()
+            result = service.file(build(phase[n]))
+            times[n] = time.perf_counter() - t
+            if n in sample:
+                kept[n] = result
+            within.extend(
+                ((c.a.party, c.a.id), (c.b.party, c.b.id))
+                for c in result.conflicts
+                if c.b.id.startswith("conc-")
+            )
+
+    # imported here: the other phases still run on an older tree (``--baseline-src``)
+    from deconfliction.service.filing_groups import groups_for
+
+    groups = groups_for(service.store, service.default_minima)
+    before = groups.groups, groups.filings
+    cpus = os.sched_getaffinity(0)
+    _pin({min(cpus)})
+    try:
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+    finally:
+        _pin(cpus)
+    checked = 0
+    if live is not None:
+        ops = [build(spec) for spec in phase]
+        reported = {frozenset(pair) for pair in within}
+        if len(reported) != len(within):
+            raise SystemExit("a conflict between two concurrent filings was reported by both")
+        for n in sorted(sample):
+            result = kept[n]
+            expected = conflicts_with(result.operation, live, POLICY)
+            stored_before = [c for c in result.conflicts if not c.b.id.startswith("conc-")]
+            if sorted(stored_before, key=_other) != sorted(expected, key=_other):
+                raise SystemExit(f"concurrent conflicts differ from brute force for {result.operation.key}")
+            truth = {_other(c): c for c in conflicts_with(result.operation, ops, POLICY)}
+            for conflict in result.conflicts:
+                if conflict.b.id.startswith("conc-") and truth.get(_other(conflict)) != conflict:
+                    raise SystemExit(
+                        f"concurrent conflicts differ from brute force for {result.operation.key}"
+                    )
+            for other in truth:
+                if frozenset({result.operation.key, other}) not in reported:
+                    raise SystemExit(f"a conflict of {result.operation.key} was reported by neither filing")
+            checked += 1
+        live.extend(ops)
+    groups_run, filed = groups.groups - before[0], groups.filings - before[1]
+    return {
+        "threads": threads,
+        "filings": filings,
+        "per_s": filings / wall,
+        "cpu_ms": 1e3 * cpu / filings,
+        **_latencies(times),
+        "group": filed / max(1, groups_run),
         "checked": checked,
     }
 
@@ -673,6 +789,27 @@ def markdown(results: list[Result], command: str) -> str:
                 f" | {b['conflicts']:.2f} | {b['checked']:.0f} equal |"
             )
         lines.append("")
+    together = [r for r in results if r.concurrent]
+    if together:
+        lines += [
+            "",
+            "Filings from many threads at once, each filing one at a time through"
+            " `OperationService.file` (filings that wait go in together: decision 0013), the"
+            " whole process on one CPU, after the above in the same store; latency is each"
+            " filing's, queueing included:",
+            "",
+            "| backend | stored N | threads | filings | filings/s | CPU ms/filing | p50 ms | p99 ms"
+            " | max ms | filings per group | checked vs brute force |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in together:
+            c = r.concurrent
+            lines.append(
+                f"| {r.backend} | {r.stored:,} | {c['threads']:.0f} | {c['filings']:,.0f} | {c['per_s']:,.0f}"
+                f" | {c['cpu_ms']:.2f} | {c['p50_ms']:.1f} | {c['p99_ms']:.1f} | {c['max_ms']:.1f}"
+                f" | {c['group']:.1f} | {c['checked']:.0f} equal |"
+            )
+        lines.append("")
     if any(r.access for r in results):
         lines += [
             "",
@@ -762,6 +899,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--batch", type=int, default=50, help="then file as many again in batches of this size (0: not)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="then file as many again from this many threads at once, on one CPU (0: not)",
+    )
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results = []
@@ -780,6 +923,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.check > 0,
                 args.days,
                 args.batch,
+                args.threads,
             )
             if backend == "sqlite":
                 result.backend = f"sqlite on {where} ({filesystem(where)})"

@@ -3,18 +3,23 @@ against `deconfliction serve` — file, see conflicts as allowed, acknowledge, a
 
 from __future__ import annotations
 
+import random
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apihelpers import filing
 
 from builders import circle_op
 from deconfliction.client import ApiError, Client
+from deconfliction.engine.operation import Operation
+from deconfliction.service.audit_verify import verify_export
 from served import Server
 
 BIN = str(Path(sys.executable).parent / "deconfliction")
@@ -85,3 +90,58 @@ def test_revocation_from_the_cli_stops_a_live_client(served: tuple[Server, str])
         with pytest.raises(ApiError) as revoked:
             civ.operations()
         assert revoked.value.status == 401
+
+
+def test_parties_filing_at_once_over_http_each_see_every_conflict_once(served: tuple[Server, str]) -> None:
+    """Two clients per party file at the same time (the server files filings that wait
+    together, docs/decisions/0013): every filing is stored with its audit entry, and each
+    conflict is reported to the later of its two filings and stored for both sides."""
+    server, db = served
+    credentials = {p: _credential(db, p, "read,file") for p in ("RED", "BLUE", "CIV")}
+    rng = random.Random(8)
+    start = datetime.now(UTC) + timedelta(hours=3)
+    work = [
+        [
+            circle_op(
+                party,
+                f"{party}-{t}-{k}",
+                lat=35.0 + rng.uniform(0.0, 0.3),
+                lon=40.0 + rng.uniform(0.0, 0.3),
+                fl=(fl := rng.randrange(100, 200, 10), fl + 20),
+                start=start + timedelta(hours=rng.uniform(0.0, 3.0)),
+            )
+            for k in range(12)
+        ]
+        for party in credentials
+        for t in range(2)  # the server admits two requests in flight per party
+    ]
+    responses: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+
+    def file_all(operations: list[Operation]) -> None:
+        try:
+            with Client(server.url, *credentials[operations[0].party]) as client:
+                for op in operations:
+                    responses.append(client.file_operation(filing(op)))
+        except BaseException as exc:  # reported below: a thread's exception would be lost
+            failures.append(exc)
+
+    threads = [threading.Thread(target=file_all, args=(ops,)) for ops in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+    assert failures == []
+    assert len(responses) == 72
+    reported = [c["reference"] for r in responses for c in r["conflicts"]]
+    assert len(reported) == len(set(reported)) > 10
+    stored: set[str] = set()
+    for party, (client_id, secret) in credentials.items():
+        with Client(server.url, client_id, secret) as client:
+            stored |= {c["reference"] for c in client.conflicts()}
+            export = client.audit_export()
+            assert verify_export(export, [k["public_key"] for k in client.audit_keys()]).ok
+            filed = [e for e in export["entries"] if e["kind"] == "operation.filed"]
+            assert len(filed) == 24, party
+    assert stored == set(reported)

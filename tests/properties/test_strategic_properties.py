@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
 from deconfliction.engine.strategic import (
     all_conflicts,
     all_conflicts_brute_force,
+    conflicts_of_each,
     operation_conflict,
     volume_overlap,
 )
@@ -310,3 +312,24 @@ def test_indexed_equals_brute_force(ops, policy, resolution):
     assert _summary(indexed) == _summary(brute)
     for c in brute:
         assert (c.a.party, c.a.id) <= (c.b.party, c.b.id)
+
+
+@SETTINGS
+@given(scenarios(max_ops=8), policies())
+def test_a_batch_finds_what_filing_one_at_a_time_finds(ops, policy):
+    """Checked against the batch's earlier operations through ``earlier_candidates`` (no
+    index), each operation gets exactly the conflicts the brute force finds against them:
+    the coarse test never drops a volume pair that conflicts."""
+    ops = [replace(op, id=f"op{n}") for n, op in enumerate(ops)]
+    candidates = earlier_candidates(ops, policy)
+    found = conflicts_of_each(list(zip(ops, candidates, strict=True)), policy)
+    for n, (op, conflicts) in enumerate(zip(ops, found, strict=True)):
+        expected = [
+            c
+            for other in sorted(ops[:n], key=lambda o: o.key)
+            if (c := operation_conflict(op, other, policy))
+        ]
+        assert conflicts == expected
+        for candidate in candidates[n]:
+            assert candidate.party != op.party
+            assert candidate.operation in ops[:n]

@@ -112,11 +112,12 @@ class AccessService:
         """File a new operation (version 1) for its party."""
         _check_new(operation, purpose)
         now = self.clock.now()
-        with self.store.transaction() as tx:
-            tx.get_party(operation.party)
-            conflicts = self.operations.detect(tx, operation)
-            tx.insert_operation(operation)
+
+        def filed(tx: Transaction, operation: Operation, conflicts: list[StrategicConflict]) -> Outcome:
             return self._filed(tx, operation, purpose, conflicts, now)
+
+        # with other threads' filings waiting at the same time, in one transaction
+        return self.operations.file_with(operation, filed)
 
     def file_many(self, filings: Sequence[tuple[Operation, str | None]]) -> list[Outcome]:
         """File a batch of new operations, each with its purpose, in one transaction:

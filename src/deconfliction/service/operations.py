@@ -8,17 +8,20 @@ sees an operation without its conflicts or the reverse.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final, TypeVar
 
+from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
-from deconfliction.engine.strategic import StrategicConflict, conflicts_of_each
+from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
 from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.volume import Volume4D
+from deconfliction.service.filing_groups import Filing, Finish, groups_for
 from deconfliction.store.base import Party, Store, Transaction
+
+R = TypeVar("R")
 
 #: Most operations one batch may file: the batch holds the store's write lock while it
 #: runs, about 2 ms per operation (docs/benchmarks.md), so 1,000 hold it about 2 s.
@@ -39,6 +42,7 @@ class OperationService:
     def __init__(self, store: Store, default_minima: Minima = EN_ROUTE) -> None:
         self.store = store
         self.default_minima = default_minima
+        self._groups = groups_for(store, default_minima)
 
     # -- parties and policy -------------------------------------------------------------
 
@@ -77,14 +81,26 @@ class OperationService:
 
     def file(self, operation: Operation) -> FilingResult:
         """Store a new operation (version 1) and its conflicts with other parties' live ones."""
+        return self.file_with(operation, _store_conflicts)
+
+    def file_with(self, operation: Operation, finish: Finish[R]) -> R:
+        """File a new operation (version 1): insert it, and run ``finish`` with its
+        conflicts in the same transaction, which stores them (and whatever else the
+        use-case records) and makes the result. Filings of other threads waiting at the
+        same time are filed with it (:mod:`deconfliction.service.filing_groups`)."""
         if operation.version != 1:
             raise StaleVersion(f"a new operation starts at version 1, not {operation.version}")
+        return self._groups.file(Filing(operation, finish), self._file_group)
+
+    def _file_group(self, group: list[Filing[Any]]) -> None:
         with self.store.transaction() as tx:
-            tx.get_party(operation.party)
-            conflicts = self._detect(tx, operation)
-            tx.insert_operation(operation)
-            tx.replace_conflicts(operation.party, operation.id, conflicts)
-        return FilingResult(operation, tuple(conflicts))
+            found = self.insert_new(tx, [filing.operation for filing in group])
+            results = [
+                filing.finish(tx, filing.operation, conflicts)
+                for filing, conflicts in zip(group, found, strict=True)
+            ]
+        for filing, result in zip(group, results, strict=True):
+            filing.result = result
 
     def file_many(self, operations: Sequence[Operation]) -> list[FilingResult]:
         """File a batch of new operations (a day's plan, say) in one transaction: all of
@@ -99,25 +115,36 @@ class OperationService:
 
     def insert_new(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
         """Insert new operations (checked by :func:`check_batch`) in ``tx`` and return
-        each one's conflicts, for the caller to store.
+        each one's conflicts, for the caller to store: those of filing them one at a time
+        in this order, found together.
 
-        They go in by runs of one party's consecutive operations. An operation never
-        conflicts with its own party's, so none of a run can conflict with another of
-        it: each run is checked against the store as it stands before the run, which
-        holds every earlier run, and the conflicts are those of filing the operations
-        one at a time in this order. A run reads the candidates it shares once and has
-        one exact check."""
-        found: list[list[StrategicConflict]] = []
-        for party, run in itertools.groupby(enumerate(operations), key=lambda item: item[1].party):
-            numbered = list(run)
+        Each operation is checked against the store as it stands before the batch (one
+        candidate search per party, through the index) and against the batch's earlier
+        operations of other parties (:func:`~deconfliction.engine.batch.earlier_candidates`),
+        all in one exact check, and then they are inserted."""
+        policy = self.policy_in(tx)
+        by_party: dict[str, list[int]] = {}
+        for n, operation in enumerate(operations):
+            by_party.setdefault(operation.party, []).append(n)
+        stored: list[list[Candidate]] = [[] for _ in operations]
+        for party, numbers in by_party.items():
             tx.get_party(party)
-            found += self._detect_each(tx, [operation for _, operation in numbered])
-            for n, operation in numbered:
-                try:
-                    tx.insert_operation(operation)
-                except AlreadyExists as exc:
-                    raise AlreadyExists(f"operations[{n}]: {exc}") from None
-        return found
+            volume_sets = [operations[n].volumes for n in numbers]
+            found = tx.find_candidates_of_each(volume_sets, policy.widest_for(party), party)
+            for n, candidates in zip(numbers, found, strict=True):
+                stored[n] = candidates
+        earlier = earlier_candidates(operations, policy)
+        checks = [
+            (operation, sorted(mine + theirs, key=lambda c: c.key) if theirs else mine)
+            for operation, mine, theirs in zip(operations, stored, earlier, strict=True)
+        ]
+        conflicts = conflicts_of_each(checks, policy)
+        for n, operation in enumerate(operations):
+            try:
+                tx.insert_operation(operation)
+            except AlreadyExists as exc:
+                raise AlreadyExists(f"operations[{n}]: {exc}") from None
+        return conflicts
 
     def update(
         self,
@@ -205,6 +232,13 @@ class OperationService:
                 f"operation {current.party}/{current.id} is at version {current.version}, "
                 f"not {expected_version}; fetch it again and retry"
             )
+
+
+def _store_conflicts(
+    tx: Transaction, operation: Operation, conflicts: list[StrategicConflict]
+) -> FilingResult:
+    tx.replace_conflicts(operation.party, operation.id, conflicts)
+    return FilingResult(operation, tuple(conflicts))
 
 
 def check_batch(operations: Sequence[Operation]) -> None:
