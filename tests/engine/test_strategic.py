@@ -336,4 +336,4 @@ def test_operation_conflict_checks_only_the_pairs_it_is_given() -> None:
     assert [(o.volume_a, o.volume_b) for o in full.overlaps] == [(1, 0)]
     assert operation_conflict(a, b, policy, {(1, 0)}) == full
     assert operation_conflict(a, b, policy, {(0, 0)}) is None
-    assert conflicts_with(a, [Candidate(b, frozenset({(1, 0)}))], policy) == [full]
+    assert conflicts_with(a, [Candidate.of(b, frozenset({(1, 0)}))], policy) == [full]

@@ -332,4 +332,4 @@ def test_a_batch_finds_what_filing_one_at_a_time_finds(ops, policy):
         assert conflicts == expected
         for candidate in candidates[n]:
             assert candidate.party != op.party
-            assert candidate.operation in ops[:n]
+            assert candidate.key in {o.key for o in ops[:n]}

@@ -235,6 +235,23 @@ def test_update_reindexes_cells_time_and_altitude(store: Store) -> None:
         assert tx.find_candidates([replace(there, band=band(0, 3000))], EN_ROUTE, "blue") == []
 
 
+def test_candidates_hold_their_matched_volumes_as_stored(store: Store) -> None:
+    """A candidate names the stored operation at its version and holds the volumes of
+    the pairs the index matched, equal to those stored; its other volumes are not read."""
+    with_parties(store)
+    far, near, later = volume(circle_at(38.0, 44.0)), volume(circle_at(35.0, 40.0)), volume(w=window(30))
+    stored = op("red", "op-1", far, near, later, version=1)
+    probes = [volume(circle_at(35.01, 40.01)), volume(circle_at(38.0, 44.0))]
+    with store.transaction() as tx:
+        tx.insert_operation(stored)
+        (found,) = tx.find_candidates(probes, EN_ROUTE, "blue")
+        (alone,) = tx.find_candidates(probes[:1], EN_ROUTE, "blue")
+    assert (found.ref.party, found.ref.id, found.ref.version) == ("red", "op-1", 1)
+    assert found.pairs == {(0, 1), (1, 0)}
+    assert found.volumes == {0: far, 1: near}
+    assert (alone.pairs, alone.volumes) == (frozenset({(0, 1)}), {1: near})
+
+
 def test_failed_transaction_leaves_nothing_half_written(store: Store) -> None:
     with_parties(store)
 
@@ -351,7 +368,7 @@ def test_candidates_of_the_same_datum_are_dropped_when_their_bands_as_filed_are_
         (agl_probe, "agl-apart", {"agl-other-ground"}),
     ):
         with store.transaction() as tx:
-            found = {c.operation.id for c in tx.find_candidates([probe], reach, "blue")}
+            found = {c.ref.id for c in tx.find_candidates([probe], reach, "blue")}
         policy = MinimaPolicy(reach)
         conflicting = {c.b.id for c in conflicts_with(op("blue", "p", probe), everything, policy)}
         assert kept <= conflicting <= found
@@ -586,6 +603,7 @@ def test_candidates_are_a_superset_of_brute_force_conflicts(store: Store, seed: 
         for o in operations:
             tx.insert_operation(o)
     live = [o for o in operations if o.live]
+    live_keys = {o.key for o in live}
     expected = all_conflicts_brute_force(live, policy)
     assert expected, "the scenario should produce conflicts"
     found: list[StrategicConflict] = []
@@ -593,7 +611,7 @@ def test_candidates_are_a_superset_of_brute_force_conflicts(store: Store, seed: 
         stored_policy = MinimaPolicy(EN_ROUTE, tx.pair_minima())
         for o in operations:
             candidates = tx.find_candidates(o.volumes, stored_policy.widest_for(o.party), o.party)
-            assert all(c.party != o.party and c.live for c in candidates)
+            assert all(c.party != o.party and c.key in live_keys for c in candidates)
             assert keys(candidates) == sorted(keys(candidates))
             if o.live:
                 found.extend(

@@ -74,7 +74,7 @@ def earlier_candidates(operations: Sequence[Operation], policy: MinimaPolicy) ->
                 pairs.setdefault(int(owner[j]), set()).add((int(index[k]), int(index[j])))
         found.append(
             sorted(
-                (Candidate(operations[m], frozenset(p)) for m, p in pairs.items()),
+                (Candidate.of(operations[m], frozenset(p)) for m, p in pairs.items()),
                 key=lambda c: c.key,
             )
         )

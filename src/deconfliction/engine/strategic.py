@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -133,22 +133,25 @@ class Candidate:
     """A live operation that may conflict with the one being checked, found through an
     index, and which pairs of volumes may: ``(volume of the checked operation, volume of
     this one)``. Pairs the index did not match are separated, so the exact check skips
-    them."""
+    them, and only the volumes of matched pairs are held (``volumes``, by index; a store
+    decodes no others: a candidate operation's other volumes are most of them)."""
 
-    operation: Operation
+    ref: OperationRef
+    volumes: Mapping[int, Volume4D]
     pairs: frozenset[tuple[int, int]]
+
+    @staticmethod
+    def of(operation: Operation, pairs: frozenset[tuple[int, int]]) -> Candidate:
+        """``operation`` as a candidate on ``pairs``."""
+        return Candidate(OperationRef.of(operation), {j: operation.volumes[j] for _, j in pairs}, pairs)
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.operation.key
+        return self.ref.party, self.ref.id
 
     @property
     def party(self) -> str:
-        return self.operation.party
-
-    @property
-    def live(self) -> bool:
-        return self.operation.live
+        return self.ref.party
 
 
 def conflict_reference(conflict: StrategicConflict) -> str:
@@ -273,7 +276,7 @@ def operation_conflict(
 
     ``pairs`` limits the check to those ``(volume of a, volume of b)`` pairs, when an
     index has shown that no other pair can come within the minima."""
-    found = conflicts_with(a, [b if pairs is None else Candidate(b, frozenset(pairs))], policy)
+    found = conflicts_with(a, [b if pairs is None else Candidate.of(b, frozenset(pairs))], policy)
     return found[0] if found else None
 
 
@@ -294,37 +297,37 @@ def conflicts_of_each(
     per-call costs once, and a candidate shared by several of them (one decoded object)
     has its shapes made once per frame."""
     near: list[_Pair] = []
-    owners: list[tuple[int, Operation]] = []
+    owners: list[tuple[int, OperationRef]] = []
     for n, (operation, candidates) in enumerate(checks):
         for other in candidates:
             if other.key == operation.key or other.party == operation.party:
                 continue
-            other_op = other.operation if isinstance(other, Candidate) else other
-            pairs = (
-                other.pairs
-                if isinstance(other, Candidate)
-                else itertools.product(range(len(operation.volumes)), range(len(other_op.volumes)))
-            )
-            minima = policy.for_pair(operation.party, other_op.party)
-            for i, j in sorted(pairs):
-                pair = _near_pair(operation.volumes[i], other_op.volumes[j], minima, i, j)
+            volumes: Mapping[int, Volume4D] | Sequence[Volume4D]
+            if isinstance(other, Candidate):
+                ref, volumes, pairs = other.ref, other.volumes, sorted(other.pairs)
+            else:
+                ref, volumes = OperationRef.of(other), other.volumes
+                pairs = list(itertools.product(range(len(operation.volumes)), range(len(volumes))))
+            minima = policy.for_pair(operation.party, ref.party)
+            for i, j in pairs:
+                pair = _near_pair(operation.volumes[i], volumes[j], minima, i, j)
                 if pair is not None:
                     near.append(pair)
-                    owners.append((n, other_op))
+                    owners.append((n, ref))
     # per check, the candidates with an overlap, in candidate order, with their overlaps
-    found: list[dict[int, tuple[Operation, list[Overlap]]]] = [{} for _ in checks]
-    for (n, other_op), overlap in zip(owners, _exact(near), strict=True):
+    found: list[dict[int, tuple[OperationRef, list[Overlap]]]] = [{} for _ in checks]
+    for (n, ref), overlap in zip(owners, _exact(near), strict=True):
         if overlap is not None:
-            found[n].setdefault(id(other_op), (other_op, []))[1].append(overlap)
+            found[n].setdefault(id(ref), (ref, []))[1].append(overlap)
     return [
         [
             StrategicConflict(
                 OperationRef.of(operation),
-                OperationRef.of(other_op),
-                policy.for_pair(operation.party, other_op.party),
+                ref,
+                policy.for_pair(operation.party, ref.party),
                 tuple(overlaps),
             )
-            for other_op, overlaps in by_other.values()
+            for ref, overlaps in by_other.values()
         ]
         for (operation, _), by_other in zip(checks, found, strict=True)
     ]

@@ -10,7 +10,7 @@ one text however many cells it searches, and stays prepared.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -350,7 +350,7 @@ _CANDIDATE_KEYS_BY_SPAN: Final = (
     + ") AND c.t_start_s <= ?"
     + _CANDIDATE_FILTERS
 )
-_OPS_BY_KEY: Final = f"SELECT {_OP_COLUMNS} FROM operations o WHERE o.op_key {{in_ints}}"
+_CANDIDATE_ROWS: Final = "SELECT op_key, party, id, version, volumes FROM operations WHERE op_key {in_ints}"
 _CONFLICT_COLUMNS: Final = (
     "a_party, a_id, a_version, b_party, b_id, b_version, horizontal_m, vertical_m, time_s, overlaps_json"
 )
@@ -558,9 +558,13 @@ class SqlTransaction:
                 for op_key, idx in self.candidate_keys(volume, cells, reach, exclude_party):
                     found[op_key].add((i, idx))
             pairs.append(found)
-        decoded = self.operations_by_key({key for found in pairs for key in found})
+        needed: dict[int, set[int]] = defaultdict(set)
+        for found in pairs:
+            for key, matched in found.items():
+                needed[key].update(j for _, j in matched)
+        decoded = self.candidate_volumes(needed)
         return [
-            [Candidate(operation, frozenset(found[key])) for key, operation in decoded if key in found]
+            [Candidate(ref, volumes, frozenset(found[key])) for key, ref, volumes in decoded if key in found]
             for found in pairs
         ]
 
@@ -569,13 +573,21 @@ class SqlTransaction:
         :func:`~deconfliction.geo.cells.search_and_index_cells`), to index it by them."""
         self._searched[id(footprint)] = (footprint, cells)
 
-    def operations_by_key(self, keys: Iterable[int]) -> list[tuple[int, Operation]]:
-        """The operations with these keys, with their keys, in (party, id) order."""
-        wanted = sorted(keys)
-        if not wanted:
+    def candidate_volumes(
+        self, needed: Mapping[int, Iterable[int]]
+    ) -> list[tuple[int, OperationRef, dict[int, Volume4D]]]:
+        """For each operation key in ``needed``, its reference and the volumes of it with
+        the indices given (decoded; the others are not), in (party, id) order."""
+        if not needed:
             return []
-        rows = self._x(_OPS_BY_KEY, (self._d.int_list_param(wanted),)).fetchall()
-        return sorted(((int(r[0]), _operation(r)) for r in rows), key=lambda found: found[1].key)
+        rows = self._x(_CANDIDATE_ROWS, (self._d.int_list_param(sorted(needed)),)).fetchall()
+        found = []
+        for key, party, op_id, version, text in rows:
+            stored = orjson.loads(text)
+            volumes = {j: _stored_volume(stored[j]) for j in sorted(needed[int(key)])}
+            found.append((int(key), OperationRef(party, op_id, int(version)), volumes))
+        found.sort(key=lambda item: (item[1].party, item[1].id))
+        return found
 
     def candidate_keys(
         self, volume: Volume4D, cells: Iterable[int], reach: Minima, exclude_party: str
