@@ -133,7 +133,9 @@ def test_a_bad_filing_in_a_group_fails_alone(service: OperationService) -> None:
     filers = _file_in_one_group(service, operations)
     errors = {f.operation.id if f.operation is not twice else "twice": f.error for f in filers}
     assert isinstance(errors.pop("N1"), NotFound)
-    assert isinstance(errors.pop("TAKEN"), AlreadyExists)
+    taken_error = errors.pop("TAKEN")
+    assert isinstance(taken_error, AlreadyExists)
+    assert str(taken_error) == "operation 'TAKEN' of party 'BLUE' already exists"  # as filed alone
     assert isinstance(errors.pop("twice"), AlreadyExists)
     assert all(error is None for error in errors.values())
     assert sorted(o.id for o in service.operations()) == ["G0", "G1", "G2", "G3", "TAKEN"]

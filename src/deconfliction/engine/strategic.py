@@ -133,8 +133,8 @@ class Candidate:
     """A live operation that may conflict with the one being checked, found through an
     index, and which pairs of volumes may: ``(volume of the checked operation, volume of
     this one)``. Pairs the index did not match are separated, so the exact check skips
-    them, and only the volumes of matched pairs are held (``volumes``, by index; a store
-    decodes no others: a candidate operation's other volumes are most of them)."""
+    them, and only the volumes of matched pairs are held (``volumes``, by index): a
+    store decodes no others (docs/stores.md, "Finding candidates")."""
 
     ref: OperationRef
     volumes: Mapping[int, Volume4D]

@@ -1,8 +1,8 @@
 """Group filing: filings that arrive while others are being filed go in together.
 
 A filing alone pays for its own transaction, durable commit and detection pass, whose
-per-call costs are most of its work (docs/benchmarks.md: about 3.5 ms of CPU one at a
-time against 1.8 in batches). When several threads file at once (the API's worker
+per-call costs are most of its work (decision 0013: about 3.3 ms of CPU one at a time
+against 2.0 in batches of 50). When several threads file at once (the API's worker
 threads), the first to find no group running leads: it takes every filing waiting (up to
 :data:`MAX_GROUP`) and files them as one batch, in the order they came, in one
 transaction, while the filings that arrive meanwhile queue for the next group. Each

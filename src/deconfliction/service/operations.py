@@ -143,6 +143,8 @@ class OperationService:
             try:
                 tx.insert_operation(operation)
             except AlreadyExists as exc:
+                if len(operations) == 1:  # a filing alone: no batch to point into
+                    raise
                 raise AlreadyExists(f"operations[{n}]: {exc}") from None
         return conflicts
 
