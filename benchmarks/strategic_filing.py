@@ -496,7 +496,6 @@ def run(
         by_time = sorted(range(len(times)), key=times.__getitem__)
         tail = by_time[len(by_time) - max(1, len(by_time) // 100) :]
         latency = _latencies(times)
-        times.sort()
         return Result(
             backend=backend,
             stored=stored,
@@ -514,7 +513,7 @@ def run(
             phases=phases,
             pairs=pairs,
             slowest={
-                "ms": 1e3 * statistics.fmean(times[-len(tail) :]),
+                "ms": 1e3 * statistics.fmean(times[n] for n in tail),
                 "conflicts": statistics.fmean(counts[n][0] for n in tail),
                 "overlaps": statistics.fmean(counts[n][1] for n in tail),
             },
@@ -624,19 +623,23 @@ def file_concurrently(
     times = [0.0] * filings
     kept: dict[int, FilingResult] = {}
     within: list[tuple[tuple[str, str], tuple[str, str]]] = []  # conflicts between phase filings
+    failures: list[BaseException] = []
 
     def work(first: int) -> None:
-        for n in range(first, filings, threads):
-            t = time.perf_counter()
-            result = service.file(build(phase[n]))
-            times[n] = time.perf_counter() - t
-            if n in sample:
-                kept[n] = result
-            within.extend(
-                ((c.a.party, c.a.id), (c.b.party, c.b.id))
-                for c in result.conflicts
-                if c.b.id.startswith("conc-")
-            )
+        try:
+            for n in range(first, filings, threads):
+                t = time.perf_counter()
+                result = service.file(build(phase[n]))
+                times[n] = time.perf_counter() - t
+                if n in sample:
+                    kept[n] = result
+                within.extend(
+                    ((c.a.party, c.a.id), (c.b.party, c.b.id))
+                    for c in result.conflicts
+                    if c.b.id.startswith("conc-")
+                )
+        except BaseException as exc:  # raised below: a thread's exception would be lost
+            failures.append(exc)
 
     # imported here: the other phases still run on an older tree (``--baseline-src``)
     from deconfliction.service.filing_groups import groups_for
@@ -656,6 +659,8 @@ def file_concurrently(
         cpu = time.process_time() - cpu_started
     finally:
         _pin(cpus)
+    if failures:
+        raise SystemExit(f"a concurrent filing failed: {failures[0]!r}")
     checked = 0
     if live is not None:
         ops = [build(spec) for spec in phase]

@@ -191,7 +191,6 @@ def test_services_with_other_default_minima_queue_apart(store: Store) -> None:
     """The API makes a service per request: they share one queue per store, and filings
     under other default minima (which find other conflicts) are never grouped with them."""
     ours = groups_for(store, EN_ROUTE)
-    assert OperationService(store)._groups is ours
-    assert OperationService(store)._groups is ours
+    assert OperationService(store)._groups is OperationService(store)._groups is ours
     other = Minima(50_000.0, EN_ROUTE.vertical_m, EN_ROUTE.time_s)
     assert OperationService(store, other)._groups is not ours

@@ -122,17 +122,10 @@ class OperationService:
         candidate search per party, through the index) and against the batch's earlier
         operations of other parties (:func:`~deconfliction.engine.batch.earlier_candidates`),
         all in one exact check, and then they are inserted."""
-        policy = self.policy_in(tx)
-        by_party: dict[str, list[int]] = {}
-        for n, operation in enumerate(operations):
-            by_party.setdefault(operation.party, []).append(n)
-        stored: list[list[Candidate]] = [[] for _ in operations]
-        for party, numbers in by_party.items():
+        for party in dict.fromkeys(operation.party for operation in operations):
             tx.get_party(party)
-            volume_sets = [operations[n].volumes for n in numbers]
-            found = tx.find_candidates_of_each(volume_sets, policy.widest_for(party), party)
-            for n, candidates in zip(numbers, found, strict=True):
-                stored[n] = candidates
+        policy = self.policy_in(tx)
+        stored = _stored_candidates(tx, operations, policy)
         earlier = earlier_candidates(operations, policy)
         checks = [
             (operation, sorted(mine + theirs, key=lambda c: c.key) if theirs else mine)
@@ -218,14 +211,8 @@ class OperationService:
         return self._detect(tx, operation)
 
     def _detect(self, tx: Transaction, operation: Operation) -> list[StrategicConflict]:
-        return self._detect_each(tx, [operation])[0]
-
-    def _detect_each(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
-        """Conflicts of each of one party's operations, found together."""
-        party = operations[0].party
         policy = self.policy_in(tx)
-        found = tx.find_candidates_of_each([op.volumes for op in operations], policy.widest_for(party), party)
-        return conflicts_of_each(list(zip(operations, found, strict=True)), policy)
+        return conflicts_of_each([(operation, _stored_candidates(tx, [operation], policy)[0])], policy)[0]
 
     @staticmethod
     def _require_version(current: Operation, expected_version: int) -> None:
@@ -234,6 +221,23 @@ class OperationService:
                 f"operation {current.party}/{current.id} is at version {current.version}, "
                 f"not {expected_version}; fetch it again and retry"
             )
+
+
+def _stored_candidates(
+    tx: Transaction, operations: Sequence[Operation], policy: MinimaPolicy
+) -> list[list[Candidate]]:
+    """Each operation's candidates among the stored ones, with one search per party (a
+    party's operations share its widest minima and the candidates they have in common)."""
+    by_party: dict[str, list[int]] = {}
+    for n, operation in enumerate(operations):
+        by_party.setdefault(operation.party, []).append(n)
+    found: list[list[Candidate]] = [[] for _ in operations]
+    for party, numbers in by_party.items():
+        volume_sets = [operations[n].volumes for n in numbers]
+        searched = tx.find_candidates_of_each(volume_sets, policy.widest_for(party), party)
+        for n, candidates in zip(numbers, searched, strict=True):
+            found[n] = candidates
+    return found
 
 
 def _store_conflicts(
