@@ -50,8 +50,9 @@ LIBRARIES = (
 )
 
 
-def child(store_path: Path, filings: int) -> None:
-    """File ``filings`` operations into a copy of the store (run under callgrind)."""
+def child(store_path: Path, filings: int, batch: int) -> None:
+    """File ``filings`` operations into a copy of the store (run under callgrind), one at
+    a time or, with ``batch`` > 1, in ``file_many`` batches of that many."""
     import numpy as np
     import strategic_filing as sf
 
@@ -76,12 +77,17 @@ def child(store_path: Path, filings: int) -> None:
         service = OperationService(store)
         gc.collect()
         gc.freeze()
-        for spec in sf.specs(2016, filings, prefix="new-", days=7):
-            service.file(sf.build(spec))
+        specs = list(sf.specs(2016, filings, prefix="new-", days=7))
+        if batch > 1:
+            for start in range(0, filings, batch):
+                service.file_many([sf.build(spec) for spec in specs[start : start + batch]])
+        else:
+            for spec in specs:
+                service.file(sf.build(spec))
         store.close()
 
 
-def counted(src: Path, store_path: Path, filings: int) -> collections.Counter[str]:
+def counted(src: Path, store_path: Path, filings: int, batch: int) -> collections.Counter[str]:
     """Instructions of one child run by library (and ``total``), from callgrind."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -105,6 +111,7 @@ def counted(src: Path, store_path: Path, filings: int) -> collections.Counter[st
                 "--child",
                 str(store_path),
                 str(filings),
+                str(batch),
             ],
             env=env,
             capture_output=True,
@@ -153,8 +160,8 @@ def _self_cost_by_object(path: Path) -> collections.Counter[str]:
     return costs
 
 
-def per_filing(src: Path, store_path: Path, k1: int, k2: int) -> dict[str, float]:
-    low, high = counted(src, store_path, k1), counted(src, store_path, k2)
+def per_filing(src: Path, store_path: Path, k1: int, k2: int, batch: int) -> dict[str, float]:
+    low, high = counted(src, store_path, k1, batch), counted(src, store_path, k2, batch)
     return {name: (high[name] - low[name]) / (k2 - k1) for name in high.keys() | low.keys()}
 
 
@@ -178,16 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--filings", type=int, nargs=2, default=[200, 600], metavar=("K1", "K2"))
     parser.add_argument("--store", type=Path, help="pre-loaded store to use (made if missing)")
     parser.add_argument("--baseline-src", type=Path, help="a second source tree to measure beside this one")
-    parser.add_argument("--child", nargs=2, metavar=("STORE", "FILINGS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch", type=int, default=1, help="file in OperationService.file_many batches of this size"
+    )
+    parser.add_argument("--child", nargs=3, metavar=("STORE", "FILINGS", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(Path(args.child[0]), int(args.child[1]))
+        child(Path(args.child[0]), int(args.child[1]), int(args.child[2]))
         return 0
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed: apt-get install valgrind")
     k1, k2 = args.filings
     if not 0 < k1 < k2:
         raise SystemExit(f"--filings needs 0 < K1 < K2, got {k1} {k2}")
+    if args.batch < 1 or k1 % args.batch or k2 % args.batch:
+        raise SystemExit(f"--batch must be at least 1 and divide K1 and K2, got {args.batch}")
     store = args.store or Path(tempfile.gettempdir()) / f"filing-instructions-{args.stored}.sqlite"
     if not store.exists():
         print(f"pre-loading {args.stored:,} operations into {store} ...", file=sys.stderr, flush=True)
@@ -198,9 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = open_store(f"sqlite:///{store}")
         sf.preload(target, args.stored, 2015, 7, os.cpu_count() or 1)
         target.close()
-    rows = [("this tree", per_filing(ROOT / "src", store, k1, k2))]
+    rows = [("this tree", per_filing(ROOT / "src", store, k1, k2, args.batch))]
     if args.baseline_src:
-        rows.append((f"baseline ({args.baseline_src})", per_filing(args.baseline_src, store, k1, k2)))
+        baseline = per_filing(args.baseline_src, store, k1, k2, args.batch)
+        rows.append((f"baseline ({args.baseline_src})", baseline))
     command = "python " + " ".join(["benchmarks/filing_instructions.py", *(argv or sys.argv[1:])])
     print(markdown(rows, command))
     return 0
