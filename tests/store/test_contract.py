@@ -774,6 +774,39 @@ def test_sqlite_checkpoints_the_wal_on_its_own_thread(tmp_path: Any) -> None:
         store.close()
 
 
+def _wal_restarts(path: Any) -> int:
+    """The WAL header's checkpoint sequence number, which goes up by one each time the log
+    starts over from its first frame (https://sqlite.org/fileformat2.html#walformat)."""
+    with open(f"{path}-wal", "rb") as wal:
+        return int.from_bytes(wal.read(16)[12:16], "big")
+
+
+def test_sqlite_wal_starts_over_under_a_steady_stream_of_commits(tmp_path: Any) -> None:
+    """Commits back to back never leave a passive checkpoint the last frame, so on its own
+    the WAL would grow for as long as they keep coming; past its limit the checkpointer
+    copies the rest with the writer held back, and the log starts over (and the file is
+    cut back to the limit) each round it is past the limit."""
+    path = tmp_path / "steady.sqlite"
+    limit = 64 << 10  # about a dozen of these commits: past it every round
+    store = SqliteStore(path, wal_limit_bytes=limit, checkpoint_interval_s=0.05)
+    try:
+        with_parties(store)
+        assert store.pragma("journal_size_limit") == limit
+        template = op("red", "op", *(volume(fp) for fp in every_footprint(35.0, 40.0)))
+        first, committed = _wal_restarts(path), 0
+        rounds = store.checkpoints + 10
+        while store.checkpoints < rounds and committed < 100_000:
+            with store.transaction() as tx:
+                tx.insert_operation(replace(template, id=f"op-{committed}"))
+            committed += 1
+        restarts = _wal_restarts(path) - first
+        assert restarts >= 5, f"{restarts} restarts in 10 rounds over {committed} commits"
+        with store.transaction() as tx:
+            assert tx.count_operations() == committed
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite://relative.db", "", "http://x"])
 def test_unknown_store_urls_are_refused(url: str) -> None:
     with pytest.raises(InvalidInput, match="store"):

@@ -10,10 +10,19 @@ Checkpoints (copying the WAL back into the database file, and syncing it) run on
 thread of their own rather than inside whichever commit crosses SQLite's automatic
 threshold: that commit used to take 8-10 ms instead of under one, which was most of
 the filing latency's 99th percentile. A passive checkpoint never blocks the writer.
+
+A passive checkpoint alone never lets the WAL start over while commits keep coming: the
+log restarts only once every frame in it has been copied back, and a pass that copies a
+quarter second of commits ends after the next commit has appended more. Under a steady
+stream of filings the WAL grew by about 80 kB a filing for as long as the stream lasted
+(500 MB after 6,000; docs/decisions/0014). So when the WAL has grown past
+:data:`WAL_LIMIT_BYTES`, the checkpointer copies the last few frames with this process's
+writer held back, and the next commit starts the log again from its first frame.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -54,15 +63,32 @@ BUSY_TIMEOUT_MS: Final = 10_000
 MMAP_SIZE: Final = 1 << 40
 #: How often the checkpointer copies committed WAL frames back into the database file.
 CHECKPOINT_INTERVAL_S: Final = 0.25
+#: Past this size the checkpointer makes the WAL start over (and the file is cut back to it).
+WAL_LIMIT_BYTES: Final = 64 << 20
+
+
+#: Bytes a WAL frame adds to its page.
+_WAL_FRAME_HEADER: Final = 24
 
 
 class SqliteStore:
     """:class:`~deconfliction.store.base.Store` on a SQLite file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        wal_limit_bytes: int | None = None,
+        checkpoint_interval_s: float | None = None,
+    ) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self._lock = threading.Lock()
+        # the module's values read now, not as defaults, so a benchmark may change them first
+        self._wal_limit_bytes = WAL_LIMIT_BYTES if wal_limit_bytes is None else wal_limit_bytes
+        self._interval_s = CHECKPOINT_INTERVAL_S if checkpoint_interval_s is None else checkpoint_interval_s
+        #: checkpoint rounds made so far (for tests and benchmarks)
+        self.checkpoints = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing starts
@@ -74,6 +100,8 @@ class SqliteStore:
             conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
+            # when the WAL starts over, its first commit cuts the file back to this size
+            conn.execute(f"PRAGMA journal_size_limit = {self._wal_limit_bytes}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
         if str(mode).lower() != "wal":
@@ -95,13 +123,27 @@ class SqliteStore:
             return  # the writer's own connection still checkpoints when it closes
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            while not self._stop.wait(CHECKPOINT_INTERVAL_S):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                except sqlite3.Error:
-                    continue  # busy or locked by another process: try again next round
+            page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            while not self._stop.wait(self._interval_s):
+                # busy or locked by another process: try again next round
+                with contextlib.suppress(sqlite3.Error):
+                    self._checkpoint(conn, page_size)
+                self.checkpoints += 1
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection, page_size: int) -> None:
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames * (page_size + _WAL_FRAME_HEADER) <= self._wal_limit_bytes:
+            return
+        # The pass above copied all but what was committed while it ran; with the writer
+        # held back, this one copies the rest, so the next commit restarts the log. Only a
+        # pass that reaches the last frame syncs the database file, so this one waits for
+        # everything copied since the last restart to reach the disk: 60-85 ms once per
+        # 64 MB of WAL on the benchmark machine. Syncing the file beforehand, unlocked,
+        # was measured too and delayed many more commits by a few ms each (decision 0014).
+        with self._lock:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def pragma(self, name: str) -> object:
         """The value of a PRAGMA on this store's connection (for checks and tests)."""
