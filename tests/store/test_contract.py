@@ -784,10 +784,10 @@ def _wal_restarts(path: Any) -> int:
 def test_sqlite_wal_starts_over_under_a_steady_stream_of_commits(tmp_path: Any) -> None:
     """Commits back to back never leave a passive checkpoint the last frame, so on its own
     the WAL would grow for as long as they keep coming; past its limit the checkpointer
-    copies the rest with the writer held back, and the log starts over (and the file is
-    cut back to the limit) each round it is past the limit."""
+    copies the rest with the writer held back, and the log starts over each round it is
+    past the limit (decision 0014)."""
     path = tmp_path / "steady.sqlite"
-    limit = 64 << 10  # about a dozen of these commits: past it every round
+    limit = 64 << 10  # a few of these commits: past it every round
     store = SqliteStore(path, wal_limit_bytes=limit, checkpoint_interval_s=0.05)
     try:
         with_parties(store)
