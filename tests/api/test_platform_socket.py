@@ -3,11 +3,11 @@ against `deconfliction serve` — file, see conflicts as allowed, acknowledge, a
 
 from __future__ import annotations
 
+import functools
 import random
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from apihelpers import filing
 
+from at_once import run_at_once
 from builders import circle_op
 from deconfliction.client import ApiError, Client
 from deconfliction.engine.operation import Operation
@@ -116,23 +117,13 @@ def test_parties_filing_at_once_over_http_each_see_every_conflict_once(served: t
         for t in range(2)  # the server admits two requests in flight per party
     ]
     responses: list[dict[str, Any]] = []
-    failures: list[BaseException] = []
 
     def file_all(operations: list[Operation]) -> None:
-        try:
-            with Client(server.url, *credentials[operations[0].party]) as client:
-                for op in operations:
-                    responses.append(client.file_operation(filing(op)))
-        except BaseException as exc:  # reported below: a thread's exception would be lost
-            failures.append(exc)
+        with Client(server.url, *credentials[operations[0].party]) as client:
+            for op in operations:
+                responses.append(client.file_operation(filing(op)))
 
-    threads = [threading.Thread(target=file_all, args=(ops,)) for ops in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-        assert not thread.is_alive()
-    assert failures == []
+    assert run_at_once([functools.partial(file_all, ops) for ops in work], timeout_s=120) == []
     assert len(responses) == 72
     reported = [c["reference"] for r in responses for c in r["conflicts"]]
     assert len(reported) == len(set(reported)) > 10

@@ -3,6 +3,7 @@ together, with the results of filing them one at a time, and a bad one fails alo
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from at_once import run_at_once
 from builders import T0, circle_op
 from deconfliction.engine.minima import EN_ROUTE, Minima
 from deconfliction.engine.operation import Operation
@@ -160,22 +162,12 @@ def test_many_threads_filing_at_once_store_what_the_brute_force_finds(service: O
     rng = random.Random(3)
     batches = [[_near(("RED", "BLUE", "CIV")[t % 3], f"T{t}-{k}", rng) for k in range(10)] for t in range(8)]
     results: list[FilingResult] = []
-    failures: list[BaseException] = []
 
     def file_all(operations: list[Operation]) -> None:
-        try:
-            for op in operations:
-                results.append(service.file(op))
-        except BaseException as exc:  # reported below: a thread's exception would be lost
-            failures.append(exc)
+        for op in operations:
+            results.append(service.file(op))
 
-    threads = [threading.Thread(target=file_all, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-        assert not thread.is_alive()
-    assert failures == []
+    assert run_at_once([functools.partial(file_all, batch) for batch in batches], timeout_s=120) == []
     everything = [op for batch in batches for op in batch]
     brute = all_conflicts_brute_force(everything, service.policy())
     assert len(brute) > 20

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from at_once import run_at_once
 from deconfliction.engine.minima import Minima
 from deconfliction.errors import NotFound, StoreUnavailable
 from deconfliction.store import Store
@@ -146,29 +148,20 @@ def test_two_transactions_appending_to_two_parties_in_opposite_orders_both_commi
             tx.repo(EventsRepo).append(party, "first", {}, T)
             tx.repo(AuditRepo).append(party, "first", party, {}, T)
     both_began = threading.Barrier(2, timeout=30)
-    failures: list[BaseException] = []
 
     def tell(store: Store, parties: tuple[str, str]) -> None:
-        try:
-            with store.transaction() as tx:
-                for n, party in enumerate(parties):
-                    tx.repo(EventsRepo).append(party, "told", {"by": parties[0]}, T)
-                    tx.repo(AuditRepo).append(party, "told", parties[0], {"by": parties[0]}, T)
-                    if n == 0:
-                        both_began.wait()
-        except BaseException as exc:  # reported below: a thread's exception would be lost
-            failures.append(exc)
+        with store.transaction() as tx:
+            for n, party in enumerate(parties):
+                tx.repo(EventsRepo).append(party, "told", {"by": parties[0]}, T)
+                tx.repo(AuditRepo).append(party, "told", parties[0], {"by": parties[0]}, T)
+                if n == 0:
+                    both_began.wait()
 
-    threads = [
-        threading.Thread(target=tell, args=(first, ("RED", "BLUE"))),
-        threading.Thread(target=tell, args=(second, ("BLUE", "RED"))),
+    calls = [
+        functools.partial(tell, first, ("RED", "BLUE")),
+        functools.partial(tell, second, ("BLUE", "RED")),
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    assert failures == []
+    assert run_at_once(calls, timeout_s=60) == []
     with first.transaction() as tx:
         for party in ("RED", "BLUE"):
             assert [e.seq for e in tx.repo(EventsRepo).after(party, 0)] == [1, 2, 3]
@@ -189,29 +182,17 @@ def test_a_transaction_postgresql_undoes_for_a_concurrent_one_says_so(
         for party in ("RED", "BLUE", "CIVIL"):
             tx.add_party(Party(party, party))
     both_began = threading.Barrier(2, timeout=30)
-    failures: list[BaseException] = []
 
     def set_minima(store: Store, pairs: list[tuple[str, str]]) -> None:
-        try:
-            with store.transaction() as tx:
-                for n, (a, b) in enumerate(pairs):
-                    tx.set_pair_minima(a, b, Minima(1000.0 + n, 300.0, 60.0))
-                    if n == 0:
-                        both_began.wait()
-        except BaseException as exc:  # reported below: a thread's exception would be lost
-            failures.append(exc)
+        with store.transaction() as tx:
+            for n, (a, b) in enumerate(pairs):
+                tx.set_pair_minima(a, b, Minima(1000.0 + n, 300.0, 60.0))
+                if n == 0:
+                    both_began.wait()
 
     pairs = [("RED", "BLUE"), ("RED", "CIVIL")]
-    threads = [
-        threading.Thread(target=set_minima, args=(first, pairs)),
-        threading.Thread(target=set_minima, args=(second, pairs[::-1])),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    (failure,) = failures
+    calls = [functools.partial(set_minima, first, pairs), functools.partial(set_minima, second, pairs[::-1])]
+    (failure,) = run_at_once(calls, timeout_s=60)
     assert isinstance(failure, StoreUnavailable)
     assert "40P01" in str(failure)
     assert "nothing was written, try again" in str(failure)
