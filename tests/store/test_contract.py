@@ -626,11 +626,16 @@ def test_candidates_are_a_superset_of_brute_force_conflicts(store: Store, seed: 
 # --- conflicts ------------------------------------------------------------------------
 
 
-def _three_way(store: Store) -> tuple[Operation, Operation, Operation]:
+def _three_ops(store: Store) -> tuple[Operation, Operation, Operation]:
     with_parties(store)
     red = op("red", "r1", volume(circle_at(35.0, 40.0)), volume(circle_at(35.0, 40.0), w=window(5)))
     blue = op("blue", "b1", volume(circle_at(35.05, 40.0)), volume(circle_at(35.05, 40.0), w=window(5.5)))
     civil = op("civil", "c1", volume(circle_at(35.0, 40.05), w=window(1)))
+    return red, blue, civil
+
+
+def _three_way(store: Store) -> tuple[Operation, Operation, Operation]:
+    red, blue, civil = _three_ops(store)
     with store.transaction() as tx:
         for o in (red, blue, civil):
             tx.insert_operation(o)
@@ -683,6 +688,26 @@ def test_replace_conflicts_drops_both_directions(store: Store) -> None:
         assert [c.b.party for c in tx.conflicts_of("red")] == ["civil"]
         with pytest.raises(InvalidInput):
             tx.replace_conflicts("civil", "c1", conflicts_with(red, [civil], policy))
+
+
+def test_replace_conflicts_in_the_transaction_that_inserted_the_operations(store: Store) -> None:
+    # A store may skip the DELETE for an operation it inserted in this transaction, but only
+    # while no conflict row written since names it.
+    red, blue, civil = _three_ops(store)
+    policy = MinimaPolicy()
+    with store.transaction() as tx:
+        for o in (red, blue, civil):
+            tx.insert_operation(o)
+        tx.replace_conflicts("red", "r1", conflicts_with(red, [blue, civil], policy))
+        # red's conflicts, stored once already in this transaction, are replaced the second time
+        tx.replace_conflicts("red", "r1", conflicts_with(red, [civil], policy))
+        assert tx.conflicts_of("blue") == []
+        # civil is named by red's row: storing its conflict with red replaces that row
+        tx.replace_conflicts("civil", "c1", conflicts_with(civil, [red], policy))
+        assert [c.b.id for c in tx.conflicts_of("red")] == ["c1"]
+        tx.replace_conflicts("civil", "c1", [])
+    with store.transaction() as tx:
+        assert tx.conflicts_of("red") == tx.conflicts_of("blue") == tx.conflicts_of("civil") == []
 
 
 # --- files, migrations, URLs -----------------------------------------------------------

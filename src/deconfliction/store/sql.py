@@ -368,6 +368,11 @@ class SqlTransaction:
         # indexed by, found with the search: a filing indexes the very footprints it just
         # searched with (see geo.cells.search_and_index_cells).
         self._searched: dict[int, tuple[Footprint, frozenset[int]]] = {}
+        # Operations inserted in this transaction that no conflict row written since names:
+        # they can have none stored, so storing theirs needs no DELETE first (a filing's
+        # only conflict statement is then the insert; on PostgreSQL the DELETE's cached
+        # generic plan was also the statement most at the mercy of the table's statistics).
+        self._fresh: set[tuple[str, str]] = set()
 
     def before_commit(self) -> None:
         """Run the repositories' :meth:`SqlRepo.before_commit`: the stores call it as the
@@ -467,6 +472,7 @@ class SqlTransaction:
         if row is None:
             raise AlreadyExists(f"operation {op.id!r} of party {op.party!r} already exists")
         self._index(int(row[0]), op, cells)
+        self._fresh.add((op.party, op.id))
 
     def _index(self, op_key: int, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
         if len(cells) != len(operation.volumes):
@@ -627,10 +633,14 @@ class SqlTransaction:
         for n, conflict in enumerate(conflicts):
             if (conflict.a.party, conflict.a.id) != (party, operation_id):
                 raise InvalidInput(f"conflicts[{n}].a", f"must be operation {operation_id!r} of {party!r}")
-        self._x(
-            "DELETE FROM conflicts WHERE (a_party = ? AND a_id = ?) OR (b_party = ? AND b_id = ?)",
-            (party, operation_id, party, operation_id),
-        )
+        if (party, operation_id) in self._fresh:
+            self._fresh.discard((party, operation_id))
+        else:
+            self._x(
+                "DELETE FROM conflicts WHERE (a_party = ? AND a_id = ?) OR (b_party = ? AND b_id = ?)",
+                (party, operation_id, party, operation_id),
+            )
+        self._fresh.difference_update((c.b.party, c.b.id) for c in conflicts)
         ordered = [c.swapped() if (c.b.party, c.b.id) < (c.a.party, c.a.id) else c for c in conflicts]
         regions = np.empty(sum(len(c.overlaps) for c in ordered), dtype=object)
         regions[:] = [o.region for c in ordered for o in c.overlaps]
