@@ -383,18 +383,26 @@ def _drop(backend: str, where: str, handle: str) -> None:
         conn.execute(f"DROP SCHEMA {handle} CASCADE")
 
 
-def _at_rest(backend: str, store: Store, handle: str) -> Store:
+def _at_rest(backend: str, store: Store, where: str, handle: str) -> Store:
     """The pre-loaded store as a running service finds it, rather than seconds after a bulk
     load whose write-back is still under way, work that would land in the timed filings.
 
     SQLite: the bulk load's last pages are still in the WAL (67 MB at 100,000; before the
     store bounded its WAL, 801 MB at 100,000 and 23 GB at 1,000,000), which the checkpointer
     would copy back into the file during the first timed filings; closing the last connection
-    checkpoints all of it, and the store is opened again (decision 0014). PostgreSQL is
-    timed as loaded: the step that would match it, VACUUM ANALYZE, would analyse a
-    conflicts table the pre-load leaves empty, and the plans made for an empty table cost
-    three to four times as much to store a filing's conflicts once it fills."""
+    checkpoints all of it, and the store is opened again (decision 0014). PostgreSQL: the
+    schema is vacuumed and analysed, as autovacuum would have done, and checkpointed. (Until
+    session 11 it was timed as loaded: a filing's conflicts DELETE, most likely through a
+    plan made while ANALYZE had seen ``conflicts`` empty, then cost three to four times as
+    much; filings no longer run that DELETE, decision 0014's addendum.)"""
     if backend != "sqlite":
+        import psycopg
+
+        with psycopg.connect(where, autocommit=True) as conn:
+            tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (handle,))
+            conn.execute("VACUUM ANALYZE " + ", ".join(f"{handle}.{t}" for (t,) in tables.fetchall()))
+            conn.execute("CHECKPOINT")
+        print(f"[postgres] vacuumed, analysed and checkpointed {handle} before timing", file=sys.stderr)
         return store
     wal = Path(handle + "-wal")
     size = wal.stat().st_size if wal.exists() else 0
@@ -450,7 +458,7 @@ def run(
         t0 = time.perf_counter()
         preload(store, stored, seed, days, workers, live if keep_ops else None)
         preload_s = time.perf_counter() - t0
-        store = _at_rest(backend, store, handle)
+        store = _at_rest(backend, store, where, handle)
         # The brute-force reference keeps every stored operation alive in this process: out
         # of the cyclic collector, or its full passes over them (up to seconds at 1,000,000)
         # would land inside the timed filings. A service process holds no such list.
