@@ -36,6 +36,7 @@ def _with_search_path(url: str, schema: str) -> str:
 def pg_server() -> str:
     """The PostgreSQL URL, once it is known to answer."""
     import psycopg  # a test dependency: missing it is an error, not a skip
+
     try:
         with psycopg.connect(PG_URL, connect_timeout=5):
             pass

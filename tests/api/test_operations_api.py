@@ -344,8 +344,11 @@ def _batch_snapshot(api: Api) -> tuple[int, int, int]:
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [
-        (lambda b: b["operations"][2]["volumes"][0]["footprint"]["radius"].update(value=-5), 422,
-         "operations[2].volumes[0].footprint.radius"),
+        (
+            lambda b: b["operations"][2]["volumes"][0]["footprint"]["radius"].update(value=-5),
+            422,
+            "operations[2].volumes[0].footprint.radius",
+        ),
         (lambda b: b["operations"][1].update(id="bad id!"), 422, "operations[1].id"),
         (lambda b: b["operations"][2].update(id="R1"), 422, "operations[2].id"),
         (lambda b: b["operations"][0].update(purpose="x" * 2001), 422, "operations[0].purpose"),

@@ -70,7 +70,12 @@ def unique_conflicts(service: OperationService, parties: list[str]) -> list[Stra
 @click.option("--no-live", is_flag=True, help="Skip the live phase.")
 @reports_errors
 def demo(
-    out_dir: Path, start: str | None, seed: int, top: int, live_minutes: float, live_sample: str,
+    out_dir: Path,
+    start: str | None,
+    seed: int,
+    top: int,
+    live_minutes: float,
+    live_sample: str,
     no_live: bool,
 ) -> None:
     """File a day of operations by two rival forces and a civil ANSP over eastern Syria,
@@ -151,7 +156,7 @@ def demo(
 
 
 def _minima_text(policy: MinimaPolicy, parties: list[str]) -> str:
-    pairs = [(a, b) for i, a in enumerate(parties) for b in parties[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(parties) for b in parties[i + 1 :]]
     parts = []
     for a, b in sorted({pair_key(a, b) for a, b in pairs}):
         m = policy.for_pair(a, b)
@@ -184,8 +189,10 @@ def live_phase(
         + f"; {len(phase.volumes)} active volumes"
     )
     parties = [p.id for p in scenario.parties]
-    console.print("Aircraft belong to parties by their 24-bit address; pair minima from the store: "
-                  + _minima_text(service.policy(), parties))
+    console.print(
+        "Aircraft belong to parties by their 24-bit address; pair minima from the store: "
+        + _minima_text(service.policy(), parties)
+    )
     printer = AlertPrinter(echo=lambda line: console.print(escape(line), highlight=False))
     publisher = AlertPublisher(service.store)
     most = events = 0

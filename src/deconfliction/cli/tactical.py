@@ -116,32 +116,73 @@ def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The detection and persistence options every replay shares."""
     positive = click.FloatRange(min=0.0, min_open=True)
     options = [
-        click.option("--step-s", type=positive, default=5.0,
-                     show_default=True, help="Seconds between detection cycles."),
-        click.option("--lookahead-s", type=positive, default=DEFAULT_LOOKAHEAD_S, show_default=True,
-                     help="Look-ahead in seconds."),
-        click.option("--hsep-m", type=positive, default=DEFAULT_HSEP_M, show_default=True,
-                     help="Horizontal separation minimum in metres (9260 m = 5 NM)."),
-        click.option("--vsep-m", type=positive, default=DEFAULT_VSEP_M, show_default=True,
-                     help="Vertical separation minimum in metres (304.8 m = 1000 ft)."),
-        click.option("--all-pairs", is_flag=True,
-                     help="Test every pair, not only pairs of tracks of different parties."),
-        click.option("--db", "db", default=None,
-                     help="Take the pair minima and the activated operations (for intrusion alerts) "
-                     "from this store (SQLite path or postgresql:// URL); read only without --publish."),
-        click.option("--publish", is_flag=True,
-                     help="With --db: write each alert change to the store as an event and audit entry "
-                     "of both parties it names."),
-        click.option("--stale-after-s", type=positive, default=20.0,
-                     show_default=True, help="Drop a track (clearing its alerts) unheard this long."),
+        click.option(
+            "--step-s",
+            type=positive,
+            default=5.0,
+            show_default=True,
+            help="Seconds between detection cycles.",
+        ),
+        click.option(
+            "--lookahead-s",
+            type=positive,
+            default=DEFAULT_LOOKAHEAD_S,
+            show_default=True,
+            help="Look-ahead in seconds.",
+        ),
+        click.option(
+            "--hsep-m",
+            type=positive,
+            default=DEFAULT_HSEP_M,
+            show_default=True,
+            help="Horizontal separation minimum in metres (9260 m = 5 NM).",
+        ),
+        click.option(
+            "--vsep-m",
+            type=positive,
+            default=DEFAULT_VSEP_M,
+            show_default=True,
+            help="Vertical separation minimum in metres (304.8 m = 1000 ft).",
+        ),
+        click.option(
+            "--all-pairs",
+            is_flag=True,
+            help="Test every pair, not only pairs of tracks of different parties.",
+        ),
+        click.option(
+            "--db",
+            "db",
+            default=None,
+            help="Take the pair minima and the activated operations (for intrusion alerts) "
+            "from this store (SQLite path or postgresql:// URL); read only without --publish.",
+        ),
+        click.option(
+            "--publish",
+            is_flag=True,
+            help="With --db: write each alert change to the store as an event and audit entry "
+            "of both parties it names.",
+        ),
+        click.option(
+            "--stale-after-s",
+            type=positive,
+            default=20.0,
+            show_default=True,
+            help="Drop a track (clearing its alerts) unheard this long.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def make_config(lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: bool,
-                stale_after_s: float, db: str | None = None) -> tuple[TacticalConfig, list[ActiveVolume]]:
+def make_config(
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+    all_pairs: bool,
+    stale_after_s: float,
+    db: str | None = None,
+) -> tuple[TacticalConfig, list[ActiveVolume]]:
     """A TacticalConfig and the active volumes from the shared options.
 
     With ``db``, pairs of parties the store has minima for use them (horizontal and
@@ -165,8 +206,14 @@ def make_config(lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: boo
                 store.close()
             default = Minima(hsep_m, vsep_m, stored.default.time_s)
             pair_minima = MinimaPolicy(default, stored.pairs)
-        config = TacticalConfig(lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m, all_pairs=all_pairs,
-                                stale_after_s=stale_after_s, pair_minima=pair_minima)
+        config = TacticalConfig(
+            lookahead_s=lookahead_s,
+            hsep_m=hsep_m,
+            vsep_m=vsep_m,
+            all_pairs=all_pairs,
+            stale_after_s=stale_after_s,
+            pair_minima=pair_minima,
+        )
     except DeconflictionError as exc:
         raise click.ClickException(str(exc)) from exc
     return config, volumes
@@ -199,18 +246,38 @@ def tactical() -> None:
 
 @tactical.command("detect")
 @click.argument("states", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--lookahead-s", type=float, default=DEFAULT_LOOKAHEAD_S, show_default=True,
-              help="Look-ahead in seconds.")
-@click.option("--hsep-m", type=float, default=DEFAULT_HSEP_M, show_default=True,
-              help="Horizontal separation minimum in metres (9260 m = 5 NM).")
-@click.option("--vsep-m", type=float, default=DEFAULT_VSEP_M, show_default=True,
-              help="Vertical separation minimum in metres (304.8 m = 1000 ft).")
-@click.option("--all-pairs", is_flag=True,
-              help="Test every pair, not only pairs of tracks of different parties.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write PAIRS.csv here instead of to standard output.")
+@click.option(
+    "--lookahead-s", type=float, default=DEFAULT_LOOKAHEAD_S, show_default=True, help="Look-ahead in seconds."
+)
+@click.option(
+    "--hsep-m",
+    type=float,
+    default=DEFAULT_HSEP_M,
+    show_default=True,
+    help="Horizontal separation minimum in metres (9260 m = 5 NM).",
+)
+@click.option(
+    "--vsep-m",
+    type=float,
+    default=DEFAULT_VSEP_M,
+    show_default=True,
+    help="Vertical separation minimum in metres (304.8 m = 1000 ft).",
+)
+@click.option(
+    "--all-pairs", is_flag=True, help="Test every pair, not only pairs of tracks of different parties."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write PAIRS.csv here instead of to standard output.",
+)
 def detect(
-    states: Path, lookahead_s: float, hsep_m: float, vsep_m: float, all_pairs: bool,
+    states: Path,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+    all_pairs: bool,
     out: Path | None,
 ) -> None:
     """Run one detection cycle on STATES.csv and write the conflicting pairs as CSV.
@@ -227,10 +294,16 @@ def detect(
             click.echo(f"refused line {rejection.index + 2}: {rejection}", err=True)
         started = time.perf_counter()
         pairs = detect_conflicts(
-            snapshot.lat_deg, snapshot.lon_deg, snapshot.alt_m, snapshot.gs_mps,
-            snapshot.trk_deg, snapshot.vs_mps,
+            snapshot.lat_deg,
+            snapshot.lon_deg,
+            snapshot.alt_m,
+            snapshot.gs_mps,
+            snapshot.trk_deg,
+            snapshot.vs_mps,
             None if all_pairs else list(snapshot.parties),
-            lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m,
+            lookahead_s=lookahead_s,
+            hsep_m=hsep_m,
+            vsep_m=vsep_m,
         )
         elapsed = time.perf_counter() - started
     except DeconflictionError as exc:
@@ -250,13 +323,31 @@ def detect(
 @tactical.command("replay-sample")
 @click.argument("name")
 @engine_options
-@click.option("--parties", default=DEFAULT_PARTIES, show_default=True,
-              help="Comma-separated parties; each aircraft is assigned to one by its address.")
-@click.option("--minutes", type=click.FloatRange(min=0.0, min_open=True), default=None,
-              help="Replay only the first N minutes.")
-def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-                  all_pairs: bool, db: str | None, publish: bool, stale_after_s: float, parties: str,
-                  minutes: float | None) -> None:
+@click.option(
+    "--parties",
+    default=DEFAULT_PARTIES,
+    show_default=True,
+    help="Comma-separated parties; each aircraft is assigned to one by its address.",
+)
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Replay only the first N minutes.",
+)
+def replay_sample(
+    name: str,
+    step_s: float,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+    all_pairs: bool,
+    db: str | None,
+    publish: bool,
+    stale_after_s: float,
+    parties: str,
+    minutes: float | None,
+) -> None:
     """Replay a recorded ADS-B sample of `traffic` (e.g. quickstart) and print alerts.
 
     Needs the optional extra: pip install 'deconfliction[traffic]'.
@@ -282,8 +373,17 @@ def replay_sample(name: str, step_s: float, lookahead_s: float, hsep_m: float, v
 @tactical.command("replay-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @engine_options
-def replay_csv(file: Path, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-               all_pairs: bool, db: str | None, publish: bool, stale_after_s: float) -> None:
+def replay_csv(
+    file: Path,
+    step_s: float,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+    all_pairs: bool,
+    db: str | None,
+    publish: bool,
+    stale_after_s: float,
+) -> None:
     """Replay timestamped track reports from FILE.csv and print alerts as they change.
 
     The header is time_utc,id,party,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps (an
@@ -321,18 +421,48 @@ def _reason(rejection: Any) -> str:
 
 @tactical.command("sbs")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Host serving the SBS-1 feed.")
-@click.option("--port", type=click.IntRange(1, 65535), default=30003, show_default=True,
-              help="Port of the SBS-1 (BaseStation) feed; dump1090 serves it on 30003.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=30003,
+    show_default=True,
+    help="Port of the SBS-1 (BaseStation) feed; dump1090 serves it on 30003.",
+)
 @engine_options
-@click.option("--parties", default=DEFAULT_PARTIES, show_default=True,
-              help="Comma-separated parties; each aircraft is assigned to one by its address.")
-@click.option("--seconds", type=click.FloatRange(min=0.0, min_open=True), default=None,
-              help="Stop after this many seconds (default: when the feed closes).")
-@click.option("--connect-timeout-s", type=click.FloatRange(min=0.0, min_open=True), default=10.0,
-              show_default=True, help="Give up connecting after this long.")
-def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, vsep_m: float,
-        all_pairs: bool, db: str | None, publish: bool, stale_after_s: float, parties: str,
-        seconds: float | None, connect_timeout_s: float) -> None:
+@click.option(
+    "--parties",
+    default=DEFAULT_PARTIES,
+    show_default=True,
+    help="Comma-separated parties; each aircraft is assigned to one by its address.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Stop after this many seconds (default: when the feed closes).",
+)
+@click.option(
+    "--connect-timeout-s",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Give up connecting after this long.",
+)
+def sbs(
+    host: str,
+    port: int,
+    step_s: float,
+    lookahead_s: float,
+    hsep_m: float,
+    vsep_m: float,
+    all_pairs: bool,
+    db: str | None,
+    publish: bool,
+    stale_after_s: float,
+    parties: str,
+    seconds: float | None,
+    connect_timeout_s: float,
+) -> None:
     """Read a live SBS-1 (BaseStation) feed over TCP and print alerts as they change.
 
     Connects to HOST:PORT (e.g. dump1090's port 30003), merges the MSG lines per aircraft,
@@ -346,12 +476,23 @@ def sbs(host: str, port: int, step_s: float, lookahead_s: float, hsep_m: float, 
         printer = AlertPrinter(publisher=publisher)
         engine = TacticalEngine(config, volumes)
         lines = _read_sbs(host, port, connect_timeout_s, step_s, seconds, feed, engine, printer)
-    click.echo(f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
-               f"{printer.summary()}", err=True)
+    click.echo(
+        f"{lines.count} lines, {len(feed.rejections)} refused, {len(feed.aircraft)} aircraft; "
+        f"{printer.summary()}",
+        err=True,
+    )
 
 
-def _read_sbs(host: str, port: int, connect_timeout_s: float, step_s: float, seconds: float | None,
-              feed: SbsAssembler, engine: TacticalEngine, printer: AlertPrinter) -> _SbsLines:
+def _read_sbs(
+    host: str,
+    port: int,
+    connect_timeout_s: float,
+    step_s: float,
+    seconds: float | None,
+    feed: SbsAssembler,
+    engine: TacticalEngine,
+    printer: AlertPrinter,
+) -> _SbsLines:
     """Read the feed, one cycle every ``step_s`` of wall-clock time, until it closes or time is up."""
     try:
         connection = socket.create_connection((host, port), timeout=connect_timeout_s)

@@ -195,6 +195,7 @@ def test_replay_csv_takes_pair_minima_and_active_operations_from_a_store(tmp_pat
     assert all("OP-8" not in line for line in lines), "only activated operations are intruded into"
     assert all("intrusion B" not in line for line in lines), "a party's own volume is no intrusion"
     assert any("ESCALATED  WARNING  intrusion A (blue) into red OP-7 v3" in line for line in intrusions)
+
     # Read only by default; with --publish every alert change reaches both parties' outboxes.
     def counted() -> tuple[int, int]:
         con = sqlite3.connect(db)

@@ -116,9 +116,7 @@ class PairMinima:
         return int(self.hsep_m.shape[0])
 
     @classmethod
-    def build(
-        cls, parties: Sequence[str], for_pair: Callable[[str, str], tuple[float, float]]
-    ) -> PairMinima:
+    def build(cls, parties: Sequence[str], for_pair: Callable[[str, str], tuple[float, float]]) -> PairMinima:
         """Tables for ``parties`` (code ``k`` is ``parties[k]``) from a function of a pair of
         names returning ``(horizontal_m, vertical_m)``, e.g. ``MinimaPolicy.for_pair``."""
         size = len(parties)
@@ -215,8 +213,9 @@ def pair_terms(
 
     ``hsep_m`` and ``vsep_m`` are one value for every pair or one value per pair."""
     with np.errstate(over="ignore", under="ignore"):
-        return _pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
-                           lookahead_s, hsep_m, vsep_m)
+        return _pair_terms(
+            i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps, lookahead_s, hsep_m, vsep_m
+        )
 
 
 def _pair_terms(
@@ -290,8 +289,19 @@ def evaluate_pairs(
     that enumerates pairs itself; ``i`` and ``j`` are index arrays of equal length, and
     the minima are scalars or one value per pair.
     """
-    terms = pair_terms(i, j, lat_rad, lon_rad, alt_m, east_mps, north_mps, up_mps,
-                       lookahead_s=lookahead_s, hsep_m=hsep_m, vsep_m=vsep_m)
+    terms = pair_terms(
+        i,
+        j,
+        lat_rad,
+        lon_rad,
+        alt_m,
+        east_mps,
+        north_mps,
+        up_mps,
+        lookahead_s=lookahead_s,
+        hsep_m=hsep_m,
+        vsep_m=vsep_m,
+    )
     mask = terms.conflict
     pairs = ConflictPairs(
         i=i[mask],

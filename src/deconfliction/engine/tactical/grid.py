@@ -78,9 +78,7 @@ def _expand(
     return owner, ox, oy, oz
 
 
-def _pairs_in_cells(
-    key: IntArray, track: IntArray, flags: NDArray[np.uint8]
-) -> tuple[IntArray, IntArray]:
+def _pairs_in_cells(key: IntArray, track: IntArray, flags: NDArray[np.uint8]) -> tuple[IntArray, IntArray]:
     """Pairs of entries sharing a key whose cell is the pair's reference cell.
 
     ``flags`` has bit 0/1/2 set when the entry's cell is the first cell of its track's
@@ -178,9 +176,12 @@ def candidate_pairs(
         ny_lo, ny_hi = _slice_offsets(north_mps, t0, t1)
         up_lo, up_hi = _slice_offsets(up_mps, t0, t1)
         box: Box = (
-            lam + ex_lo - half_x, lam + ex_hi + half_x,
-            northing + ny_lo - half_h, northing + ny_hi + half_h,
-            alt_m + up_lo - half_v, alt_m + up_hi + half_v,
+            lam + ex_lo - half_x,
+            lam + ex_hi + half_x,
+            northing + ny_lo - half_h,
+            northing + ny_hi + half_h,
+            alt_m + up_lo - half_v,
+            alt_m + up_hi + half_v,
         )
         special |= (box[0] < 0.0) | (box[1] >= TWO_PI)
         boxes.append(box)
@@ -246,8 +247,11 @@ def candidate_pairs(
 def _overlap(box: Box, a: IntArray, b: IntArray) -> BoolArray:
     x_lo, x_hi, y_lo, y_hi, z_lo, z_hi = box
     result: BoolArray = (
-        (x_lo[a] <= x_hi[b]) & (x_lo[b] <= x_hi[a])
-        & (y_lo[a] <= y_hi[b]) & (y_lo[b] <= y_hi[a])
-        & (z_lo[a] <= z_hi[b]) & (z_lo[b] <= z_hi[a])
+        (x_lo[a] <= x_hi[b])
+        & (x_lo[b] <= x_hi[a])
+        & (y_lo[a] <= y_hi[b])
+        & (y_lo[b] <= y_hi[a])
+        & (z_lo[a] <= z_hi[b])
+        & (z_lo[b] <= z_hi[a])
     )
     return result

@@ -117,33 +117,55 @@ def validate_records(
     party_array = np.array([str(x).strip() for x in parties], dtype=object)
     verdict.refuse(id_array == "", ids, "id", "empty id")
     verdict.refuse(party_array == "", ids, "party", "empty party")
-    verdict.refuse(_out_of(lat_deg, -90.0, 90.0), ids, "lat_deg",
-                   "latitude must be a finite number in [-90, 90]")
-    verdict.refuse(_out_of(lon_deg, -180.0, 180.0), ids, "lon_deg",
-                   "longitude must be a finite number in [-180, 180]")
+    verdict.refuse(
+        _out_of(lat_deg, -90.0, 90.0), ids, "lat_deg", "latitude must be a finite number in [-90, 90]"
+    )
+    verdict.refuse(
+        _out_of(lon_deg, -180.0, 180.0), ids, "lon_deg", "longitude must be a finite number in [-180, 180]"
+    )
     low, high = limits.altitude_m
-    verdict.refuse(_out_of(alt_m, low, high), ids, "alt_m",
-                   f"altitude must be a finite number in [{low:g}, {high:g}] m")
-    verdict.refuse(_out_of(gs_mps, 0.0, limits.max_ground_speed_mps), ids, "gs_mps",
-                   f"ground speed must be in [0, {limits.max_ground_speed_mps:g}] m/s")
-    verdict.refuse(_out_of(trk_deg, 0.0, 360.0), ids, "trk_deg",
-                   "track must be a finite number in [0, 360] degrees")
+    verdict.refuse(
+        _out_of(alt_m, low, high), ids, "alt_m", f"altitude must be a finite number in [{low:g}, {high:g}] m"
+    )
+    verdict.refuse(
+        _out_of(gs_mps, 0.0, limits.max_ground_speed_mps),
+        ids,
+        "gs_mps",
+        f"ground speed must be in [0, {limits.max_ground_speed_mps:g}] m/s",
+    )
+    verdict.refuse(
+        _out_of(trk_deg, 0.0, 360.0), ids, "trk_deg", "track must be a finite number in [0, 360] degrees"
+    )
     rate = limits.max_vertical_rate_mps
-    verdict.refuse(_out_of(vs_mps, -rate, rate), ids, "vs_mps",
-                   f"vertical rate must be in [-{rate:g}, {rate:g}] m/s")
+    verdict.refuse(
+        _out_of(vs_mps, -rate, rate), ids, "vs_mps", f"vertical rate must be in [-{rate:g}, {rate:g}] m/s"
+    )
     if datums is not None:
         names = np.array([str(d).strip() for d in datums], dtype=object)
         unknown = np.array([d not in KNOWN_DATUMS for d in names], dtype=np.bool_)
-        verdict.refuse(unknown, ids, "datum",
-                       f"unknown altitude datum; use one of {', '.join(sorted(KNOWN_DATUMS))}")
-        verdict.refuse(names != state_datum, ids, "datum",
-                       f"altitude datum differs from the track state's datum {state_datum}")
+        verdict.refuse(
+            unknown, ids, "datum", f"unknown altitude datum; use one of {', '.join(sorted(KNOWN_DATUMS))}"
+        )
+        verdict.refuse(
+            names != state_datum,
+            ids,
+            "datum",
+            f"altitude datum differs from the track state's datum {state_datum}",
+        )
     if time_s is not None and now_s is not None:
         verdict.refuse(~np.isfinite(time_s), ids, "time", "timestamp is not a number")
-        verdict.refuse(time_s > now_s + limits.max_future_s, ids, "time",
-                       f"timestamp more than {limits.max_future_s:g} s in the future")
-        verdict.refuse(time_s < now_s - limits.max_age_s, ids, "time",
-                       f"timestamp more than {limits.max_age_s:g} s in the past")
+        verdict.refuse(
+            time_s > now_s + limits.max_future_s,
+            ids,
+            "time",
+            f"timestamp more than {limits.max_future_s:g} s in the future",
+        )
+        verdict.refuse(
+            time_s < now_s - limits.max_age_s,
+            ids,
+            "time",
+            f"timestamp more than {limits.max_age_s:g} s in the past",
+        )
     # Duplicates last, among records that are otherwise good: the first one is kept.
     seen: dict[str, int] = {}
     duplicate = np.zeros(size, dtype=np.bool_)

@@ -56,8 +56,9 @@ class Intrusions:
         return int(self.track.size)
 
 
-def _vertical_ok(alt: FloatArray, band_lo: float, band_hi: float, band_datum: Datum,
-                 track_datum: str, buffer_v_m: float) -> BoolArray:
+def _vertical_ok(
+    alt: FloatArray, band_lo: float, band_hi: float, band_datum: Datum, track_datum: str, buffer_v_m: float
+) -> BoolArray:
     if band_datum.value == track_datum:
         result: BoolArray = (alt > band_lo - buffer_v_m) & (alt < band_hi + buffer_v_m)
         return result
@@ -117,8 +118,9 @@ def detect_intrusions(
         y = y0[:, None] + north_mps[near, None] * t
         z = alt_m[near, None] + up_mps[near, None] * t
         inside_h = shapely.contains_xy(shape, x, y)
-        inside_v = _vertical_ok(z, volume.band.lower_m, volume.band.upper_m, volume.band.datum,
-                                track_datum, buffer_v_m)
+        inside_v = _vertical_ok(
+            z, volume.band.lower_m, volume.band.upper_m, volume.band.datum, track_datum, buffer_v_m
+        )
         inside_t = (t >= start) & (t <= end)
         hit = inside_h & inside_v & inside_t
         any_hit = hit.any(axis=1)

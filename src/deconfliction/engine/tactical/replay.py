@@ -86,8 +86,10 @@ class Alert:
         what = "conflict" if self.kind == "conflict" else "intrusion into"
         timing = "" if self.change is Change.CLEARED else f" in {self.t_in_s:.0f} s"
         tier = self.previous.name if self.change is Change.CLEARED else self.tier.name
-        return (f"{self.change.value.upper():10s} {tier:8s} {what} {self.subject_a} ({self.party_a})"
-                f" / {self.subject_b} ({self.party_b}){timing}")
+        return (
+            f"{self.change.value.upper():10s} {tier:8s} {what} {self.subject_a} ({self.party_a})"
+            f" / {self.subject_b} ({self.party_b}){timing}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,7 @@ class TacticalEngine:
         if not names:
             return None
         if self._minima is None or self._minima.parties != len(names):
+
             def for_pair(a: str, b: str) -> tuple[float, float]:
                 minima = policy.for_pair(a, b)
                 return minima.horizontal_m, minima.vertical_m
@@ -146,9 +149,18 @@ class TacticalEngine:
         dropped_ids = dict(dropped)
         pos = state.positions_at(now_s)
         found = detect_enu(
-            pos.lat_rad, pos.lon_rad, pos.alt_m, pos.east_mps, pos.north_mps, pos.up_mps,
-            pos.party, lookahead_s=cfg.lookahead_s, hsep_m=cfg.hsep_m, vsep_m=cfg.vsep_m,
-            minima=self.pair_minima(), all_pairs=cfg.all_pairs,
+            pos.lat_rad,
+            pos.lon_rad,
+            pos.alt_m,
+            pos.east_mps,
+            pos.north_mps,
+            pos.up_mps,
+            pos.party,
+            lookahead_s=cfg.lookahead_s,
+            hsep_m=cfg.hsep_m,
+            vsep_m=cfg.vsep_m,
+            minima=self.pair_minima(),
+            all_pairs=cfg.all_pairs,
         )
         slot_a, slot_b = pos.slots[found.i], pos.slots[found.j]
         keys = pair_key(slot_a, slot_b)
@@ -158,21 +170,38 @@ class TacticalEngine:
         for change in self.pairs.update(keys, cfg.policy.raw_tiers(found.t_in_s), vanished):
             a, b = split_pair_key(change.key)
             k = change.row
-            alerts.append(Alert(
-                now_s, "conflict", change.change, change.tier, change.previous,
-                self._track_id(a, dropped_ids), names[int(state.party[a])],
-                self._track_id(b, dropped_ids), names[int(state.party[b])],
-                float(found.t_in_s[k]) if k >= 0 else float("nan"),
-                float(found.tcpa_s[k]) if k >= 0 else float("nan"),
-                float(found.dcpa_m[k]) if k >= 0 else float("nan"),
-            ))
+            alerts.append(
+                Alert(
+                    now_s,
+                    "conflict",
+                    change.change,
+                    change.tier,
+                    change.previous,
+                    self._track_id(a, dropped_ids),
+                    names[int(state.party[a])],
+                    self._track_id(b, dropped_ids),
+                    names[int(state.party[b])],
+                    float(found.t_in_s[k]) if k >= 0 else float("nan"),
+                    float(found.tcpa_s[k]) if k >= 0 else float("nan"),
+                    float(found.dcpa_m[k]) if k >= 0 else float("nan"),
+                )
+            )
         intrusions = 0
         if self.volumes:
             hits = detect_intrusions(
-                pos.lat_rad, pos.lon_rad, pos.alt_m, pos.east_mps, pos.north_mps, pos.up_mps,
-                [names[int(p)] for p in pos.party], self.volumes, now_s=now_s,
-                lookahead_s=cfg.lookahead_s, buffer_h_m=cfg.volume_buffer_h_m,
-                buffer_v_m=cfg.volume_buffer_v_m, track_datum=state.datum,
+                pos.lat_rad,
+                pos.lon_rad,
+                pos.alt_m,
+                pos.east_mps,
+                pos.north_mps,
+                pos.up_mps,
+                [names[int(p)] for p in pos.party],
+                self.volumes,
+                now_s=now_s,
+                lookahead_s=cfg.lookahead_s,
+                buffer_h_m=cfg.volume_buffer_h_m,
+                buffer_v_m=cfg.volume_buffer_v_m,
+                track_datum=state.datum,
             )
             intrusions = len(hits)
             slots = pos.slots[hits.track]
@@ -185,14 +214,30 @@ class TacticalEngine:
                 slot, v_index = change.key >> 32, change.key & 0xFFFFFFFF
                 volume = self.volumes[v_index]
                 k = change.row
-                alerts.append(Alert(
-                    now_s, "intrusion", change.change, change.tier, change.previous,
-                    self._track_id(slot, dropped_ids), names[int(state.party[slot])],
-                    volume.ref, volume.party,
-                    float(hits.t_in_s[k]) if k >= 0 else float("nan"),
-                ))
-        return CycleResult(now_s, int(pos.slots.size), len(found), intrusions, accepted,
-                           tuple(rejections), tuple(i for _, i in dropped), tuple(alerts))
+                alerts.append(
+                    Alert(
+                        now_s,
+                        "intrusion",
+                        change.change,
+                        change.tier,
+                        change.previous,
+                        self._track_id(slot, dropped_ids),
+                        names[int(state.party[slot])],
+                        volume.ref,
+                        volume.party,
+                        float(hits.t_in_s[k]) if k >= 0 else float("nan"),
+                    )
+                )
+        return CycleResult(
+            now_s,
+            int(pos.slots.size),
+            len(found),
+            intrusions,
+            accepted,
+            tuple(rejections),
+            tuple(i for _, i in dropped),
+            tuple(alerts),
+        )
 
     def _track_id(self, slot: int, dropped: dict[int, str]) -> str:
         return dropped.get(slot) or self.state.ids[slot]

@@ -154,9 +154,19 @@ class TrackState:
         deliver out of order); the state arrays are written only for accepted records.
         """
         ok, rejections = validate_records(
-            batch.ids, batch.parties, batch.lat_deg, batch.lon_deg, batch.alt_m, batch.gs_mps,
-            batch.trk_deg, batch.vs_mps, time_s=batch.time_s, now_s=now_s, datums=batch.datums,
-            state_datum=self.datum, limits=self.limits,
+            batch.ids,
+            batch.parties,
+            batch.lat_deg,
+            batch.lon_deg,
+            batch.alt_m,
+            batch.gs_mps,
+            batch.trk_deg,
+            batch.vs_mps,
+            time_s=batch.time_s,
+            now_s=now_s,
+            datums=batch.datums,
+            state_datum=self.datum,
+            limits=self.limits,
         )
         rows = np.flatnonzero(ok)
         slots = np.empty(rows.size, dtype=np.int64)
@@ -178,8 +188,11 @@ class TrackState:
         older = times < self.report_time_s[slots]
         for k in np.flatnonzero(older).tolist():
             row = int(rows[k])
-            rejections.append(Rejection(row, str(batch.ids[row]), "time",
-                                        "older than the last report accepted for this track"))
+            rejections.append(
+                Rejection(
+                    row, str(batch.ids[row]), "time", "older than the last report accepted for this track"
+                )
+            )
         rows, slots, times = rows[~older], slots[~older], times[~older]
         east, north = velocity_enu(batch.gs_mps[rows], batch.trk_deg[rows])
         self.report_time_s[slots] = times
@@ -216,5 +229,6 @@ class TrackState:
         cos_lat = np.maximum(np.cos(0.5 * (lat0 + lat)), 1e-9)
         lon = self.lon_rad[slots] + east * dt / (EARTH_RADIUS_M * cos_lat)
         lon = np.mod(lon + np.pi, 2.0 * np.pi) - np.pi
-        return Positions(now_s, slots, lat, lon, self.alt_m[slots] + up * dt, east, north, up,
-                         self.party[slots])
+        return Positions(
+            now_s, slots, lat, lon, self.alt_m[slots] + up * dt, east, north, up, self.party[slots]
+        )

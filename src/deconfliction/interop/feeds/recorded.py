@@ -94,9 +94,7 @@ def recording_from_columns(name: str, columns: Mapping[str, Any]) -> Recording:
     size = time_s.size
     order = np.argsort(time_s, kind="stable")
     ids_raw = np.asarray(columns["icao24"]).reshape(size)
-    onground = (
-        np.asarray(columns["onground"], dtype=object).reshape(size) if "onground" in columns else None
-    )
+    onground = np.asarray(columns["onground"], dtype=object).reshape(size) if "onground" in columns else None
     airborne = (
         np.ones(size, dtype=np.bool_)
         if onground is None
@@ -183,12 +181,15 @@ def snapshot_at(recording: Recording, time_s: float, max_age_s: float = 20.0) ->
     codes = codes.astype(np.int64).reshape(rows.size)
     n_ids = len(names)
     sl = slice(lo, hi)
-    pos = _last_per_id(codes, rows, np.isfinite(recording.lat_deg[sl]) & np.isfinite(recording.lon_deg[sl]),
-                       n_ids)
+    pos = _last_per_id(
+        codes, rows, np.isfinite(recording.lat_deg[sl]) & np.isfinite(recording.lon_deg[sl]), n_ids
+    )
     alt = _last_per_id(codes, rows, np.isfinite(recording.alt_m[sl]), n_ids)
     vel = _last_per_id(
-        codes, rows,
-        np.isfinite(recording.gs_mps[sl]) & np.isfinite(recording.trk_deg[sl])
+        codes,
+        rows,
+        np.isfinite(recording.gs_mps[sl])
+        & np.isfinite(recording.trk_deg[sl])
         & np.isfinite(recording.vs_mps[sl]),
         n_ids,
     )
@@ -279,7 +280,11 @@ class Relocation:
 
     @classmethod
     def centred(
-        cls, lat_deg: FloatArray, lon_deg: FloatArray, target_lat: float, target_lon: float,
+        cls,
+        lat_deg: FloatArray,
+        lon_deg: FloatArray,
+        target_lat: float,
+        target_lon: float,
         shift_s: float = 0.0,
     ) -> Relocation:
         """A relocation whose source is the centre of the given (finite) positions."""
@@ -304,8 +309,9 @@ class Relocation:
         """New true tracks (degrees in [0, 360)) of aircraft at the given old positions."""
         lat = np.asarray(lat_deg, dtype=np.float64)
         lon = np.asarray(lon_deg, dtype=np.float64)
-        ahead_lon, ahead_lat, _ = GEOD.fwd(lon, lat, np.asarray(trk_deg, dtype=np.float64),
-                                           np.full(lat.shape, _DIRECTION_STEP_M))
+        ahead_lon, ahead_lat, _ = GEOD.fwd(
+            lon, lat, np.asarray(trk_deg, dtype=np.float64), np.full(lat.shape, _DIRECTION_STEP_M)
+        )
         new_lat, new_lon = self.positions(lat, lon)
         new_ahead_lat, new_ahead_lon = self.positions(np.asarray(ahead_lat), np.asarray(ahead_lon))
         azimuth, _, _ = GEOD.inv(new_lon, new_lat, new_ahead_lon, new_ahead_lat)

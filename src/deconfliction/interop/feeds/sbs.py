@@ -93,8 +93,12 @@ class SbsAssembler:
             ac = self.aircraft.setdefault(hexident, _Aircraft())
             ac.time_s = max(ac.time_s, stamp)
             fields = {
-                "alt_ft": _float(parts[11]), "gs_kt": _float(parts[12]), "trk": _float(parts[13]),
-                "lat": _float(parts[14]), "lon": _float(parts[15]), "vs_fpm": _float(parts[16]),
+                "alt_ft": _float(parts[11]),
+                "gs_kt": _float(parts[12]),
+                "trk": _float(parts[13]),
+                "lat": _float(parts[14]),
+                "lon": _float(parts[15]),
+                "vs_fpm": _float(parts[16]),
             }
             for name, value in fields.items():
                 if value is not None:
@@ -112,7 +116,8 @@ class SbsAssembler:
         A report's time is when its position was heard (velocity and altitude come in
         other messages; the engine flies the track on from that time)."""
         ready = [
-            (k, a) for k, a in self.aircraft.items()
+            (k, a)
+            for k, a in self.aircraft.items()
             if a.complete() and not a.on_ground and (since_s is None or a.time_s > since_s)
         ]
         ids = [k for k, _ in ready]

@@ -98,8 +98,9 @@ def read_states_csv(stream: TextIO, limits: Limits | None = None) -> tuple[Snaps
         raise InvalidDocument(
             "STATES.csv", f"missing column(s) {', '.join(missing)}; expected {','.join(STATE_COLUMNS)}"
         )
-    rows = ({(k or "").strip(): v for k, v in row.items() if isinstance(v, str) or v is None}
-            for row in reader)
+    rows = (
+        {(k or "").strip(): v for k, v in row.items() if isinstance(v, str) or v is None} for row in reader
+    )
     return parse_states(rows, limits)
 
 
@@ -113,8 +114,14 @@ def pair_rows(snapshot: Snapshot, pairs: ConflictPairs) -> list[tuple[str, ...]]
     """PAIRS.csv rows (without header), ``id_a < id_b``, sorted."""
     rows: list[tuple[str, ...]] = []
     for i, j, tcpa, dcpa, t_in, t_out, los in zip(
-        pairs.i.tolist(), pairs.j.tolist(), pairs.tcpa_s.tolist(), pairs.dcpa_m.tolist(),
-        pairs.t_in_s.tolist(), pairs.t_out_s.tolist(), pairs.los.tolist(), strict=True,
+        pairs.i.tolist(),
+        pairs.j.tolist(),
+        pairs.tcpa_s.tolist(),
+        pairs.dcpa_m.tolist(),
+        pairs.t_in_s.tolist(),
+        pairs.t_out_s.tolist(),
+        pairs.los.tolist(),
+        strict=True,
     ):
         a, b = snapshot.ids[i], snapshot.ids[j]
         if b < a:
