@@ -371,7 +371,7 @@ class SqlTransaction:
         # Operations inserted in this transaction that no conflict row written since names:
         # they can have none stored, so storing theirs needs no DELETE first, and a filing
         # writes its conflicts with one statement (on PostgreSQL the DELETE was a round trip
-        # of 0.2-0.3 ms; docs/stores.md).
+        # of 0.15-0.3 ms; docs/stores.md).
         self._fresh: set[tuple[str, str]] = set()
 
     def before_commit(self) -> None:
