@@ -112,6 +112,15 @@ class AlertPrinter:
         return ", ".join(parts)
 
 
+#: The feeds that carry no party (SBS-1, recorded samples) assign one by aircraft address.
+parties_option = click.option(
+    "--parties",
+    default=DEFAULT_PARTIES,
+    show_default=True,
+    help="Comma-separated parties; each aircraft is assigned to one by its address.",
+)
+
+
 def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The detection and persistence options every replay shares."""
     positive = click.FloatRange(min=0.0, min_open=True)
@@ -323,12 +332,7 @@ def detect(
 @tactical.command("replay-sample")
 @click.argument("name")
 @engine_options
-@click.option(
-    "--parties",
-    default=DEFAULT_PARTIES,
-    show_default=True,
-    help="Comma-separated parties; each aircraft is assigned to one by its address.",
-)
+@parties_option
 @click.option(
     "--minutes",
     type=click.FloatRange(min=0.0, min_open=True),
@@ -429,12 +433,7 @@ def _reason(rejection: Any) -> str:
     help="Port of the SBS-1 (BaseStation) feed; dump1090 serves it on 30003.",
 )
 @engine_options
-@click.option(
-    "--parties",
-    default=DEFAULT_PARTIES,
-    show_default=True,
-    help="Comma-separated parties; each aircraft is assigned to one by its address.",
-)
+@parties_option
 @click.option(
     "--seconds",
     type=click.FloatRange(min=0.0, min_open=True),
