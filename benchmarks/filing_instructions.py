@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import gc
 import os
 import re
@@ -31,8 +32,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strategic_filing import Spec
+
+    from deconfliction.service import OperationService
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What each shared object counts as in the breakdown (first match wins).
@@ -50,9 +57,13 @@ LIBRARIES = (
 )
 
 
-def child(store_path: Path, filings: int, batch: int) -> None:
-    """File ``filings`` operations into a copy of the store (run under callgrind), one at
-    a time or, with ``batch`` > 1, in ``file_many`` batches of that many."""
+@contextlib.contextmanager
+def scenario_service(store_path: Path, checkpoints: bool = True) -> Iterator[OperationService]:
+    """A filing service over a fresh copy of the pre-loaded store, with every PROJ frame of the
+    scenario's region built beforehand: building a pipeline costs more than a filing, and a
+    long-running service has built its frames. With ``checkpoints`` off, the store's WAL
+    checkpoints, which run on a timer on their own thread, are left out: how much of their
+    work falls inside a count would depend on how fast the process runs."""
     import numpy as np
     import strategic_filing as sf
 
@@ -64,60 +75,68 @@ def child(store_path: Path, filings: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "filing.sqlite"
         shutil.copy(store_path, path)
-        # Every frame a pair in the region can use, built now rather than inside the counted
-        # filings: building a PROJ pipeline costs more than a filing.
         for lat in np.arange(sf.LAT0 - 1.0, sf.LAT0 + sf.SPAN + 1.0, FRAME_GRID_DEG):
             for lon in np.arange(sf.LON0 - 1.0, sf.LON0 + sf.SPAN + 1.0, FRAME_GRID_DEG):
                 frame_at(float(lat), float(lon)).forward(np.array([sf.LON0]), np.array([sf.LAT0]))
-        # The store's checkpoints run on their own thread every CHECKPOINT_INTERVAL_S of wall
-        # clock, so how much of their work falls inside the count would depend on how fast
-        # valgrind runs: they are left out (the WAL of a few hundred filings stays small).
-        sqlite_store.CHECKPOINT_INTERVAL_S = 86_400.0
+        if not checkpoints:
+            sqlite_store.CHECKPOINT_INTERVAL_S = 86_400.0
         store = open_store(f"sqlite:///{path}")
-        service = OperationService(store)
+        try:
+            yield OperationService(store)
+        finally:
+            store.close()
+
+
+def file_specs(service: OperationService, specs: Sequence[Spec], batch: int) -> None:
+    """File ``specs`` one at a time or, with ``batch`` > 1, in ``file_many`` batches of that many."""
+    import strategic_filing as sf
+
+    if batch > 1:
+        for start in range(0, len(specs), batch):
+            service.file_many([sf.build(spec) for spec in specs[start : start + batch]])
+    else:
+        for spec in specs:
+            service.file(sf.build(spec))
+
+
+def child(store_path: Path, filings: int, batch: int) -> None:
+    """File ``filings`` operations into a copy of the store (run under callgrind)."""
+    import strategic_filing as sf
+
+    with scenario_service(store_path, checkpoints=False) as service:
         gc.collect()
         gc.freeze()
-        specs = list(sf.specs(2016, filings, prefix="new-", days=7))
-        if batch > 1:
-            for start in range(0, filings, batch):
-                service.file_many([sf.build(spec) for spec in specs[start : start + batch]])
-        else:
-            for spec in specs:
-                service.file(sf.build(spec))
-        store.close()
+        file_specs(service, list(sf.specs(2016, filings, prefix="new-", days=7)), batch)
+
+
+def run_child(tool: Sequence[str], script: str, src: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script --child ARGS`` under ``tool`` (a profiler's command line), importing the
+    package from ``src``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT / "benchmarks")])}
+    found = subprocess.run(
+        [sys.executable, "-c", "import deconfliction; print(deconfliction.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(found).resolve().is_relative_to(src.resolve()):
+        raise SystemExit(f"{src} does not hold the package that gets imported ({found})")
+    return subprocess.run(
+        [*tool, sys.executable, script, "--child", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def counted(src: Path, store_path: Path, filings: int, batch: int) -> collections.Counter[str]:
     """Instructions of one child run by library (and ``total``), from callgrind."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT / "benchmarks")])}
-        found = subprocess.run(
-            [sys.executable, "-c", "import deconfliction; print(deconfliction.__file__)"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if not Path(found).resolve().is_relative_to(src.resolve()):
-            raise SystemExit(f"{src} does not hold the package that gets imported ({found})")
-        run = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                "--child",
-                str(store_path),
-                str(filings),
-                str(batch),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        tool = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        run = run_child(tool, __file__, src, str(store_path), str(filings), str(batch))
         total = re.search(r"Collected : (\d+)", run.stderr)
         if run.returncode != 0 or total is None:
             raise SystemExit(f"the callgrind run failed:\n{run.stderr[-2000:]}")
