@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("perf") is None:
         raise SystemExit("perf is needed: apt-get install linux-perf")
     if args.store is None or not args.store.exists():
-        raise SystemExit(f"no store at {args.store}: make one with filing_instructions.py --store")
+        where = f"no store at {args.store}" if args.store else "--store is needed"
+        raise SystemExit(f"{where}: filing_instructions.py --store PATH pre-loads one")
     if args.filings < 1 or any(b < 1 or args.filings % b for b in args.batch):
         raise SystemExit(f"each --batch must be at least 1 and divide --filings ({args.filings})")
     rows = []
