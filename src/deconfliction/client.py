@@ -189,6 +189,16 @@ class Client:
         body = {"signature": signature} if signature is not None else None
         return dict(self.request("POST", f"/v1/conflicts/{_seg(reference)}/acknowledge", json=body))
 
+    # -- disclosures -----------------------------------------------------------------------
+
+    def disclosures(self) -> dict[str, Any]:
+        """What each other party has learned of the caller's plans (docs/disclosure.md)."""
+        return dict(self.request("GET", "/v1/disclosures"))
+
+    def set_disclosure_budget(self, viewer: str, units: int) -> dict[str, Any]:
+        """Allow ``viewer`` to learn ``units`` units of the caller's plans a rolling day."""
+        return dict(self.request("PUT", f"/v1/disclosures/budgets/{_seg(viewer)}", json={"units": units}))
+
     # -- admin (a credential with the admin scope) ----------------------------------------
 
     def add_party(

@@ -14,6 +14,7 @@ from apihelpers import Api, client_for, filing, make_api, wire_volumes
 from builders import circle_op
 from deconfliction.client import ApiError, Client
 from deconfliction.geo.frame import GEOD
+from deconfliction.geo.grid import DEFAULT_GRID
 from deconfliction.store import Store
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.units import NAUTICAL_MILE_M
@@ -102,7 +103,9 @@ def test_conflict_notices_carry_only_the_overlap(api: Api) -> None:
     assert seen_by_red["operation_id"] == "R1"
     assert seen_by_red["acknowledged"] is False
     # both windows are 06:00-08:00; the overlap window is grown by half the 300 s buffer
-    assert seen_by_red["window"] == {"start": "2026-01-01T05:57:30Z", "end": "2026-01-01T08:02:30Z"}
+    # (05:57:30-08:02:30), then out to the default grid's 15-minute slots
+    assert seen_by_red["window"] == {"start": "2026-01-01T05:45:00Z", "end": "2026-01-01T08:15:00Z"}
+    assert seen_by_red["disclosure"] == {"rule": "grid", "resolution": 6, "band_ft": 1000.0, "slot_s": 900.0}
     # Nothing RED receives names BLUE's operation, purpose or affiliation, or its footprint.
     [notice] = [e for e in _events(api, "RED") if e.kind == "conflict.notice"]
     for text in (json.dumps(notice.payload), json.dumps(red.conflicts()), json.dumps(red.conflicts("R1"))):
@@ -110,9 +113,10 @@ def test_conflict_notices_carry_only_the_overlap(api: Api) -> None:
             assert secret not in text
     assert notice.payload["conflict"]["other_party"] == "BLUE"
     assert notice.payload["notice"]["lead_s"] == 86_400
-    # The region lies within RED's own footprint grown by half the horizontal minimum:
-    # it tells RED nothing about where BLUE flies outside the area RED itself claims.
-    reach_m = 5000 + 2.5 * NAUTICAL_MILE_M + 1.0
+    # The region lies within the grid cells that RED's own footprint, grown by half the
+    # horizontal minimum, touches: it tells RED nothing about where BLUE flies outside
+    # the area RED itself claims, to the grid's grain.
+    reach_m = 5000 + 2.5 * NAUTICAL_MILE_M + DEFAULT_GRID.reach_m
     for overlap in seen_by_red["overlaps"]:
         region = shapely.geometry.shape(overlap["region"])
         lons, lats = zip(*shapely.get_coordinates(region).tolist(), strict=True)

@@ -12,6 +12,7 @@ import pytest
 from builders import T0, circle_op, moved
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.operation import Operation, OperationState
+from deconfliction.engine.policy import PairPolicy
 from deconfliction.engine.strategic import operation_conflict
 from deconfliction.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from deconfliction.geo import Circle, Volume4D
@@ -19,6 +20,7 @@ from deconfliction.service import OperationService
 from deconfliction.service.operations import MAX_BATCH
 from deconfliction.store import Store
 from deconfliction.store.base import Party, PartyKind
+from deconfliction.store.policy import PoliciesRepo
 from deconfliction.units import NAUTICAL_MILE_M
 
 
@@ -101,6 +103,12 @@ def test_unknown_party_and_duplicate_ids_store_nothing(service: OperationService
         service.get("RED", "B1")
 
 
+def _exact_rule(service: OperationService, *pairs: tuple[str, str]) -> None:
+    with service.store.transaction() as tx:
+        for a, b in pairs:
+            tx.repo(PoliciesRepo).set(PairPolicy(a, b, grid=None))
+
+
 def test_pair_minima_override_the_default(service: OperationService) -> None:
     # Two 1 km circles 6 km apart: edge gap 4 km ~ 2.2 NM.
     service.file(circle_op("BLUE", "B1", radius_m=1_000))
@@ -110,7 +118,9 @@ def test_pair_minima_override_the_default(service: OperationService) -> None:
     service.set_pair_minima("BLUE", "RED", Minima(2 * NAUTICAL_MILE_M, 300, 300))
     red = circle_op("RED", "R1", lat=east.lat_deg, lon=east.lon_deg, radius_m=1_000)
     civ = circle_op("CIV", "C1", lat=east.lat_deg, lon=east.lon_deg, radius_m=1_000)
-    assert service.file(red).conflicts == ()  # 2 NM between the rivals
+    assert service.check(red) != []  # on the default grid, within a cell of 2 NM is a conflict
+    _exact_rule(service, ("BLUE", "RED"))
+    assert service.file(red).conflicts == ()  # exactly, 2 NM between the rivals
     # The default 5 NM holds for the civil party: it conflicts with both.
     assert {c.b.id for c in service.file(civ).conflicts} == {"B1", "R1"}
 

@@ -98,6 +98,7 @@ def set_policy(
         sees.get(party_a),
         sees.get(party_b),
         actor=principal.client_id,
+        grid="keep" if body.disclosure is None else body.disclosure.to_domain(),
     )
     return PolicyPublic.of(terms)
 

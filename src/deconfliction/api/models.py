@@ -15,10 +15,11 @@ from deconfliction.api.errors import ErrorBody
 from deconfliction.engine.operation import MAX_VOLUMES, Operation, OperationState
 from deconfliction.engine.policy import Visibility
 from deconfliction.errors import InvalidInput
+from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.interop.geojson import VolumeWire, volume_from_wire, volume_to_wire
-from deconfliction.interop.quantities import MinimaWire, Wire
+from deconfliction.interop.quantities import Length, MinimaWire, Wire
 from deconfliction.service.access import MAX_PURPOSE_CHARS, Outcome, OwnOperation
 from deconfliction.service.admin import PairTerms
 from deconfliction.service.operations import MAX_BATCH
@@ -109,6 +110,33 @@ class PolicyUpdate(Wire):
     min_lead_s: float | None = Field(default=None, ge=0, le=30 * 86_400, allow_inf_nan=False)
     #: what each party of the pair may see of the other's conflicting operations
     sees: dict[str, Visibility] | None = Field(default=None, max_length=2)
+    #: the rule that decides the pair's conflicts and what is shown of them
+    disclosure: DisclosureWire | None = None
+
+
+class DisclosureWire(Wire):
+    """``exact``, or ``grid`` with its H3 resolution, band height and slot length
+    (omitted parts take the defaults: resolution 6, 1,000 ft, 900 s)."""
+
+    rule: Literal["grid", "exact"]
+    resolution: int = DEFAULT_GRID.resolution
+    band: Length = Length(value=1000, units="ft")
+    slot_s: float = Field(default=DEFAULT_GRID.slot_s, allow_inf_nan=False)
+
+    def to_domain(self) -> DisclosureGrid | None:
+        if self.rule == "exact":
+            return None
+        return DisclosureGrid(self.resolution, self.band.metres("disclosure.band"), self.slot_s)
+
+
+class DisclosurePublic(Public):
+    """The rule that decided a conflict and what is shown of it: ``exact``, or ``grid``
+    with the grid's H3 resolution, band height and slot length."""
+
+    rule: Literal["grid", "exact"]
+    resolution: int | None = None
+    band_ft: float | None = None
+    slot_s: float | None = None
 
 
 class PolicyPublic(Public):
@@ -116,6 +144,7 @@ class PolicyPublic(Public):
     minima: dict[str, float]
     min_lead_s: float
     sees: dict[str, str]
+    disclosure: DisclosurePublic
 
     @staticmethod
     def of(terms: PairTerms) -> PolicyPublic:
@@ -254,8 +283,11 @@ class OverlapPublic(Public):
     volume: int
     altitude: AltitudePublic
     window: Window
-    #: GeoJSON geometry (lon, lat) of the overlap; only with visibility ``overlap``
+    #: GeoJSON geometry (lon, lat) of the overlap; only with visibility ``overlap``. On a
+    #: disclosure grid, a MultiPolygon of the grid's cells (docs/disclosure.md).
     region: dict[str, Any] | None = None
+    #: on a disclosure grid: the H3 cells of ``region``, as H3's hexadecimal ids
+    cells: list[str] | None = None
 
 
 class ConflictPublic(Public):
@@ -268,6 +300,10 @@ class ConflictPublic(Public):
     visibility: Visibility
     #: whether the caller has acknowledged the other side's current version
     acknowledged: bool
+    disclosure: DisclosurePublic
+    #: ``budget``: the caller's disclosure budget about the other party is spent, so the
+    #: conflict is shown with its window only (docs/disclosure.md)
+    withheld: Literal["budget"] | None = None
     window: Window | None = None
     overlaps: list[OverlapPublic] | None = None
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
+from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
 from deconfliction.settings import database_url
@@ -222,6 +223,15 @@ _LEVELS = click.Choice([v.value for v in Visibility])
 )
 @click.option("--a-sees", type=_LEVELS, default=None, help="What A may see of B (overrides --visibility).")
 @click.option("--b-sees", type=_LEVELS, default=None, help="What B may see of A (overrides --visibility).")
+@click.option(
+    "--rule",
+    type=click.Choice(["grid", "exact"]),
+    default=None,
+    help="Decide and show conflicts on the disclosure grid (default) or exactly (for pairs that trust).",
+)
+@click.option("--grid-resolution", type=int, default=None, help="Disclosure grid: H3 resolution, 4 to 8.")
+@click.option("--grid-band-ft", type=float, default=None, help="Disclosure grid: altitude band height, feet.")
+@click.option("--grid-slot-min", type=float, default=None, help="Disclosure grid: time slot length, minutes.")
 @_db_option
 @reports_errors
 def policy_set(
@@ -234,10 +244,24 @@ def policy_set(
     visibility: str | None,
     a_sees: str | None,
     b_sees: str | None,
+    rule: str | None,
+    grid_resolution: int | None,
+    grid_band_ft: float | None,
+    grid_slot_min: float | None,
     db: str | None,
 ) -> None:
     """Set the policy between parties A and B; what is not given stays as it was."""
     with _admin(db) as service:
+        grid: DisclosureGrid | Literal["keep"] | None = "keep"
+        if rule == "exact":
+            grid = None
+        elif rule == "grid" or (grid_resolution, grid_band_ft, grid_slot_min) != (None, None, None):
+            now = service.terms(party_a, party_b).policy.grid or DEFAULT_GRID
+            grid = DisclosureGrid(
+                now.resolution if grid_resolution is None else grid_resolution,
+                now.band_m if grid_band_ft is None else grid_band_ft * FOOT_M,
+                now.slot_s if grid_slot_min is None else grid_slot_min * 60.0,
+            )
         minima = None
         if (horizontal_nm, vertical_ft, time_s) != (None, None, None):
             current = service.terms(party_a, party_b).minima
@@ -253,6 +277,7 @@ def policy_set(
             None if min_lead_min is None else min_lead_min * 60.0,
             a_sees or visibility,
             b_sees or visibility,
+            grid=grid,
         )
     _print(terms.to_dict())
 

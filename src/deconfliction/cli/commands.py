@@ -8,6 +8,7 @@ from deconfliction.cli.admin import admin
 from deconfliction.cli.audit import audit
 from deconfliction.cli.check import check
 from deconfliction.cli.demo import demo
+from deconfliction.cli.disclosures import disclosures
 from deconfliction.cli.file import file_operations
 from deconfliction.cli.hotline import hotline
 from deconfliction.cli.serve import serve
@@ -18,3 +19,4 @@ ALL.append(tactical)
 ALL.append(audit)
 ALL.append(admin)
 ALL.append(hotline)
+ALL.append(disclosures)

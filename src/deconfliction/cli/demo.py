@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconfliction.cli.errors import reports_errors
-from deconfliction.cli.report import print_summary, wide_console
+from deconfliction.cli.report import print_disclosures, print_summary, wide_console
 from deconfliction.cli.tactical import AlertPrinter
 from deconfliction.engine.minima import MinimaPolicy, pair_key
 from deconfliction.engine.strategic import StrategicConflict
@@ -23,6 +23,9 @@ from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.interop import geojson, html_map
 from deconfliction.interop.feeds import recorded
 from deconfliction.scenarios import euphrates
+from deconfliction.service.access import AccessService
+from deconfliction.service.clock import SystemClock
+from deconfliction.service.disclosure import DisclosureService
 from deconfliction.service.operations import OperationService
 from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
 from deconfliction.store import open_store
@@ -119,15 +122,19 @@ def demo(
         found = 0
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("filing", total=len(scenario.operations), conflicts=0)
+            # as each party files its own: each side told of its conflicts as it may see them
+            access = AccessService(store, SystemClock(), service)
             for operation in scenario.operations:
-                found += len(service.file(operation).conflicts)
+                found += len(access.file(operation).detected)
                 progress.update(task, advance=1, conflicts=found)
         conflicts = unique_conflicts(service, [p.id for p in scenario.parties])
         policy = service.policy()
+        ledgers = [DisclosureService(store, SystemClock()).ledger(p.id) for p in scenario.parties]
     finally:
         store.close()
 
     print_summary(console, conflicts, now, top)
+    print_disclosures(console, ledgers)
     doc = geojson.document(scenario.operations, conflicts, policy)
     (out_dir / "scenario.geojson").write_text(json.dumps(doc), encoding="utf-8")
     landmarks = html_map.Landmarks(euphrates.PLACES, {"Euphrates": euphrates.RIVER})

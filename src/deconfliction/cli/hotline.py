@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import click
 
+from deconfliction.cli.connection import acting_party, connection_options, remote
 from deconfliction.cli.errors import reports_errors
-from deconfliction.client import ApiError, Client, geometry_hash
+from deconfliction.client import Client, geometry_hash
 from deconfliction.errors import (
-    Conflict,
-    DeconflictionError,
-    Forbidden,
     InvalidDocument,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    StoreError,
-    Unauthenticated,
 )
 from deconfliction.interop.hotline import hotline_service
 from deconfliction.service.clock import SystemClock
@@ -148,65 +141,20 @@ class _Local:
         return self.me
 
 
-#: HTTP statuses back to our exceptions, so the CLI's exit codes mean the same either way.
-_BY_STATUS: dict[int, Callable[[str, str | None], DeconflictionError]] = {
-    401: lambda m, f: Unauthenticated(m),
-    403: lambda m, f: Forbidden(m),
-    404: lambda m, f: NotFound(m),
-    409: lambda m, f: Conflict(m),
-    422: lambda m, f: InvalidInput(f or "", m),
-    429: lambda m, f: RateLimited(m, 1.0),
-}
-
-
 @contextmanager
 def _desk(
     url: str | None, client_id: str | None, secret: str | None, db: str | None, party: str | None
 ) -> Iterator[Desk]:
     if url:
-        if not client_id or not secret:
-            raise InvalidInput(
-                "--client-id", "a server needs --client-id and --client-secret (or their env vars)"
-            )
-        client = Client(url, client_id, secret)
-        try:
+        with remote(url, client_id, secret) as client:
             yield _Remote(client)
-        except ApiError as exc:
-            make = _BY_STATUS.get(exc.status)
-            if make is None:
-                raise StoreError(str(exc)) from exc
-            raise make(exc.message, exc.field) from exc
-        finally:
-            client.close()
         return
-    if not party:
-        raise InvalidInput("--as", "with a store (--db), say which party you act for: --as PARTY")
+    me = acting_party(party)
     store = open_store(database_url(db))
     try:
-        yield _Local(hotline_service(store, SystemClock()), party)
+        yield _Local(hotline_service(store, SystemClock()), me)
     finally:
         store.close()
-
-
-def _connection(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--url", envvar="DECONFLICTION_URL", help="Server base URL (or $DECONFLICTION_URL)."),
-        click.option(
-            "--client-id", envvar="DECONFLICTION_CLIENT_ID", help="Credential id ($DECONFLICTION_CLIENT_ID)."
-        ),
-        click.option(
-            "--client-secret",
-            envvar="DECONFLICTION_CLIENT_SECRET",
-            help="Its secret ($DECONFLICTION_CLIENT_SECRET).",
-        ),
-        click.option(
-            "--db", default=None, help="Work on this store instead of a server ($DECONFLICTION_DB)."
-        ),
-        click.option("--as", "party", default=None, help="With a store: the party to act for."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 def _out(data: Any) -> None:
@@ -263,7 +211,7 @@ def hotline() -> None:
 @click.option("--annex", default=None, help="Optional free text (not translated; at most 2000 characters).")
 @click.option("--desk", default=None, help="A desk of the recipient other than its duty desk.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored message as JSON.")
-@_connection
+@connection_options
 @reports_errors
 def send(
     to: str,
@@ -300,7 +248,7 @@ def send(
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="How many.")
 @click.option("--lang", default=None, help="Render in en, ru or ar (default: the desk's language).")
 @click.option("--json", "as_json", is_flag=True, help="Print the messages as JSON.")
-@_connection
+@connection_options
 @reports_errors
 def inbox(
     sent_box: bool,
@@ -331,7 +279,7 @@ def inbox(
 @click.option("--key", "key_file", default=None, help="The party's Ed25519 private key (PEM) to sign with.")
 @click.option("--annex", default=None, help="Optional free text sent back with the acknowledgement.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_connection
+@connection_options
 @reports_errors
 def ack(
     message_id: str,
@@ -378,7 +326,7 @@ def _sign(key_file: str, payload: dict[str, Any]) -> str:
 @hotline.command("suspend")
 @click.argument("other")
 @click.option("--reason", default=None, help="Why; the other side is told.")
-@_connection
+@connection_options
 @reports_errors
 def suspend(
     other: str,
@@ -396,7 +344,7 @@ def suspend(
 
 @hotline.command("resume")
 @click.argument("other")
-@_connection
+@connection_options
 @reports_errors
 def resume(
     other: str,
@@ -412,7 +360,7 @@ def resume(
 
 
 @hotline.command("lines")
-@_connection
+@connection_options
 @reports_errors
 def lines(
     url: str | None, client_id: str | None, client_secret: str | None, db: str | None, party: str | None

@@ -7,6 +7,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -131,3 +132,31 @@ def report_conflicts(
         console.print(f"{heading}; {len(conflicts)} conflicts")
         print_summary(console, conflicts, datetime.now(UTC), top)
     return EXIT_CONFLICTS_FOUND if conflicts else EXIT_OK
+
+
+def disclosure_table(ledgers: Sequence[dict[str, Any]]) -> Table:
+    """What each party learned of each other's plans (``DisclosureService.ledger`` of each)."""
+    table = Table(
+        title="What each party learned of the other's plans (disclosure grid, last 24 h)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("plans of", "learned by", "cells", "area km²", "units", "budget used", "alarms"):
+        table.add_column(column, justify="left" if column in ("plans of", "learned by") else "right")
+    for ledger in ledgers:
+        for row in ledger["learned_by"]:
+            used = 100.0 * row["charged"] / row["budget"] if row["budget"] else 100.0
+            table.add_row(
+                ledger["party"],
+                row["viewer"],
+                f"{row['cells']:,}",
+                f"{row['area_km2']:,.0f}",
+                f"{row['units']:,}",
+                f"{used:.1f} %",
+                f"{len(row.get('alarms', [])):,}",
+            )
+    return table
+
+
+def print_disclosures(console: Console, ledgers: Sequence[dict[str, Any]]) -> None:
+    console.print(disclosure_table(ledgers))

@@ -44,7 +44,7 @@ def earlier_candidates(operations: Sequence[Operation], policy: MinimaPolicy) ->
     caps = np.array([v.footprint.cap for _, _, v in volumes])
     party_of = np.array([parties.index(operations[n].party) for n, _, _ in volumes])
     # minima of each pair of parties, as arrays indexed [party a, party b]
-    minima = [[policy.for_pair(a, b) for b in parties] for a in parties]
+    minima = [[policy.reach_for(a, b) for b in parties] for a in parties]
     h = np.array([[m.horizontal_m for m in row] for row in minima])
     v = np.array([[m.vertical_m for m in row] for row in minima])
     t = np.array([[m.time_s for m in row] for row in minima])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from deconfliction.errors import InvalidInput
+from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
 
@@ -53,26 +54,63 @@ def pair_key(party_a: str, party_b: str) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class MinimaPolicy:
-    """Minima per pair of parties, with a default for pairs not listed."""
+    """Minima per pair of parties, with a default for pairs not listed, and the rule that
+    decides each pair's conflicts: exact (``None``) or on a disclosure grid.
+
+    Under a grid, two volumes conflict when the grid covers of the two buffered volumes
+    meet (docs/disclosure.md): a superset of the exact conflicts, reaching up to a cell,
+    a band and a slot farther, which :meth:`reach_for` adds to the minima so that every
+    candidate search finds them."""
 
     default: Minima = EN_ROUTE
     pairs: Mapping[tuple[str, str], Minima] = field(default_factory=dict)
+    default_grid: DisclosureGrid | None = None
+    grids: Mapping[tuple[str, str], DisclosureGrid | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pairs", {pair_key(*k): v for k, v in dict(self.pairs).items()})
+        object.__setattr__(self, "grids", {pair_key(*k): v for k, v in dict(self.grids).items()})
 
     def __hash__(self) -> int:
-        return hash((self.default, tuple(sorted(self.pairs.items()))))
+        return hash(
+            (
+                self.default,
+                tuple(sorted(self.pairs.items())),
+                self.default_grid,
+                tuple(sorted(self.grids.items(), key=lambda item: item[0])),
+            )
+        )
 
     def for_pair(self, party_a: str, party_b: str) -> Minima:
         """Minima in force between two parties."""
         return self.pairs.get(pair_key(party_a, party_b), self.default)
 
+    def grid_for(self, party_a: str, party_b: str) -> DisclosureGrid | None:
+        """The pair's disclosure grid, or None when the pair decides conflicts exactly."""
+        key = pair_key(party_a, party_b)
+        return self.grids.get(key, self.default_grid)
+
+    def reach_for(self, party_a: str, party_b: str) -> Minima:
+        """How far apart two volumes of the pair may be and still conflict: the minima,
+        widened by a cell, two bands and two slots where a grid decides."""
+        return _reach(self.for_pair(party_a, party_b), self.grid_for(party_a, party_b))
+
     def widest_for(self, party: str, others: Iterable[str] | None = None) -> Minima:
-        """The widest minima ``party`` may face: what a candidate search must reach."""
-        widest = self.default
+        """The widest reach ``party`` may face (:meth:`reach_for`): what a candidate
+        search must reach."""
         wanted = None if others is None else set(others)  # once: ``others`` may be an iterator
-        for (a, b), minima in self.pairs.items():
+        widest = _reach(self.default, self.default_grid)
+        for a, b in set(self.pairs) | set(self.grids):
             if party in (a, b) and (wanted is None or (b if a == party else a) in wanted):
-                widest = widest.widest(minima)
+                widest = widest.widest(self.reach_for(a, b))
         return widest
+
+
+def _reach(minima: Minima, grid: DisclosureGrid | None) -> Minima:
+    if grid is None:
+        return minima
+    return Minima(
+        minima.horizontal_m + grid.reach_m,
+        minima.vertical_m + 2.0 * grid.band_m,
+        minima.time_s + 2.0 * grid.slot_s,
+    )

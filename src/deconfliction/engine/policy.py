@@ -15,6 +15,7 @@ from enum import StrEnum
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.operation import Operation, check_identifier
 from deconfliction.errors import InvalidInput
+from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 
 #: Longest minimum lead time a policy may ask for (30 days): anything longer is a typo.
 MAX_LEAD_S = 30 * 86_400.0
@@ -50,13 +51,16 @@ def parse_visibility(value: object, field: str) -> Visibility:
 
 @dataclass(frozen=True, slots=True)
 class PairPolicy:
-    """The lead time and visibility agreed between two parties (stored with a <= b)."""
+    """The lead time, visibility and disclosure grid agreed between two parties (stored
+    with a <= b). ``grid`` None is the exact rule, for pairs that trust each other: their
+    conflicts are decided, and their overlaps shown, exactly (docs/disclosure.md)."""
 
     party_a: str
     party_b: str
     min_lead_s: float = 0.0
     a_sees: Visibility = Visibility.OVERLAP
     b_sees: Visibility = Visibility.OVERLAP
+    grid: DisclosureGrid | None = DEFAULT_GRID
 
     def __post_init__(self) -> None:
         check_identifier(self.party_a, "party_a")
@@ -71,6 +75,10 @@ class PairPolicy:
         object.__setattr__(self, "min_lead_s", float(lead))
         for name in ("a_sees", "b_sees"):
             object.__setattr__(self, name, parse_visibility(getattr(self, name), name))
+        if self.grid is not None and not isinstance(self.grid, DisclosureGrid):
+            raise InvalidInput(
+                "grid", f"must be a disclosure grid or None (the exact rule), got {self.grid!r}"
+            )
         if self.party_b < self.party_a:
             # One row per unordered pair: store it with the smaller id first.
             a, b, a_sees, b_sees = self.party_b, self.party_a, self.b_sees, self.a_sees
@@ -89,7 +97,8 @@ class PairPolicy:
 
 
 def default_policy(party_a: str, party_b: str) -> PairPolicy:
-    """The policy of a pair no admin has set: no lead time, overlaps visible both ways."""
+    """The policy of a pair no admin has set: no lead time, overlaps visible both ways on
+    the default grid."""
     a, b = pair_key(party_a, party_b)
     return PairPolicy(a, b)
 

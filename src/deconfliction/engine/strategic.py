@@ -27,8 +27,9 @@ from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
 from deconfliction.geo.altitude import Datum, comparable_intervals
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells
-from deconfliction.geo.footprint import cores_in, shapes_in
+from deconfliction.geo.footprint import Footprint, cores_in, shapes_in
 from deconfliction.geo.frame import LocalFrame, frame_at, great_circle_m, midpoint, to_lonlat_all
+from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.geo.volume import Volume4D
 
 #: The haversine used to skip far-apart pairs is within 0.6 % of the geodesic (0.56 % north-south
@@ -58,6 +59,11 @@ class Overlap:
     ``region`` is in lon/lat degrees (longitudes continuous across the antimeridian, so
     they may pass +-180); the band is in ``datum`` (MSL envelopes when the two volumes
     used different datums); ``horizontal_distance_m`` is between the unbuffered footprints.
+
+    Where the pair decides on a disclosure grid, ``cells`` holds the grid cells both
+    buffered volumes touch, ``region`` is those cells, and the band and window are
+    widened to whole bands and slots: what may be disclosed. The three gaps stay exact,
+    for the service's own use; they are never shown to a party.
     """
 
     volume_a: int
@@ -71,6 +77,7 @@ class Overlap:
     horizontal_distance_m: float
     vertical_gap_m: float
     time_gap_s: float
+    cells: frozenset[int] | None = None
 
     def swapped(self) -> Overlap:
         # by position rather than dataclasses.replace, which costs several times more and
@@ -87,6 +94,7 @@ class Overlap:
             self.horizontal_distance_m,
             self.vertical_gap_m,
             self.time_gap_s,
+            self.cells,
         )
 
 
@@ -176,26 +184,120 @@ class _Pair:
     vertical_gap: float
     time_gap: float
     frame: LocalFrame
+    grid: DisclosureGrid | None
 
 
-def _near_pair(a: Volume4D, b: Volume4D, minima: Minima, volume_a: int, volume_b: int) -> _Pair | None:
-    """The pair, or None when time, altitude or the bounding caps already separate it."""
+def _near_pair(
+    a: Volume4D,
+    b: Volume4D,
+    minima: Minima,
+    volume_a: int,
+    volume_b: int,
+    grid: DisclosureGrid | None = None,
+    reach: Minima | None = None,
+) -> _Pair | None:
+    """The pair, or None when time, altitude or the bounding caps already separate it by
+    ``reach`` (the minima, widened where a ``grid`` decides: ``MinimaPolicy.reach_for``)."""
+    reach = reach or minima
     wa, wb = a.window, b.window
     time_gap = max(0.0, wb.start_s - wa.end_s, wa.start_s - wb.end_s)
-    if time_gap >= minima.time_s:
+    if time_gap >= reach.time_s:
         return None
     (a_lo, a_hi), (b_lo, b_hi), datum = comparable_intervals(a.band, b.band)
     vertical_gap = max(0.0, b_lo - a_hi, a_lo - b_hi)
-    if vertical_gap >= minima.vertical_m:
+    if vertical_gap >= reach.vertical_m:
         return None
     (lat_a, lon_a, cap_a), (lat_b, lon_b, cap_b) = a.footprint.cap, b.footprint.cap
     centres = great_circle_m(lat_a, lon_a, lat_b, lon_b) * (1.0 - _CAP_SLACK)
-    if centres - (cap_a + cap_b) >= minima.horizontal_m:
+    if centres - (cap_a + cap_b) >= reach.horizontal_m:
         return None
     frame = frame_at(*midpoint(lat_a, lon_a, lat_b, lon_b))
     return _Pair(
-        a, b, minima, volume_a, volume_b, (a_lo, a_hi, b_lo, b_hi, datum), vertical_gap, time_gap, frame
+        a, b, minima, volume_a, volume_b, (a_lo, a_hi, b_lo, b_hi, datum), vertical_gap, time_gap, frame, grid
     )
+
+
+def _decide(pairs: Sequence[_Pair]) -> list[Overlap | None]:
+    """Each pair's overlap under its pair's rule (exact, or on its grid), or None."""
+    exact = [k for k, p in enumerate(pairs) if p.grid is None]
+    gridded = [k for k, p in enumerate(pairs) if p.grid is not None]
+    overlaps: list[Overlap | None] = [None] * len(pairs)
+    for k, overlap in zip(exact, _exact([pairs[k] for k in exact]), strict=True):
+        overlaps[k] = overlap
+    for k, overlap in zip(gridded, _on_grid([pairs[k] for k in gridded]), strict=True):
+        overlaps[k] = overlap
+    return overlaps
+
+
+def _on_grid(pairs: Sequence[_Pair]) -> list[Overlap | None]:
+    """Each pair's overlap on its grid: the cells, bands and slots that both volumes,
+    grown by half the minima, touch; None when the two covers do not meet.
+
+    The test is the disclosure itself: a pair conflicts exactly when there is something
+    to disclose, so a party learns whether a conflict exists at no finer grain than where
+    it is. The covers contain the grown volumes, so every exact conflict is one here."""
+    overlaps: list[Overlap | None] = [None] * len(pairs)
+    covers: dict[tuple[int, float, int], frozenset[int]] = {}
+
+    def cells_of(footprint: Footprint, grow_m: float, grid: DisclosureGrid) -> frozenset[int]:
+        key = (id(footprint), grow_m, grid.resolution)
+        if key not in covers:
+            covers[key] = grid.cells(footprint, grow_m)
+        return covers[key]
+
+    met = []
+    for k, p in enumerate(pairs):
+        grid = p.grid
+        assert grid is not None
+        half_h, half_v, half_t = (
+            m / 2.0 for m in (p.minima.horizontal_m, p.minima.vertical_m, p.minima.time_s)
+        )
+        wa, wb = p.a.window, p.b.window
+        sa = grid.slots(wa.start_s - half_t, wa.end_s + half_t)
+        sb = grid.slots(wb.start_s - half_t, wb.end_s + half_t)
+        slots = max(sa[0], sb[0]), min(sa[1], sb[1])
+        a_lo, a_hi, b_lo, b_hi, _ = p.band
+        ba, bb = grid.bands(a_lo - half_v, a_hi + half_v), grid.bands(b_lo - half_v, b_hi + half_v)
+        bands = max(ba[0], bb[0]), min(ba[1], bb[1])
+        if slots[0] > slots[1] or bands[0] > bands[1]:
+            continue
+        cells = cells_of(p.a.footprint, half_h, grid) & cells_of(p.b.footprint, half_h, grid)
+        if cells:
+            met.append((k, cells, bands, slots))
+    distances = _distances([pairs[k] for k, _, _, _ in met])[1]
+    for (k, cells, bands, slots), distance in zip(met, distances.tolist(), strict=True):
+        p = pairs[k]
+        assert p.grid is not None
+        lower, upper = p.grid.band_bounds_m(*bands)
+        start, end = p.grid.slot_bounds_s(*slots)
+        overlaps[k] = Overlap(
+            volume_a=p.volume_a,
+            volume_b=p.volume_b,
+            region=p.grid.region(cells),
+            lower_m=lower,
+            upper_m=upper,
+            datum=p.band[4],
+            start=datetime.fromtimestamp(start, UTC),
+            end=datetime.fromtimestamp(end, UTC),
+            horizontal_distance_m=float(distance),
+            vertical_gap_m=p.vertical_gap,
+            time_gap_s=p.time_gap,
+            cells=cells,
+        )
+    return overlaps
+
+
+def _distances(pairs: Sequence[_Pair]) -> tuple[list[tuple[BaseGeometry, float]], npt.NDArray[np.float64]]:
+    """Each pair's footprints as (core, radius) in its frame, a's then b's, and the
+    horizontal distance between the two footprints of each pair."""
+    if not pairs:
+        return [], np.zeros(0)
+    cores = cores_in([(p.a.footprint, p.frame) for p in pairs] + [(p.b.footprint, p.frame) for p in pairs])
+    n = len(pairs)
+    geoms = _objects([core for core, _ in cores])
+    radii = np.array([radius for _, radius in cores])
+    # as horizontal_distance_m: max(0, d(core_a, core_b) - r_a - r_b)
+    return cores, np.maximum(0.0, shapely.distance(geoms[:n], geoms[n:]) - radii[:n] - radii[n:])
 
 
 def _exact(pairs: Sequence[_Pair]) -> list[Overlap | None]:
@@ -208,12 +310,8 @@ def _exact(pairs: Sequence[_Pair]) -> list[Overlap | None]:
     overlaps: list[Overlap | None] = [None] * len(pairs)
     if not pairs:
         return overlaps
-    cores = cores_in([(p.a.footprint, p.frame) for p in pairs] + [(p.b.footprint, p.frame) for p in pairs])
     n = len(pairs)
-    geoms = _objects([core for core, _ in cores])
-    radii = np.array([radius for _, radius in cores])
-    # as horizontal_distance_m: max(0, d(core_a, core_b) - r_a - r_b)
-    distances = np.maximum(0.0, shapely.distance(geoms[:n], geoms[n:]) - radii[:n] - radii[n:])
+    cores, distances = _distances(pairs)
     near = [k for k, p in enumerate(pairs) if distances[k] < p.minima.horizontal_m]
     if not near:
         return overlaps
@@ -309,14 +407,16 @@ def conflicts_of_each(
                 ref, volumes = OperationRef.of(other), other.volumes
                 pairs = list(itertools.product(range(len(operation.volumes)), range(len(volumes))))
             minima = policy.for_pair(operation.party, ref.party)
+            grid = policy.grid_for(operation.party, ref.party)
+            reach = policy.reach_for(operation.party, ref.party)
             for i, j in pairs:
-                pair = _near_pair(operation.volumes[i], volumes[j], minima, i, j)
+                pair = _near_pair(operation.volumes[i], volumes[j], minima, i, j, grid, reach)
                 if pair is not None:
                     near.append(pair)
                     owners.append((n, ref))
     # per check, the candidates with an overlap, in candidate order, with their overlaps
     found: list[dict[int, tuple[OperationRef, list[Overlap]]]] = [{} for _ in checks]
-    for (n, ref), overlap in zip(owners, _exact(near), strict=True):
+    for (n, ref), overlap in zip(owners, _decide(near), strict=True):
         if overlap is not None:
             found[n].setdefault(id(ref), (ref, []))[1].append(overlap)
     return [

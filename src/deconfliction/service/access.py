@@ -26,7 +26,7 @@ from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
-from deconfliction.service.notices import ChangeViews, announce_changes, views_for
+from deconfliction.service.notices import ChangeViews, announce_changes
 from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, canonical_json
@@ -104,7 +104,7 @@ class AccessService:
         with self.store.transaction() as tx:
             if operation_id is not None:
                 tx.get_operation(party, operation_id)
-            return views_for(tx, party, tx.conflicts_of(party, operation_id))
+            return ChangeViews(tx, self.clock.now()).views(party, tx.conflicts_of(party, operation_id))
 
     # -- changing -------------------------------------------------------------------------
 
@@ -149,10 +149,10 @@ class AccessService:
         """Conflicts, notice, audit entry and events of a just-inserted new operation."""
         tx.replace_conflicts(operation.party, operation.id, conflicts)
         notice = self._record_notice(tx, operation, purpose)
-        views = ChangeViews(tx)
+        views = ChangeViews(tx, now)
         self._audit(tx, operation, "operation.filed", notice, now)
         announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views)
-        views_of = views_for(tx, operation.party, conflicts, views)
+        views_of = views.views(operation.party, conflicts)
         return Outcome(self._own(tx, operation), views_of, tuple(conflicts))
 
     def update(
@@ -190,10 +190,10 @@ class AccessService:
             previous = tx.repo(NoticesRepo).latest(party, operation_id)
             kept_purpose = purpose if purpose is not None else (previous.purpose if previous else None)
             notice = self._record_notice(tx, changed, kept_purpose)
-            views = ChangeViews(tx)
+            views = ChangeViews(tx, now)
             self._audit(tx, changed, "operation.updated", notice, now)
             announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
+            return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def transition(
         self, party: str, operation_id: str, target: OperationState, expected_version: int
@@ -208,16 +208,16 @@ class AccessService:
             check_transition(current.state, target)
             before = tx.conflicts_of(party, operation_id)
             if target is OperationState.ACTIVATED:
-                require_awareness(tx, party, self.operations.detect(tx, current))
+                require_awareness(tx, party, self.operations.detect(tx, current), now)
             changed = replace(current, state=target, version=current.version + 1)
             tx.update_operation(changed, expected_version)
             # Re-detected, so stored conflicts always name both sides' current versions.
             conflicts = self.operations.detect(tx, changed) if target in LIVE_STATES else []
             tx.replace_conflicts(party, operation_id, conflicts)
-            views = ChangeViews(tx)
+            views = ChangeViews(tx, now)
             self._audit(tx, changed, f"operation.{target.value}", None, now)
             announce_changes(tx, party, before, conflicts, target.value, now, views=views)
-            return Outcome(self._own(tx, changed), views_for(tx, party, conflicts, views), tuple(conflicts))
+            return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:
         """Proof of awareness of the other side of conflict ``reference`` (signed by the

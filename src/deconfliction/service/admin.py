@@ -8,13 +8,15 @@ same body) in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from deconfliction.engine.minima import Minima, MinimaPolicy, pair_key
 from deconfliction.engine.policy import PairPolicy, Visibility, parse_visibility
 from deconfliction.errors import InvalidInput
+from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.service.clock import Clock
 from deconfliction.service.credentials import IssuedCredential, create_credential
+from deconfliction.service.notices import grid_view
 from deconfliction.service.operations import OperationService
 from deconfliction.store.auth import Credential, CredentialsRepo, Desk, DesksRepo, Scope, scopes_text
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
@@ -27,7 +29,7 @@ DEFAULT_DESK = "duty"
 
 @dataclass(frozen=True, slots=True)
 class PairTerms:
-    """Everything agreed between two parties: minima, lead time, visibility."""
+    """Everything agreed between two parties: minima, lead time, visibility, disclosure grid."""
 
     minima: Minima
     policy: PairPolicy
@@ -43,6 +45,7 @@ class PairTerms:
             },
             "min_lead_s": p.min_lead_s,
             "sees": {p.party_a: p.a_sees.value, p.party_b: p.b_sees.value},
+            "disclosure": grid_view(p.grid),
         }
 
 
@@ -150,8 +153,12 @@ class AdminService:
         a_sees: Visibility | str | None = None,
         b_sees: Visibility | str | None = None,
         actor: str = "admin",
+        grid: DisclosureGrid | Literal["keep"] | None = "keep",
     ) -> PairTerms:
-        """Change what is given (the rest is kept) and record it in both parties' chains."""
+        """Change what is given (the rest is kept) and record it in both parties' chains.
+
+        ``grid`` is the pair's disclosure grid, or None for the exact rule. Conflicts
+        already stored keep the rule they were found under until either side changes them."""
         if party_a == party_b:
             raise InvalidInput("party_b", "a pair policy is between two different parties")
         with self.store.transaction() as tx:
@@ -165,7 +172,14 @@ class AdminService:
             if b_sees is not None:
                 sees[party_b] = parse_visibility(b_sees, "b_sees")
             a, b = pair_key(party_a, party_b)
-            policy = PairPolicy(a, b, old.min_lead_s if min_lead_s is None else min_lead_s, sees[a], sees[b])
+            policy = PairPolicy(
+                a,
+                b,
+                old.min_lead_s if min_lead_s is None else min_lead_s,
+                sees[a],
+                sees[b],
+                old.grid if grid == "keep" else grid,
+            )
             terms = PairTerms(minima or current.minima, policy)
             tx.set_pair_minima(a, b, terms.minima)
             tx.repo(PoliciesRepo).set(policy)

@@ -17,7 +17,7 @@ from typing import Any
 
 from deconfliction.engine.strategic import StrategicConflict, conflict_reference
 from deconfliction.errors import AwarenessRequired, NotFound, StaleVersion
-from deconfliction.service.notices import acknowledged, views_for
+from deconfliction.service.notices import ChangeViews, acknowledged
 from deconfliction.service.signing import SIGNATURE_FIELD, acknowledgement_signature
 from deconfliction.store.base import Transaction
 from deconfliction.store.events import AuditRepo, EventsRepo
@@ -95,7 +95,9 @@ def acknowledge(
     raise NotFound(f"no current conflict {reference!r} of party {party!r}")
 
 
-def require_awareness(tx: Transaction, party: str, conflicts: Sequence[StrategicConflict]) -> None:
+def require_awareness(
+    tx: Transaction, party: str, conflicts: Sequence[StrategicConflict], at: datetime
+) -> None:
     """Raise AwarenessRequired, listing them as ``party`` may see them, if any of
     ``conflicts`` (its operation against others' current versions) is unacknowledged."""
     missing = [c for c in conflicts if not acknowledged(tx, party, c)]
@@ -103,5 +105,5 @@ def require_awareness(tx: Transaction, party: str, conflicts: Sequence[Strategic
         refs = ", ".join(conflict_reference(c) for c in missing)
         raise AwarenessRequired(
             f"acknowledge the conflicting operations' current versions first: {refs}",
-            views_for(tx, party, missing),
+            ChangeViews(tx, at).views(party, missing),
         )

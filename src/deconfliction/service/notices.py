@@ -26,7 +26,9 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.policy import PairPolicy, Visibility
 from deconfliction.engine.strategic import StrategicConflict, conflict_reference
+from deconfliction.geo.grid import DisclosureGrid, cell_token
 from deconfliction.geo.timewindow import format_utc
+from deconfliction.service.disclosure import Ledger
 from deconfliction.store.base import Transaction
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.policy import AcknowledgementsRepo, PoliciesRepo
@@ -81,14 +83,32 @@ def _altitude(lower_m: float, upper_m: float, datum: str) -> dict[str, Any]:
     }
 
 
+def grid_view(grid: DisclosureGrid | None) -> dict[str, Any]:
+    """The pair's rule as shown to a party: the grid its conflicts are decided and shown
+    on, or the exact rule."""
+    if grid is None:
+        return {"rule": "exact"}
+    return {
+        "rule": "grid",
+        "resolution": grid.resolution,
+        "band_ft": round(grid.band_m / FOOT_M, 3),
+        "slot_s": grid.slot_s,
+    }
+
+
 def conflict_view(
     conflict: StrategicConflict,
     viewer: str,
     visibility: Visibility,
     acknowledged: bool,
     regions: RegionMemo | None = None,
+    grid: DisclosureGrid | None = None,
+    withheld: bool = False,
 ) -> dict[str, Any]:
-    """The conflict as ``viewer`` may see it (``conflict`` may face either side)."""
+    """The conflict as ``viewer`` may see it (``conflict`` may face either side), decided
+    and shown on ``grid`` (None: the exact rule). ``withheld``: the viewer's disclosure
+    budget about the other party is spent, so the conflict is announced with its window
+    only (``service.disclosure``)."""
     seen = conflict.seen_by(viewer)
     view: dict[str, Any] = {
         "reference": conflict_reference(seen),
@@ -97,8 +117,12 @@ def conflict_view(
         "other_party": seen.b.party,
         "visibility": visibility.value,
         "acknowledged": acknowledged,
+        "disclosure": grid_view(grid),
     }
-    if visibility.shows_window():
+    if withheld:
+        view["withheld"] = "budget"
+        view["window"] = {"start": format_utc(seen.start), "end": format_utc(seen.end)}
+    elif visibility.shows_window():
         view["window"] = {"start": format_utc(seen.start), "end": format_utc(seen.end)}
         overlaps = []
         for o in seen.overlaps:
@@ -110,6 +134,8 @@ def conflict_view(
             }
             if visibility.shows_region():
                 item["region"] = region_geojson(o.region, regions)
+                if o.cells is not None:
+                    item["cells"] = [cell_token(c) for c in sorted(o.cells)]
             overlaps.append(item)
         view["overlaps"] = overlaps
     return view
@@ -126,18 +152,23 @@ class ChangeViews:
     and each acknowledgement read once, however many views (both sides' notices, the
     change's own result) show them."""
 
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: Transaction, at: datetime) -> None:
         self.tx = tx
+        self.ledger = Ledger(tx, at)
         self.regions: RegionMemo = {}
         self._policies: dict[tuple[str, str], PairPolicy] = {}
         self._acknowledged: dict[tuple[str, str, str, int], bool] = {}
 
-    def sees(self, viewer: str, other: str) -> Visibility:
-        """What ``viewer`` may see of ``other``'s operations."""
+    def policy(self, viewer: str, other: str) -> PairPolicy:
+        """The pair's policy."""
         key = pair_key(viewer, other)
         if key not in self._policies:
             self._policies[key] = self.tx.repo(PoliciesRepo).get(*key)
-        return self._policies[key].sees(viewer)
+        return self._policies[key]
+
+    def sees(self, viewer: str, other: str) -> Visibility:
+        """What ``viewer`` may see of ``other``'s operations."""
+        return self.policy(viewer, other).sees(viewer)
 
     def acknowledged(self, viewer: str, conflict: StrategicConflict) -> bool:
         """:func:`acknowledged`, remembered."""
@@ -147,20 +178,26 @@ class ChangeViews:
             self._acknowledged[key] = acknowledged(self.tx, viewer, conflict)
         return self._acknowledged[key]
 
+    def views(self, viewer: str, conflicts: Sequence[StrategicConflict]) -> list[dict[str, Any]]:
+        """Every one of ``conflicts`` as ``viewer`` may see it."""
+        return [self.view(conflict, viewer) for conflict in conflicts]
+
     def view(self, conflict: StrategicConflict, viewer: str) -> dict[str, Any]:
         """:func:`conflict_view` for ``viewer``, with what it needs looked up."""
         other = conflict.seen_by(viewer).b.party
+        policy = self.policy(viewer, other)
+        shown = True
+        if policy.grid is not None and any(o.cells is not None for o in conflict.overlaps):
+            shown = self.ledger.admit(viewer, conflict, policy.grid).shown
         return conflict_view(
-            conflict, viewer, self.sees(viewer, other), self.acknowledged(viewer, conflict), self.regions
+            conflict,
+            viewer,
+            policy.sees(viewer),
+            self.acknowledged(viewer, conflict),
+            self.regions,
+            policy.grid,
+            withheld=not shown,
         )
-
-
-def views_for(
-    tx: Transaction, viewer: str, conflicts: Sequence[StrategicConflict], views: ChangeViews | None = None
-) -> list[dict[str, Any]]:
-    """Every conflict as ``viewer`` may see it."""
-    views = views or ChangeViews(tx)
-    return [views.view(conflict, viewer) for conflict in conflicts]
 
 
 def _by_other(conflicts: Sequence[StrategicConflict], party: str) -> dict[tuple[str, str], StrategicConflict]:
@@ -184,7 +221,7 @@ def announce_changes(
     reference did: an earlier acknowledgement no longer covers it), ``conflict.cleared``.
     ``notice`` (the lead time the change gave) is passed on to the other side."""
     old, new = _by_other(before, party), _by_other(after, party)
-    views = views or ChangeViews(tx)
+    views = views or ChangeViews(tx, at)
     events: list[tuple[str, str, dict[str, Any]]] = []
     entries: list[tuple[str, str, str, dict[str, Any]]] = []
     for key in sorted(set(old) | set(new)):

@@ -17,9 +17,11 @@ from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
 from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
+from deconfliction.geo.grid import DEFAULT_GRID
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.filing_groups import Filing, Finish, groups_for
 from deconfliction.store.base import Party, Store, Transaction
+from deconfliction.store.policy import PoliciesRepo
 
 R = TypeVar("R")
 
@@ -74,8 +76,9 @@ class OperationService:
             return self.policy_in(tx)
 
     def policy_in(self, tx: Transaction) -> MinimaPolicy:
-        """The minima policy in force in ``tx``."""
-        return MinimaPolicy(self.default_minima, tx.pair_minima())
+        """The minima policy in force in ``tx``, with each pair's disclosure grid."""
+        grids = {key: policy.grid for key, policy in tx.repo(PoliciesRepo).all().items()}
+        return MinimaPolicy(self.default_minima, tx.pair_minima(), DEFAULT_GRID, grids)
 
     # -- operations -----------------------------------------------------------------------
 

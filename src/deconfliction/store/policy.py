@@ -9,21 +9,37 @@ from datetime import datetime
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.policy import Notice, PairPolicy, Visibility, default_policy
 from deconfliction.errors import NotFound
+from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.store.sql import SqlRepo
 
 
 class PoliciesRepo(SqlRepo):
-    """Lead time and visibility per pair (minima stay in the core ``pair_minima``)."""
+    """Lead time, visibility and disclosure grid per pair (minima stay in the core
+    ``pair_minima``)."""
 
     def set(self, policy: PairPolicy) -> None:
         p = policy
+        grid = p.grid or DEFAULT_GRID  # the exact rule keeps the default grid's columns
         try:
             self._x(
-                "INSERT INTO pair_policies (party_a, party_b, min_lead_s, a_sees, b_sees)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (party_a, party_b) DO UPDATE SET"
-                " min_lead_s = excluded.min_lead_s, a_sees = excluded.a_sees, b_sees = excluded.b_sees",
-                (p.party_a, p.party_b, p.min_lead_s, p.a_sees.value, p.b_sees.value),
+                "INSERT INTO pair_policies (party_a, party_b, min_lead_s, a_sees, b_sees,"
+                " rule, grid_resolution, grid_band_m, grid_slot_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party_a, party_b) DO UPDATE SET"
+                " min_lead_s = excluded.min_lead_s, a_sees = excluded.a_sees, b_sees = excluded.b_sees,"
+                " rule = excluded.rule, grid_resolution = excluded.grid_resolution,"
+                " grid_band_m = excluded.grid_band_m, grid_slot_s = excluded.grid_slot_s",
+                (
+                    p.party_a,
+                    p.party_b,
+                    p.min_lead_s,
+                    p.a_sees.value,
+                    p.b_sees.value,
+                    "exact" if p.grid is None else "grid",
+                    grid.resolution,
+                    grid.band_m,
+                    grid.slot_s,
+                ),
             )
         except self.tx.dialect.integrity_error as exc:
             raise NotFound(f"no party {p.party_a!r} or no party {p.party_b!r}") from exc
@@ -32,21 +48,22 @@ class PoliciesRepo(SqlRepo):
         """The pair's policy; the default one when none was set."""
         a, b = pair_key(party_a, party_b)
         row = self._x(
-            "SELECT party_a, party_b, min_lead_s, a_sees, b_sees FROM pair_policies"
-            " WHERE party_a = ? AND party_b = ?",
+            f"SELECT {_COLUMNS} FROM pair_policies WHERE party_a = ? AND party_b = ?",
             (a, b),
         ).fetchone()
         return default_policy(a, b) if row is None else _policy(row)
 
     def all(self) -> dict[tuple[str, str], PairPolicy]:
-        rows = self._x(
-            "SELECT party_a, party_b, min_lead_s, a_sees, b_sees FROM pair_policies ORDER BY party_a, party_b"
-        ).fetchall()
+        rows = self._x(f"SELECT {_COLUMNS} FROM pair_policies ORDER BY party_a, party_b").fetchall()
         return {(r[0], r[1]): _policy(r) for r in rows}
 
 
-def _policy(row: tuple[str, str, float, str, str]) -> PairPolicy:
-    return PairPolicy(row[0], row[1], float(row[2]), Visibility(row[3]), Visibility(row[4]))
+_COLUMNS = "party_a, party_b, min_lead_s, a_sees, b_sees, rule, grid_resolution, grid_band_m, grid_slot_s"
+
+
+def _policy(row: tuple[str, str, float, str, str, str, int, float, float]) -> PairPolicy:
+    grid = None if row[5] == "exact" else DisclosureGrid(int(row[6]), float(row[7]), float(row[8]))
+    return PairPolicy(row[0], row[1], float(row[2]), Visibility(row[3]), Visibility(row[4]), grid)
 
 
 @dataclass(frozen=True, slots=True)

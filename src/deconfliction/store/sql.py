@@ -60,6 +60,9 @@ def span_class(duration_s: float) -> int:
 class Cursor(Protocol):
     """What we use of a DB-API cursor (sqlite3 and psycopg both fit)."""
 
+    @property
+    def rowcount(self) -> int: ...
+
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
@@ -247,7 +250,7 @@ _STATES: Final = {state.value: state for state in OperationState}
 
 
 def _overlap_to_dict(o: Overlap, region_wkb: bytes) -> dict[str, Any]:
-    return {
+    stored = {
         "volume_a": o.volume_a,
         "volume_b": o.volume_b,
         # as GEOS writes hex WKB (upper case), four times faster from the bytes
@@ -261,6 +264,9 @@ def _overlap_to_dict(o: Overlap, region_wkb: bytes) -> dict[str, Any]:
         "vertical_gap_m": o.vertical_gap_m,
         "time_gap_s": o.time_gap_s,
     }
+    if o.cells is not None:
+        stored["cells"] = sorted(o.cells)
+    return stored
 
 
 def _overlap_from_dict(d: dict[str, Any]) -> Overlap:
@@ -276,6 +282,7 @@ def _overlap_from_dict(d: dict[str, Any]) -> Overlap:
         horizontal_distance_m=float(d["horizontal_distance_m"]),
         vertical_gap_m=float(d["vertical_gap_m"]),
         time_gap_s=float(d["time_gap_s"]),
+        cells=frozenset(d["cells"]) if "cells" in d else None,
     )
 
 
