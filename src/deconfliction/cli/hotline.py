@@ -30,7 +30,7 @@ from deconfliction.errors import (
     StoreError,
     Unauthenticated,
 )
-from deconfliction.interop.hotline import hotline_service
+from deconfliction.interop.hotline import deadlines_from_env, read_area
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.hotline import HotlineService, Line
 from deconfliction.service.hotline.service import ack_payload
@@ -183,7 +183,7 @@ def _desk(
         raise InvalidInput("--as", "with a store (--db), say which party you act for: --as PARTY")
     store = open_store(database_url(db))
     try:
-        yield _Local(hotline_service(store, SystemClock()), party)
+        yield _Local(HotlineService(store, SystemClock(), read_area, deadlines_from_env()), party)
     finally:
         store.close()
 
@@ -432,7 +432,7 @@ def sweep(db: str | None, as_json: bool) -> None:
     """Escalate every missed delivery or acknowledgement deadline, once (a server does this every second)."""
     store = open_store(database_url(db))
     try:
-        found = hotline_service(store, SystemClock()).sweep()
+        found = HotlineService(store, SystemClock(), read_area, deadlines_from_env()).sweep()
     finally:
         store.close()
     if as_json:

@@ -4,14 +4,15 @@ Mounted as sub-applications (:func:`mount`) because F3548 has its own error shap
 (``{"message": ...}``, 400 for every bad request where our native API says 422) and
 its own tokens (:mod:`deconfliction.interop.f3548.auth`, configured in
 ``settings.extra["f3548_auth"]``). The use-cases are
-:class:`~deconfliction.interop.f3548.service.DssService`'s, over the app's store.
+:class:`~deconfliction.service.f3548.F3548Service`'s, over the app's store; bodies are
+parsed and results rendered by :mod:`deconfliction.interop.f3548.wire`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from deconfliction import __version__
 from deconfliction.api.errors import status_for
 from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput
-from deconfliction.interop.f3548.auth import F3548AuthConfig, F3548Principal, verify
-from deconfliction.interop.f3548.common import AirspaceConflict, Change, UssDown
-from deconfliction.interop.f3548.service import DssService
+from deconfliction.interop.f3548 import wire
+from deconfliction.interop.f3548.auth import F3548AuthConfig, verify
+from deconfliction.service.f3548 import AirspaceConflict, AreaTooLarge, F3548Principal, F3548Service, UssDown
+from deconfliction.service.f3548.model import EntityChange
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
 AUTH_SETTING: Final = "f3548_auth"
@@ -34,14 +36,16 @@ _STATUS_OVERRIDES: Final = {422: 400}
 
 
 def _error(exc: DeconflictionError) -> JSONResponse:
-    status = 412 if isinstance(exc, UssDown) else status_for(exc)
+    if isinstance(exc, UssDown):
+        status = 412
+    elif isinstance(exc, AreaTooLarge):
+        status = 413
+    else:
+        status = status_for(exc)
     status = _STATUS_OVERRIDES.get(status, status)
-    message = str(exc)
-    body: dict[str, Any] = {"message": message}
     if isinstance(exc, AirspaceConflict):
-        body["missing_operational_intents"] = exc.missing
-        body["missing_constraints"] = exc.missing_constraints
-    return JSONResponse(body, status_code=status)
+        return JSONResponse(wire.airspace_conflict(exc), status_code=status)
+    return JSONResponse({"message": str(exc)}, status_code=status)
 
 
 def _install_errors(sub: FastAPI) -> None:
@@ -76,17 +80,33 @@ def mount(app: FastAPI) -> None:
     def principal(request: Request) -> F3548Principal:
         return verify(config(), request.headers.get("authorization"))
 
-    def service() -> DssService:
+    def service() -> F3548Service:
         time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))
-        return DssService(app.state.store, app.state.clock, time_based_index=time_based)
+        return F3548Service(app.state.store, app.state.clock, time_based_index=time_based)
 
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)
 
-    def change(result: Change) -> JSONResponse:
-        return JSONResponse(result.body, status_code=result.status)
+    def change(result: EntityChange) -> JSONResponse:
+        return JSONResponse(wire.entity_change(result), status_code=201 if result.created else 200)
 
-    dss = FastAPI(title="ASTM F3548-21 DSS", version="1.0.0", docs_url="/docs", openapi_url="/openapi.json")
+    def entity(entityid: str) -> str:
+        return wire.check_id(entityid, "entityid")
+
+    def subscription(subscriptionid: str) -> str:
+        return wire.check_id(subscriptionid, "subscriptionid")
+
+    def missing(what: str) -> NoReturn:
+        # ``/{id}/`` with an empty OVN or version: F3548 answers 400, not a redirect.
+        raise InvalidInput(what, "is required")
+
+    dss = FastAPI(
+        title="ASTM F3548-21 DSS",
+        version="1.0.0",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redirect_slashes=False,
+    )
     _install_errors(dss)
 
     # -- operational intent references ------------------------------------------------
@@ -94,99 +114,134 @@ def mount(app: FastAPI) -> None:
     @dss.post("/operational_intent_references/query", summary="Query operational intent references")
     async def query_ois(request: Request) -> JSONResponse:
         who = principal(request)
-        return JSONResponse(await call(service().query_operational_intents, who, await _json(request)))
+        aoi = wire.area_of_interest(await _json(request))
+        refs = await call(service().query_operational_intents, who, aoi)
+        return JSONResponse({"operational_intent_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/operational_intent_references/{entityid}", summary="Get an operational intent reference")
     async def get_oi(entityid: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(service().get_operational_intent, principal(request), entityid))
+        ref = await call(service().get_operational_intent, principal(request), entity(entityid))
+        return JSONResponse({"operational_intent_reference": wire.reference(ref)})
 
     @dss.put("/operational_intent_references/{entityid}", summary="Create an operational intent reference")
     async def create_oi(entityid: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(await call(service().put_operational_intent, who, entityid, None, await _json(request)))
+        body = wire.intent_request(await _json(request))
+        return change(await call(service().put_operational_intent, who, entity(entityid), None, body))
 
     @dss.put(
         "/operational_intent_references/{entityid}/{ovn}", summary="Update an operational intent reference"
     )
     async def update_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(await call(service().put_operational_intent, who, entityid, ovn, await _json(request)))
+        body = wire.intent_request(await _json(request))
+        return change(await call(service().put_operational_intent, who, entity(entityid), ovn, body))
 
     @dss.delete(
         "/operational_intent_references/{entityid}/{ovn}", summary="Delete an operational intent reference"
     )
     async def delete_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        return change(await call(service().delete_operational_intent, principal(request), entityid, ovn))
+        return change(
+            await call(service().delete_operational_intent, principal(request), entity(entityid), ovn)
+        )
 
     # -- constraint references --------------------------------------------------------
 
     @dss.post("/constraint_references/query", summary="Query constraint references")
     async def query_constraints(request: Request) -> JSONResponse:
         who = principal(request)
-        return JSONResponse(await call(service().query_constraints, who, await _json(request)))
+        aoi = wire.area_of_interest(await _json(request))
+        refs = await call(service().query_constraints, who, aoi)
+        return JSONResponse({"constraint_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/constraint_references/{entityid}", summary="Get a constraint reference")
     async def get_constraint(entityid: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(service().get_constraint, principal(request), entityid))
+        ref = await call(service().get_constraint, principal(request), entity(entityid))
+        return JSONResponse({"constraint_reference": wire.reference(ref)})
 
     @dss.put("/constraint_references/{entityid}", summary="Create a constraint reference")
     async def create_constraint(entityid: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(await call(service().put_constraint, who, entityid, None, await _json(request)))
+        body = wire.constraint_request(await _json(request))
+        return change(await call(service().put_constraint, who, entity(entityid), None, body))
 
     @dss.put("/constraint_references/{entityid}/{ovn}", summary="Update a constraint reference")
     async def update_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(await call(service().put_constraint, who, entityid, ovn, await _json(request)))
+        body = wire.constraint_request(await _json(request))
+        return change(await call(service().put_constraint, who, entity(entityid), ovn, body))
 
     @dss.delete("/constraint_references/{entityid}/{ovn}", summary="Delete a constraint reference")
     async def delete_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        return change(await call(service().delete_constraint, principal(request), entityid, ovn))
+        return change(await call(service().delete_constraint, principal(request), entity(entityid), ovn))
 
     # -- subscriptions ------------------------------------------------------------------
 
     @dss.post("/subscriptions/query", summary="Query the caller's subscriptions")
     async def query_subscriptions(request: Request) -> JSONResponse:
         who = principal(request)
-        return JSONResponse(await call(service().query_subscriptions, who, await _json(request)))
+        aoi = wire.area_of_interest(await _json(request))
+        subs = await call(service().query_subscriptions, who, aoi)
+        return JSONResponse({"subscriptions": [wire.subscription(s) for s in subs]})
 
     @dss.get("/subscriptions/{subscriptionid}", summary="Get a subscription")
     async def get_subscription(subscriptionid: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(service().get_subscription, principal(request), subscriptionid))
+        view = await call(service().get_subscription, principal(request), subscription(subscriptionid))
+        return JSONResponse({"subscription": wire.subscription(view)})
 
     @dss.put("/subscriptions/{subscriptionid}", summary="Create a subscription")
     async def create_subscription(subscriptionid: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(await call(service().put_subscription, who, subscriptionid, None, await _json(request)))
+        body = wire.subscription_request(await _json(request))
+        result = await call(service().put_subscription, who, subscription(subscriptionid), None, body)
+        return JSONResponse(wire.subscription_change(result))
 
     @dss.put("/subscriptions/{subscriptionid}/{version}", summary="Update a subscription")
     async def update_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return change(
-            await call(service().put_subscription, who, subscriptionid, version, await _json(request))
-        )
+        body = wire.subscription_request(await _json(request))
+        result = await call(service().put_subscription, who, subscription(subscriptionid), version, body)
+        return JSONResponse(wire.subscription_change(result))
 
     @dss.delete("/subscriptions/{subscriptionid}/{version}", summary="Delete a subscription")
     async def delete_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
-        return JSONResponse(
-            await call(service().delete_subscription, principal(request), subscriptionid, version)
-        )
+        who = principal(request)
+        view = await call(service().delete_subscription, who, subscription(subscriptionid), version)
+        return JSONResponse({"subscription": wire.subscription(view)})
+
+    # ``/{id}/``: the version or OVN is empty. Declared after the routes above, so that
+    # ``/query`` and ``/{id}/{ovn}`` match first.
+    for collection, what in (
+        ("operational_intent_references", "ovn"),
+        ("constraint_references", "ovn"),
+        ("subscriptions", "version"),
+    ):
+
+        async def empty(request: Request, what: str = what) -> JSONResponse:
+            principal(request)
+            missing(what)
+
+        dss.add_api_route(f"/{collection}/{{id}}/", empty, methods=["PUT", "DELETE"], include_in_schema=False)
 
     # -- availability and reports --------------------------------------------------------
 
     @dss.get("/uss_availability/{uss_id}", summary="Get a USS's availability")
     async def get_availability(uss_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(service().get_availability, principal(request), uss_id))
+        found = await call(service().get_availability, principal(request), uss_id)
+        return JSONResponse(wire.availability(found))
 
     @dss.put("/uss_availability/{uss_id}", summary="Set a USS's availability")
     async def set_availability(uss_id: str, request: Request) -> JSONResponse:
         who = principal(request)
-        return JSONResponse(await call(service().set_availability, who, uss_id, await _json(request)))
+        availability, old_version = wire.availability_request(await _json(request))
+        found = await call(service().set_availability, who, uss_id, availability, old_version)
+        return JSONResponse(wire.availability(found))
 
     @dss.post("/reports", summary="Report a problem with another USS or the DSS")
     async def report(request: Request) -> JSONResponse:
         who = principal(request)
-        return JSONResponse(await call(service().report, who, await _json(request)), status_code=201)
+        body = wire.report_request(await _json(request))
+        return JSONResponse(await call(service().report, who, body), status_code=201)
 
     # -- InterUSS auxiliary API -------------------------------------------------------
 
