@@ -11,7 +11,7 @@ parsed and results rendered by :mod:`deconfliction.interop.f3548.wire`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, NoReturn
 
 from fastapi import FastAPI, Request
@@ -25,12 +25,26 @@ from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput
 from deconfliction.interop.f3548 import wire
 from deconfliction.interop.f3548.auth import F3548AuthConfig, verify
 from deconfliction.service.f3548 import AirspaceConflict, AreaTooLarge, F3548Principal, F3548Service, UssDown
+from deconfliction.service.f3548.access import (
+    ALL_SCOPES,
+    AVAILABILITY_ARBITRATION,
+    CONFORMANCE_MONITORING_SA,
+    CONSTRAINT_MANAGEMENT,
+    CONSTRAINT_PROCESSING,
+    STRATEGIC_COORDINATION,
+)
 from deconfliction.service.f3548.model import EntityChange
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
 AUTH_SETTING: Final = "f3548_auth"
 #: ... and whether notification indices are time-based (``--f3548-time-based-notification-index``).
 TIME_BASED_INDEX_SETTING: Final = "f3548_time_based_index"
+#: The scopes each route needs one of (F3548-21's OpenAPI ``security``).
+INTENT_READ: Final = (STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA)
+INTENT_WRITE: Final = INTENT_READ
+CONSTRAINT_READ: Final = (CONSTRAINT_MANAGEMENT, CONSTRAINT_PROCESSING)
+SUBSCRIBE: Final = (STRATEGIC_COORDINATION, CONSTRAINT_PROCESSING)
+AVAILABILITY_READ: Final = (STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA, AVAILABILITY_ARBITRATION)
 #: F3548 says 400 for every malformed request.
 _STATUS_OVERRIDES: Final = {422: 400}
 
@@ -77,8 +91,13 @@ def mount(app: FastAPI) -> None:
         found = app.state.settings.extra.get(AUTH_SETTING)
         return found if isinstance(found, F3548AuthConfig) else F3548AuthConfig()
 
-    def principal(request: Request) -> F3548Principal:
-        return verify(config(), request.headers.get("authorization"))
+    def principal(request: Request, *scopes: str) -> F3548Principal:
+        """The verified caller, holding one of ``scopes``: 401 and 403 come before any
+        look at the body (the use-cases check the scopes again)."""
+        who = verify(config(), request.headers.get("authorization"))
+        if scopes:
+            who.require_any(*scopes)
+        return who
 
     def service() -> F3548Service:
         time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))
@@ -113,19 +132,19 @@ def mount(app: FastAPI) -> None:
 
     @dss.post("/operational_intent_references/query", summary="Query operational intent references")
     async def query_ois(request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *INTENT_READ)
         aoi = wire.area_of_interest(await _json(request))
         refs = await call(service().query_operational_intents, who, aoi)
         return JSONResponse({"operational_intent_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/operational_intent_references/{entityid}", summary="Get an operational intent reference")
     async def get_oi(entityid: str, request: Request) -> JSONResponse:
-        ref = await call(service().get_operational_intent, principal(request), entity(entityid))
+        ref = await call(service().get_operational_intent, principal(request, *INTENT_READ), entity(entityid))
         return JSONResponse({"operational_intent_reference": wire.reference(ref)})
 
     @dss.put("/operational_intent_references/{entityid}", summary="Create an operational intent reference")
     async def create_oi(entityid: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *INTENT_WRITE)
         body = wire.intent_request(await _json(request))
         return change(await call(service().put_operational_intent, who, entity(entityid), None, body))
 
@@ -133,7 +152,7 @@ def mount(app: FastAPI) -> None:
         "/operational_intent_references/{entityid}/{ovn}", summary="Update an operational intent reference"
     )
     async def update_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *INTENT_WRITE)
         body = wire.intent_request(await _json(request))
         return change(await call(service().put_operational_intent, who, entity(entityid), ovn, body))
 
@@ -141,105 +160,113 @@ def mount(app: FastAPI) -> None:
         "/operational_intent_references/{entityid}/{ovn}", summary="Delete an operational intent reference"
     )
     async def delete_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        return change(
-            await call(service().delete_operational_intent, principal(request), entity(entityid), ovn)
-        )
+        who = principal(request, *INTENT_WRITE)
+        return change(await call(service().delete_operational_intent, who, entity(entityid), ovn))
 
     # -- constraint references --------------------------------------------------------
 
     @dss.post("/constraint_references/query", summary="Query constraint references")
     async def query_constraints(request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *CONSTRAINT_READ)
         aoi = wire.area_of_interest(await _json(request))
         refs = await call(service().query_constraints, who, aoi)
         return JSONResponse({"constraint_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/constraint_references/{entityid}", summary="Get a constraint reference")
     async def get_constraint(entityid: str, request: Request) -> JSONResponse:
-        ref = await call(service().get_constraint, principal(request), entity(entityid))
+        ref = await call(service().get_constraint, principal(request, *CONSTRAINT_READ), entity(entityid))
         return JSONResponse({"constraint_reference": wire.reference(ref)})
 
     @dss.put("/constraint_references/{entityid}", summary="Create a constraint reference")
     async def create_constraint(entityid: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, CONSTRAINT_MANAGEMENT)
         body = wire.constraint_request(await _json(request))
         return change(await call(service().put_constraint, who, entity(entityid), None, body))
 
     @dss.put("/constraint_references/{entityid}/{ovn}", summary="Update a constraint reference")
     async def update_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, CONSTRAINT_MANAGEMENT)
         body = wire.constraint_request(await _json(request))
         return change(await call(service().put_constraint, who, entity(entityid), ovn, body))
 
     @dss.delete("/constraint_references/{entityid}/{ovn}", summary="Delete a constraint reference")
     async def delete_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
-        return change(await call(service().delete_constraint, principal(request), entity(entityid), ovn))
+        who = principal(request, CONSTRAINT_MANAGEMENT)
+        return change(await call(service().delete_constraint, who, entity(entityid), ovn))
 
     # -- subscriptions ------------------------------------------------------------------
 
     @dss.post("/subscriptions/query", summary="Query the caller's subscriptions")
     async def query_subscriptions(request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *SUBSCRIBE)
         aoi = wire.area_of_interest(await _json(request))
         subs = await call(service().query_subscriptions, who, aoi)
         return JSONResponse({"subscriptions": [wire.subscription(s) for s in subs]})
 
     @dss.get("/subscriptions/{subscriptionid}", summary="Get a subscription")
     async def get_subscription(subscriptionid: str, request: Request) -> JSONResponse:
-        view = await call(service().get_subscription, principal(request), subscription(subscriptionid))
+        who = principal(request, *SUBSCRIBE)
+        view = await call(service().get_subscription, who, subscription(subscriptionid))
         return JSONResponse({"subscription": wire.subscription(view)})
 
     @dss.put("/subscriptions/{subscriptionid}", summary="Create a subscription")
     async def create_subscription(subscriptionid: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *SUBSCRIBE)
         body = wire.subscription_request(await _json(request))
         result = await call(service().put_subscription, who, subscription(subscriptionid), None, body)
         return JSONResponse(wire.subscription_change(result))
 
     @dss.put("/subscriptions/{subscriptionid}/{version}", summary="Update a subscription")
     async def update_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *SUBSCRIBE)
         body = wire.subscription_request(await _json(request))
         result = await call(service().put_subscription, who, subscription(subscriptionid), version, body)
         return JSONResponse(wire.subscription_change(result))
 
     @dss.delete("/subscriptions/{subscriptionid}/{version}", summary="Delete a subscription")
     async def delete_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *SUBSCRIBE)
         view = await call(service().delete_subscription, who, subscription(subscriptionid), version)
         return JSONResponse({"subscription": wire.subscription(view)})
 
     # ``/{id}/``: the version or OVN is empty. Declared after the routes above, so that
     # ``/query`` and ``/{id}/{ovn}`` match first.
-    for collection, what in (
-        ("operational_intent_references", "ovn"),
-        ("constraint_references", "ovn"),
-        ("subscriptions", "version"),
-    ):
-
-        async def empty(request: Request, what: str = what) -> JSONResponse:
-            principal(request)
+    def empty_version(what: str, scopes: tuple[str, ...]) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def refuse(request: Request) -> JSONResponse:
+            principal(request, *scopes)
             missing(what)
 
-        dss.add_api_route(f"/{collection}/{{id}}/", empty, methods=["PUT", "DELETE"], include_in_schema=False)
+        return refuse
+
+    for collection, what, scopes in (
+        ("operational_intent_references", "ovn", INTENT_WRITE),
+        ("constraint_references", "ovn", (CONSTRAINT_MANAGEMENT,)),
+        ("subscriptions", "version", SUBSCRIBE),
+    ):
+        dss.add_api_route(
+            f"/{collection}/{{id}}/",
+            empty_version(what, scopes),
+            methods=["PUT", "DELETE"],
+            include_in_schema=False,
+        )
 
     # -- availability and reports --------------------------------------------------------
 
     @dss.get("/uss_availability/{uss_id}", summary="Get a USS's availability")
     async def get_availability(uss_id: str, request: Request) -> JSONResponse:
-        found = await call(service().get_availability, principal(request), uss_id)
+        found = await call(service().get_availability, principal(request, *AVAILABILITY_READ), uss_id)
         return JSONResponse(wire.availability(found))
 
     @dss.put("/uss_availability/{uss_id}", summary="Set a USS's availability")
     async def set_availability(uss_id: str, request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, AVAILABILITY_ARBITRATION)
         availability, old_version = wire.availability_request(await _json(request))
         found = await call(service().set_availability, who, uss_id, availability, old_version)
         return JSONResponse(wire.availability(found))
 
     @dss.post("/reports", summary="Report a problem with another USS or the DSS")
     async def report(request: Request) -> JSONResponse:
-        who = principal(request)
+        who = principal(request, *sorted(ALL_SCOPES))
         body = wire.report_request(await _json(request))
         return JSONResponse(await call(service().report, who, body), status_code=201)
 
