@@ -42,6 +42,7 @@ CIRCLE = ["extents", 0, "volume", "outline_circle"]
         (["extents", 0, "volume"], KeyError, "extents[0].volume"),
         (["extents", 0, "time_start", "format"], "ISO", "extents[0].time_start.format"),
         (["extents", 0, "volume", "altitude_lower", "units"], "FT", "extents[0].volume.altitude_lower.units"),
+        (["extents", 0, "volume", "altitude_upper"], KeyError, "extents[0].volume.altitude_upper"),
         (["state"], "Ended", "state"),
         (["state"], None, "state"),
         (["uss_base_url"], KeyError, "uss_base_url"),

@@ -134,7 +134,9 @@ def https_url(data: str, path: str) -> str:
     return data
 
 
-def _extents(data: list[Any], path: str) -> tuple[Extent, ...]:
+def _extents(data: list[Any], path: str, altitudes: bool = False) -> tuple[Extent, ...]:
+    """The extents of a put: times required, and altitudes too when ``altitudes`` (an
+    intent's volumes are bounded, as the InterUSS DSS has it; a constraint's may be open)."""
     if not data:
         raise InvalidInput(path, "must be a non-empty list of Volume4D")
     extents = tuple(parse_volume4d(v, f"{path}[{i}]") for i, v in enumerate(data))
@@ -143,6 +145,10 @@ def _extents(data: list[Any], path: str) -> tuple[Extent, ...]:
             raise InvalidTimeWindow(f"{path}[{i}].time_start", "is required")
         if e.end is None:
             raise InvalidTimeWindow(f"{path}[{i}].time_end", "is required")
+        if altitudes and e.lower_m is None:
+            raise InvalidInput(f"{path}[{i}].volume.altitude_lower", "is required")
+        if altitudes and e.upper_m is None:
+            raise InvalidInput(f"{path}[{i}].volume.altitude_upper", "is required")
     return extents
 
 
@@ -153,7 +159,7 @@ def intent_request(raw: Any) -> IntentRequest:
     if sub_id is not None and new is not None:
         raise InvalidInput("subscription_id", "give subscription_id or new_subscription, not both")
     return IntentRequest(
-        extents=_extents(p["extents"], "extents"),
+        extents=_extents(p["extents"], "extents", altitudes=True),
         state=p["state"],
         uss_base_url=https_url(p["uss_base_url"], "uss_base_url"),
         key=frozenset(p.get("key") or ()),
