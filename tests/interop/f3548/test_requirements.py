@@ -131,14 +131,15 @@ def test_dss0005_1_accepted_intent_needs_no_subscription(dss: Dss) -> None:
     created = dss.put(f"{OIR}/{oi}", intent())
     assert created.status_code == 201, created.text
     ref = created.json()["operational_intent_reference"]
-    assert ref["subscription_id"] == ""
+    assert ref["subscription_id"] == "00000000-0000-4000-8000-000000000000"  # none: a null v4 UUID
+    assert dss.get(f"{SUBS}/{ref['subscription_id']}").status_code == 404
     activated = dss.put(f"{OIR}/{oi}/{ref['ovn']}", intent("Activated"))
     assert activated.status_code == 400
     assert "subscription_id" in activated.json()["message"]
     new_sub = {"new_subscription": {"uss_base_url": "https://uss1.example"}}
     activated = dss.put(f"{OIR}/{oi}/{ref['ovn']}", intent("Activated", **new_sub))
     assert activated.status_code == 200, activated.text
-    assert activated.json()["operational_intent_reference"]["subscription_id"] != ""
+    assert activated.json()["operational_intent_reference"]["subscription_id"] != ref["subscription_id"]
 
 
 def test_dss0005_1_explicit_subscription_must_cover_the_intent(dss: Dss) -> None:

@@ -29,6 +29,7 @@ from deconfliction.interop.f3548.volumes import format_time, parse_volume4d
 from deconfliction.service.f3548.model import (
     AVAILABILITIES,
     NO_OVN,
+    NULL_SUBSCRIPTION_ID,
     OPERATIONAL_INTENT,
     AirspaceConflict,
     Availability,
@@ -229,7 +230,7 @@ def reference(ref: Reference) -> dict[str, Any]:
     }
     if e.kind == OPERATIONAL_INTENT:
         out["state"] = e.state
-        out["subscription_id"] = e.subscription_id or ""
+        out["subscription_id"] = e.subscription_id or NULL_SUBSCRIPTION_ID
     return out
 
 

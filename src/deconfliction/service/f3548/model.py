@@ -58,6 +58,9 @@ MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 DEPENDENT_START_SLACK: Final = timedelta(minutes=5)
 #: What others see instead of an entity's OVN.
 NO_OVN: Final = "Available from USS"
+#: The subscription id of an intent without subscription: the wire needs a v4 UUID there
+#: (the InterUSS DSS's placeholder, which its test suite expects).
+NULL_SUBSCRIPTION_ID: Final = "00000000-0000-4000-8000-000000000000"
 #: H3 resolution at which the DSS decides that two footprints may intersect (cells of
 #: about 0.7 km^2, like the InterUSS DSS's S2 level-13 cells). A DSS reports every entity
 #: that *may* intersect; the USSs, holding the details, decide exactly.
