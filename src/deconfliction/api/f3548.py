@@ -65,7 +65,8 @@ def _error(exc: DeconflictionError) -> JSONResponse:
 def _install_errors(sub: FastAPI) -> None:
     @sub.exception_handler(DeconflictionError)
     async def _ours(request: Request, exc: DeconflictionError) -> JSONResponse:
-        return _error(exc)
+        # A 409 may list thousands of references: rendered off the event loop.
+        return await run_in_threadpool(_error, exc)
 
     @sub.exception_handler(RequestValidationError)
     async def _schema(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,11 +104,16 @@ def mount(app: FastAPI) -> None:
         time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))
         return F3548Service(app.state.store, app.state.clock, time_based_index=time_based)
 
+    # Reading bodies, the use-cases and rendering all run in the threadpool: a body at the
+    # standard's limits takes tens of milliseconds to check, which the event loop must not wait.
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(fn, *args)
 
-    def change(result: EntityChange) -> JSONResponse:
-        return JSONResponse(wire.entity_change(result), status_code=201 if result.created else 200)
+    async def respond(render: Callable[[], dict[str, Any]], status: int = 200) -> JSONResponse:
+        return await run_in_threadpool(lambda: JSONResponse(render(), status_code=status))
+
+    async def change(result: EntityChange) -> JSONResponse:
+        return await respond(lambda: wire.entity_change(result), 201 if result.created else 200)
 
     def entity(entityid: str) -> str:
         return wire.check_id(entityid, "entityid")
@@ -133,9 +139,9 @@ def mount(app: FastAPI) -> None:
     @dss.post("/operational_intent_references/query", summary="Query operational intent references")
     async def query_ois(request: Request) -> JSONResponse:
         who = principal(request, *INTENT_READ)
-        aoi = wire.area_of_interest(await _json(request))
+        aoi = await call(wire.area_of_interest, await _json(request))
         refs = await call(service().query_operational_intents, who, aoi)
-        return JSONResponse({"operational_intent_references": [wire.reference(r) for r in refs]})
+        return await respond(lambda: {"operational_intent_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/operational_intent_references/{entityid}", summary="Get an operational intent reference")
     async def get_oi(entityid: str, request: Request) -> JSONResponse:
@@ -145,32 +151,32 @@ def mount(app: FastAPI) -> None:
     @dss.put("/operational_intent_references/{entityid}", summary="Create an operational intent reference")
     async def create_oi(entityid: str, request: Request) -> JSONResponse:
         who = principal(request, *INTENT_WRITE)
-        body = wire.intent_request(await _json(request))
-        return change(await call(service().put_operational_intent, who, entity(entityid), None, body))
+        body = await call(wire.intent_request, await _json(request))
+        return await change(await call(service().put_operational_intent, who, entity(entityid), None, body))
 
     @dss.put(
         "/operational_intent_references/{entityid}/{ovn}", summary="Update an operational intent reference"
     )
     async def update_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request, *INTENT_WRITE)
-        body = wire.intent_request(await _json(request))
-        return change(await call(service().put_operational_intent, who, entity(entityid), ovn, body))
+        body = await call(wire.intent_request, await _json(request))
+        return await change(await call(service().put_operational_intent, who, entity(entityid), ovn, body))
 
     @dss.delete(
         "/operational_intent_references/{entityid}/{ovn}", summary="Delete an operational intent reference"
     )
     async def delete_oi(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request, *INTENT_WRITE)
-        return change(await call(service().delete_operational_intent, who, entity(entityid), ovn))
+        return await change(await call(service().delete_operational_intent, who, entity(entityid), ovn))
 
     # -- constraint references --------------------------------------------------------
 
     @dss.post("/constraint_references/query", summary="Query constraint references")
     async def query_constraints(request: Request) -> JSONResponse:
         who = principal(request, *CONSTRAINT_READ)
-        aoi = wire.area_of_interest(await _json(request))
+        aoi = await call(wire.area_of_interest, await _json(request))
         refs = await call(service().query_constraints, who, aoi)
-        return JSONResponse({"constraint_references": [wire.reference(r) for r in refs]})
+        return await respond(lambda: {"constraint_references": [wire.reference(r) for r in refs]})
 
     @dss.get("/constraint_references/{entityid}", summary="Get a constraint reference")
     async def get_constraint(entityid: str, request: Request) -> JSONResponse:
@@ -180,28 +186,28 @@ def mount(app: FastAPI) -> None:
     @dss.put("/constraint_references/{entityid}", summary="Create a constraint reference")
     async def create_constraint(entityid: str, request: Request) -> JSONResponse:
         who = principal(request, CONSTRAINT_MANAGEMENT)
-        body = wire.constraint_request(await _json(request))
-        return change(await call(service().put_constraint, who, entity(entityid), None, body))
+        body = await call(wire.constraint_request, await _json(request))
+        return await change(await call(service().put_constraint, who, entity(entityid), None, body))
 
     @dss.put("/constraint_references/{entityid}/{ovn}", summary="Update a constraint reference")
     async def update_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request, CONSTRAINT_MANAGEMENT)
-        body = wire.constraint_request(await _json(request))
-        return change(await call(service().put_constraint, who, entity(entityid), ovn, body))
+        body = await call(wire.constraint_request, await _json(request))
+        return await change(await call(service().put_constraint, who, entity(entityid), ovn, body))
 
     @dss.delete("/constraint_references/{entityid}/{ovn}", summary="Delete a constraint reference")
     async def delete_constraint(entityid: str, ovn: str, request: Request) -> JSONResponse:
         who = principal(request, CONSTRAINT_MANAGEMENT)
-        return change(await call(service().delete_constraint, who, entity(entityid), ovn))
+        return await change(await call(service().delete_constraint, who, entity(entityid), ovn))
 
     # -- subscriptions ------------------------------------------------------------------
 
     @dss.post("/subscriptions/query", summary="Query the caller's subscriptions")
     async def query_subscriptions(request: Request) -> JSONResponse:
         who = principal(request, *SUBSCRIBE)
-        aoi = wire.area_of_interest(await _json(request))
+        aoi = await call(wire.area_of_interest, await _json(request))
         subs = await call(service().query_subscriptions, who, aoi)
-        return JSONResponse({"subscriptions": [wire.subscription(s) for s in subs]})
+        return await respond(lambda: {"subscriptions": [wire.subscription(s) for s in subs]})
 
     @dss.get("/subscriptions/{subscriptionid}", summary="Get a subscription")
     async def get_subscription(subscriptionid: str, request: Request) -> JSONResponse:
@@ -212,16 +218,16 @@ def mount(app: FastAPI) -> None:
     @dss.put("/subscriptions/{subscriptionid}", summary="Create a subscription")
     async def create_subscription(subscriptionid: str, request: Request) -> JSONResponse:
         who = principal(request, *SUBSCRIBE)
-        body = wire.subscription_request(await _json(request))
+        body = await call(wire.subscription_request, await _json(request))
         result = await call(service().put_subscription, who, subscription(subscriptionid), None, body)
-        return JSONResponse(wire.subscription_change(result))
+        return await respond(lambda: wire.subscription_change(result))
 
     @dss.put("/subscriptions/{subscriptionid}/{version}", summary="Update a subscription")
     async def update_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
         who = principal(request, *SUBSCRIBE)
-        body = wire.subscription_request(await _json(request))
+        body = await call(wire.subscription_request, await _json(request))
         result = await call(service().put_subscription, who, subscription(subscriptionid), version, body)
-        return JSONResponse(wire.subscription_change(result))
+        return await respond(lambda: wire.subscription_change(result))
 
     @dss.delete("/subscriptions/{subscriptionid}/{version}", summary="Delete a subscription")
     async def delete_subscription(subscriptionid: str, version: str, request: Request) -> JSONResponse:
