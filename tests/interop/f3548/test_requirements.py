@@ -366,3 +366,75 @@ def test_dss0210_a2_7_2_7_credentials_and_scopes_on_every_route(dss: Dss) -> Non
             response = dss.http.request(method, path, json={}, headers=headers)
             assert response.status_code == status, (method, path, response.text)
             assert isinstance(response.json()["message"], str)
+
+
+def test_dss0005_1_key_check_counts_every_intent_but_a_down_uss_accepted_one(dss: Dss) -> None:
+    """The key holds every intersecting intent's OVN, an off-nominal one's too; only an
+    Accepted intent of a USS marked Down may be left out."""
+    new_sub = {"new_subscription": {"uss_base_url": "https://uss1.example"}}
+    monitor = f"{SC} {CMSA}"
+    first = new_id()
+    ovn = dss.put(f"{OIR}/{first}", intent(**new_sub)).json()["operational_intent_reference"]["ovn"]
+    ovn = dss.put(f"{OIR}/{first}/{ovn}", intent("Activated", [], **new_sub)).json()[
+        "operational_intent_reference"
+    ]["ovn"]
+    gone_astray = dss.put(f"{OIR}/{first}/{ovn}", intent("Nonconforming", **new_sub), scope=monitor)
+    assert gone_astray.status_code == 200, gone_astray.text
+    refused = dss.put(f"{OIR}/{new_id()}", intent(), sub="uss2")
+    assert refused.status_code == 409
+    assert [r["id"] for r in refused.json()["missing_operational_intents"]] == [first]
+    assert refused.json()["missing_operational_intents"][0]["ovn"] == "Available from USS"
+
+    # uss3's Accepted intent elsewhere, then uss3 marked Down: others may ignore it.
+    far = extent(lat=46.6)
+    parked = new_id()
+    assert dss.put(f"{OIR}/{parked}", intent(extent=far), sub="uss3").status_code == 201
+    assert (
+        dss.put("/uss_availability/uss3", {"availability": "Down", "old_version": ""}, scope=AA).status_code
+        == 200
+    )
+    assert dss.put(f"{OIR}/{new_id()}", intent(extent=far), sub="uss2").status_code == 201
+
+
+def test_dss0005_1_a_named_subscription_must_be_the_callers_and_notify_for_intents(dss: Dss) -> None:
+    start = NOW + timedelta(minutes=10)
+    theirs = new_id()
+    assert dss.put(f"{SUBS}/{theirs}", subscription(extent(start, 30.0)), sub="uss2").status_code == 200
+    oi = new_id()
+    body = intent(extent=extent(start, 30.0), subscription_id=theirs)
+    assert dss.put(f"{OIR}/{oi}", body).status_code == 403
+    constraints_only = new_id()
+    only = subscription(
+        extent(start, 30.0), notify_for_operational_intents=False, notify_for_constraints=True
+    )
+    assert dss.put(f"{SUBS}/{constraints_only}", only, scope=f"{SC} {CP}").status_code == 200
+    refused = dss.put(f"{OIR}/{oi}", {**body, "subscription_id": constraints_only})
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith("subscription_id")
+    assert dss.get(f"{OIR}/{oi}").status_code == 404
+
+
+def test_dss0005_5_subscription_times(dss: Dss) -> None:
+    """A start more than 5 minutes in the past is refused; an update without times keeps
+    the subscription's window; a subscription may not shrink away from its intents."""
+    late = extent(NOW - timedelta(minutes=6), 30.0)
+    assert dss.put(f"{SUBS}/{new_id()}", subscription(late)).status_code == 400
+    skewed = extent(NOW - timedelta(minutes=4), 30.0)
+    assert dss.put(f"{SUBS}/{new_id()}", subscription(skewed)).status_code == 200
+
+    sub = new_id()
+    start = NOW + timedelta(minutes=10)
+    made = dss.put(f"{SUBS}/{sub}", subscription(extent(start, 60.0))).json()["subscription"]
+    open_times = subscription({"volume": extent()["volume"]})
+    kept = dss.put(f"{SUBS}/{sub}/{made['version']}", open_times).json()["subscription"]
+    assert (kept["time_start"], kept["time_end"]) == (made["time_start"], made["time_end"])
+
+    oi = new_id()
+    assert dss.put(f"{OIR}/{oi}", intent(extent=extent(start, 30.0), subscription_id=sub)).status_code == 201
+    too_short = subscription(extent(start, 29.0))
+    refused = dss.put(f"{SUBS}/{sub}/{kept['version']}", too_short)
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith("extents")
+    # Starting up to 5 minutes after its intent is allowed (notification latency).
+    late_start = subscription(extent(start + timedelta(minutes=4), 30.0))
+    assert dss.put(f"{SUBS}/{sub}/{kept['version']}", late_start).status_code == 200
