@@ -338,8 +338,8 @@ def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) 
 
 
 def test_volume_round_trip() -> None:
-    parsed = parse_volume4d(extent(units="FT", lower=100.0), "v")
-    assert parsed.lower_m == pytest.approx(30.48)
+    parsed = parse_volume4d(extent(lower=100.0), "v")
+    assert parsed.lower_m == pytest.approx(100.0)
     wire = volume_to_f3548(parsed.volume())
     again = parse_volume4d(wire, "v")
     assert again == parsed

@@ -1,10 +1,10 @@
 """F3548-21 ``Volume4D`` and ``Time`` on the wire <-> our :class:`~deconfliction.geo.volume.Volume4D`.
 
 F3548 altitudes are ``{"value", "reference", "units"}``: the standard's only reference
-is ``W84`` (height above the WGS84 ellipsoid) and its only unit ``M``; we also take
-``FT`` (converted to metres here, never stored). Times are ``{"value", "format":
-"RFC3339"}`` in UTC. Footprints are an ``outline_polygon`` (geodesic edges, as ours)
-or an ``outline_circle`` (radius in ``M`` or ``FT``). Every rule broken raises
+is ``W84`` (height above the WGS84 ellipsoid) and its only unit ``M``, as for radii;
+nothing else is taken. Times are ``{"value", "format": "RFC3339"}`` in UTC. Footprints
+are an ``outline_polygon`` (geodesic edges, as ours) or an ``outline_circle``. Every rule
+broken raises
 :class:`~deconfliction.errors.InvalidInput` with the path of the offending field.
 Pure conversion: no store, no clock.
 """
@@ -26,10 +26,9 @@ from deconfliction.geo.footprint import Circle, Footprint, Polygon, Position
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.f3548.model import Extent
-from deconfliction.units import FOOT_M
 
 #: Length units F3548 altitudes and radii may carry, in metres per unit.
-LENGTH_UNITS: Final = {"M": 1.0, "FT": FOOT_M}
+LENGTH_UNITS: Final = {"M": 1.0}
 #: The standard's altitude references (F3548-21 Table: W84 only).
 ALTITUDE_REFERENCES: Final = ("W84",)
 #: Most vertices one outline polygon may have (F3548-21 OiMaxVertices).
