@@ -163,3 +163,24 @@ def test_allowed_directions_pass(tmp_path):
     _write(tmp_path, "store/base.py", "from ..engine.strategic import all_conflicts\n")
     _write(tmp_path, "interop/x.py", "from deconfliction.cli import main\n")  # edges may use each other
     assert violations(tmp_path) == []
+
+
+def interop_store_imports(root: Path) -> list[str]:
+    """Imports of the store from ``interop``: an adapter converts wire formats and does no
+    I/O, so it reaches storage only through the service layer."""
+    found = []
+    for path in sorted((root / PACKAGE / "interop").rglob("*.py")):
+        for line, target in imported_modules(path, module_name(path, root)):
+            if layer_of(target)[0] == "store":
+                found.append(f"{path.relative_to(root)}:{line}: imports {target}")
+    return found
+
+
+def test_interop_never_imports_the_store(tmp_path):
+    assert (SRC / PACKAGE / "interop" / "f3548").is_dir()
+    assert interop_store_imports(SRC) == []
+    _write(tmp_path, "interop/x.py", "from deconfliction.service import s\n")
+    assert interop_store_imports(tmp_path) == []
+    _write(tmp_path, "interop/f3548/y.py", "def f():\n    from deconfliction.store.f3548 import DssRepo\n")
+    found = [p.split(": ")[1] for p in interop_store_imports(tmp_path)]
+    assert found == ["imports deconfliction.store.f3548"]

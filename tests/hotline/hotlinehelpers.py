@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from deconfliction.interop.hotline import hotline_service
+from deconfliction.interop.hotline import deadlines_from_env, read_area
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.hotline import HotlineService
 from deconfliction.store import Party, Store
@@ -44,7 +44,7 @@ def setup_parties(store: Store) -> None:
 
 def make_service(store: Store, clock: ManualClock | None = None) -> HotlineService:
     setup_parties(store)
-    return hotline_service(store, clock or ManualClock(T0))
+    return HotlineService(store, clock or ManualClock(T0), read_area, deadlines_from_env())
 
 
 def events(store: Store, party: str) -> list[tuple[str, dict[str, Any]]]:

@@ -8,7 +8,7 @@ import pytest
 from hotlinehelpers import NOTIFY_FIELDS, STOP_FIELDS, T0, audit, events, make_service
 
 from deconfliction.errors import Conflict, InvalidInput, LineSuspended, NotFound
-from deconfliction.interop.hotline import hotline_service
+from deconfliction.interop.hotline import read_area
 from deconfliction.service.clock import ManualClock
 from deconfliction.service.hotline import Deadline, Deadlines, HotlineService, MessageClass, Stage
 from deconfliction.store import Store
@@ -107,7 +107,7 @@ def test_a_party_without_a_chain_still_escalates_once_to_both_sides(
 
 def test_deadlines_are_configurable(store: Store, clock: ManualClock) -> None:
     hotline = make_service(store, clock)
-    fast = hotline_service(store, clock, Deadlines.parse("ROUTINE=1/2"))
+    fast = HotlineService(store, clock, read_area, Deadlines.parse("ROUTINE=1/2"))
     sent = fast.send("RED", "BLUE", "ROUTINE", "NOTIFY", NOTIFY_FIELDS)
     assert (sent.deliver_by - T0, sent.ack_by) == (timedelta(seconds=1), T0 + timedelta(seconds=2))
     assert fast.deadlines.of(MessageClass.STOP) == Deadline(10, 60)  # omitted classes keep defaults

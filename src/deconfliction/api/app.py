@@ -26,8 +26,8 @@ from prometheus_client import (
 
 from deconfliction import __version__
 from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, operations
-from deconfliction.api.dss import mount as mount_dss
 from deconfliction.api.errors import error_response
+from deconfliction.api.f3548 import mount as mount_f3548
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
 
@@ -163,5 +163,5 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(hotline.router)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
-    mount_dss(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
+    mount_f3548(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
     return app

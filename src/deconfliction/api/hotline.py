@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.auth import Principal, auth_state, identify
 from deconfliction.errors import Forbidden, NotFound
-from deconfliction.interop.hotline import hotline_service
+from deconfliction.interop.hotline import deadlines_from_env, read_area
 from deconfliction.service.hotline import HotlineService, Line, Message, MessageClass
 from deconfliction.service.hotline.model import MAX_ANNEX_CHARS
 
@@ -42,7 +42,9 @@ def hotline(app: FastAPI) -> HotlineService:
         with _lock:
             found = getattr(app.state, "hotline", None)
             if found is None:
-                found = app.state.hotline = hotline_service(app.state.store, app.state.clock)
+                found = app.state.hotline = HotlineService(
+                    app.state.store, app.state.clock, read_area, deadlines_from_env()
+                )
     return found
 
 

@@ -20,10 +20,8 @@ import click
 from deconfliction.cli.connection import acting_party, connection_options, remote
 from deconfliction.cli.errors import reports_errors
 from deconfliction.client import Client, geometry_hash
-from deconfliction.errors import (
-    InvalidDocument,
-)
-from deconfliction.interop.hotline import hotline_service
+from deconfliction.errors import InvalidDocument
+from deconfliction.interop.hotline import deadlines_from_env, read_area
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.hotline import HotlineService, Line
 from deconfliction.service.hotline.service import ack_payload
@@ -152,7 +150,7 @@ def _desk(
     me = acting_party(party)
     store = open_store(database_url(db))
     try:
-        yield _Local(hotline_service(store, SystemClock()), me)
+        yield _Local(HotlineService(store, SystemClock(), read_area, deadlines_from_env()), me)
     finally:
         store.close()
 
@@ -380,7 +378,7 @@ def sweep(db: str | None, as_json: bool) -> None:
     """Escalate every missed delivery or acknowledgement deadline, once (a server does this every second)."""
     store = open_store(database_url(db))
     try:
-        found = hotline_service(store, SystemClock()).sweep()
+        found = HotlineService(store, SystemClock(), read_area, deadlines_from_env()).sweep()
     finally:
         store.close()
     if as_json:

@@ -1,4 +1,4 @@
-"""The hotline's edge: footprints in the GeoJSON operations format, and the service factory.
+"""The hotline's edge: footprints in the GeoJSON operations format, and deadlines from the environment.
 
 A hotline ``area`` field is the two parts of one feature of the operations format
 (``docs/geojson-format.md``): ``{"geometry": {...}, "footprint": {"kind": ...}}``. It is
@@ -15,9 +15,7 @@ from pydantic import ValidationError
 from deconfliction.errors import InvalidDocument
 from deconfliction.geo.footprint import Footprint
 from deconfliction.interop.geojson import FootprintWire, GeometryWire, _footprint, _pydantic_error
-from deconfliction.service.clock import Clock, SystemClock
-from deconfliction.service.hotline import Deadlines, HotlineService
-from deconfliction.store import Store
+from deconfliction.service.hotline import Deadlines
 
 #: Environment variable overriding the deadlines: ``STOP=10/60,PRIORITY=30/300,ROUTINE=300/1800``.
 DEADLINES_ENV: Final = "DECONFLICTION_HOTLINE_DEADLINES"
@@ -41,10 +39,3 @@ def read_area(value: Any) -> Footprint:
 def deadlines_from_env() -> Deadlines:
     text = os.environ.get(DEADLINES_ENV)
     return Deadlines.parse(text) if text else Deadlines()
-
-
-def hotline_service(
-    store: Store, clock: Clock | None = None, deadlines: Deadlines | None = None
-) -> HotlineService:
-    """The hotline over ``store``, reading areas in the GeoJSON operations format."""
-    return HotlineService(store, clock or SystemClock(), read_area, deadlines or deadlines_from_env())

@@ -13,7 +13,6 @@ from deconfliction.geo import AltitudeBand, Circle, Position, TimeWindow, Volume
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.footprint import Polygon
 from deconfliction.interop.f3548.volumes import parse_time, parse_volume4d, volume_to_f3548
-from deconfliction.units import FOOT_M
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -45,7 +44,8 @@ def test_round_trip(
     assert parse_volume4d(volume_to_f3548(volume), "v").volume() == volume
 
 
-def test_feet_are_converted_at_the_edge() -> None:
+@pytest.mark.parametrize("part", ["altitude_upper", "radius"])
+def test_only_metres_as_the_standard_has_it(part: str) -> None:
     wire = volume_to_f3548(
         Volume4D(
             Circle(Position(1.0, 2.0), 100.0),
@@ -53,11 +53,13 @@ def test_feet_are_converted_at_the_edge() -> None:
             TimeWindow(T0, T0 + timedelta(hours=1)),
         )
     )
-    wire["volume"]["altitude_upper"] = {"value": 400, "reference": "W84", "units": "FT"}
-    wire["volume"]["outline_circle"]["radius"] = {"value": 1000, "units": "FT"}
-    parsed = parse_volume4d(wire, "v")
-    assert parsed.upper_m == pytest.approx(400 * FOOT_M)
-    assert parsed.volume().footprint == Circle(Position(1.0, 2.0), 1000 * FOOT_M)
+    if part == "radius":
+        wire["volume"]["outline_circle"]["radius"] = {"value": 1000, "units": "FT"}
+    else:
+        wire["volume"][part] = {"value": 400, "reference": "W84", "units": "FT"}
+    with pytest.raises(InvalidInput) as refused:
+        parse_volume4d(wire, "v")
+    assert refused.value.field.endswith(".units")
 
 
 def test_msl_bands_are_widened_to_w84_on_the_wire() -> None:

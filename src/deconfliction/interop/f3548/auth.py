@@ -3,8 +3,9 @@
 A token is accepted when its signature verifies against one of the configured public
 keys, ``aud`` names this DSS, ``iss`` is a configured issuer (when any are configured),
 and ``exp`` has not passed. Its ``sub`` is the USS, the manager of what it files, and
-our party. The InterUSS test key (:data:`TEST_PUBLIC_KEY`, whose private half is
-published) is accepted only when :meth:`F3548AuthConfig.for_tests` built the config:
+our party (:class:`~deconfliction.service.f3548.access.F3548Principal`). The InterUSS
+test key (:data:`TEST_PUBLIC_KEY`, whose private half is published) is accepted only
+when :meth:`F3548AuthConfig.for_tests` built the config:
 ``deconfliction serve --f3548-test-keys``; never by default.
 """
 
@@ -15,25 +16,9 @@ from typing import Final
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from uas_standards.astm.f3548.v21.constants import Scope
 
-from deconfliction.errors import Forbidden, InvalidInput, Unauthenticated
-
-#: Scopes of F3548-21 (as ``uas-standards`` names them).
-STRATEGIC_COORDINATION: Final = Scope.StrategicCoordination.value
-CONSTRAINT_MANAGEMENT: Final = Scope.ConstraintManagement.value
-CONSTRAINT_PROCESSING: Final = Scope.ConstraintProcessing.value
-CONFORMANCE_MONITORING_SA: Final = Scope.ConformanceMonitoringForSituationalAwareness.value
-AVAILABILITY_ARBITRATION: Final = Scope.AvailabilityArbitration.value
-ALL_SCOPES: Final = frozenset(
-    {
-        STRATEGIC_COORDINATION,
-        CONSTRAINT_MANAGEMENT,
-        CONSTRAINT_PROCESSING,
-        CONFORMANCE_MONITORING_SA,
-        AVAILABILITY_ARBITRATION,
-    }
-)
+from deconfliction.errors import InvalidInput, Unauthenticated
+from deconfliction.service.f3548.access import F3548Principal
 
 #: Public half of the InterUSS monitoring ``NoAuth`` test key pair (test-certs/auth2.pem).
 #: Its private half ships with the prober, so anyone can sign for it: tests only.
@@ -83,19 +68,6 @@ class F3548AuthConfig:
             # Without issuers of its own, ``extra``'s keys stay open to any issuer.
             issuers=(*base.issuers, TEST_ISSUER) if base.issuers or not base.public_keys else (),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class F3548Principal:
-    """Who is calling: the USS (``sub``, our party id) and the scopes its token grants."""
-
-    manager: str
-    scopes: frozenset[str]
-
-    def require_any(self, *scopes: str) -> None:
-        """:class:`Forbidden` unless the token grants one of ``scopes``."""
-        if not self.scopes.intersection(scopes):
-            raise Forbidden(f"this request needs one of the scopes {', '.join(scopes)}")
 
 
 def verify(config: F3548AuthConfig, authorization: str | None) -> F3548Principal:

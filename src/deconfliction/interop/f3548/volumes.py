@@ -1,11 +1,12 @@
 """F3548-21 ``Volume4D`` and ``Time`` on the wire <-> our :class:`~deconfliction.geo.volume.Volume4D`.
 
 F3548 altitudes are ``{"value", "reference", "units"}``: the standard's only reference
-is ``W84`` (height above the WGS84 ellipsoid) and its only unit ``M``; we also take
-``FT`` (converted to metres here, never stored). Times are ``{"value", "format":
-"RFC3339"}`` in UTC. Footprints are an ``outline_polygon`` (geodesic edges, as ours)
-or an ``outline_circle`` (radius in ``M`` or ``FT``). Every rule broken raises
+is ``W84`` (height above the WGS84 ellipsoid) and its only unit ``M``, as for radii;
+nothing else is taken. Times are ``{"value", "format": "RFC3339"}`` in UTC. Footprints
+are an ``outline_polygon`` (geodesic edges, as ours) or an ``outline_circle``. Every rule
+broken raises
 :class:`~deconfliction.errors.InvalidInput` with the path of the offending field.
+Pure conversion: no store, no clock.
 """
 
 from __future__ import annotations
@@ -13,109 +14,26 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Final
 
 import shapely
 from uas_standards.astm.f3548.v21 import constants as f3548_constants
 
 from deconfliction.errors import InvalidGeometry, InvalidInput, InvalidTimeWindow
-from deconfliction.geo.altitude import ALTITUDE_LIMITS_M, AltitudeBand, Datum
-from deconfliction.geo.cells import covering
+from deconfliction.geo.altitude import ALTITUDE_LIMITS_M, GEOID_UNDULATION_RANGE_M, Datum
 from deconfliction.geo.footprint import Circle, Footprint, Polygon, Position
-from deconfliction.geo.timewindow import TimeWindow, format_utc, parse_utc
+from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
-from deconfliction.store.dss import SearchBox
-from deconfliction.store.sql import RESOLUTION
-from deconfliction.units import FOOT_M
+from deconfliction.service.f3548.model import Extent
 
 #: Length units F3548 altitudes and radii may carry, in metres per unit.
-LENGTH_UNITS: Final = {"M": 1.0, "FT": FOOT_M}
+LENGTH_UNITS: Final = {"M": 1.0}
 #: The standard's altitude references (F3548-21 Table: W84 only).
 ALTITUDE_REFERENCES: Final = ("W84",)
 #: Most vertices one outline polygon may have (F3548-21 OiMaxVertices).
 MAX_VERTICES: Final = int(f3548_constants.OiMaxVertices)
-#: H3 resolution at which the DSS decides that two footprints may intersect (cells of
-#: about 0.7 km^2, like the InterUSS DSS's S2 level-13 cells). A DSS reports every entity
-#: that *may* intersect; the USSs, holding the details, decide exactly.
-DSS_RESOLUTION: Final = 8
-#: Open time bounds of a search, in epoch seconds.
-_FAR_PAST_S: Final = -1e12
-_FAR_FUTURE_S: Final = 1e12
 _FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-@dataclass(frozen=True, slots=True)
-class Extent:
-    """A parsed F3548 Volume4D. Altitudes are W84 metres; in a query any part but the
-    outline may be absent (an open bound)."""
-
-    footprint: Footprint
-    lower_m: float | None
-    upper_m: float | None
-    start: datetime | None
-    end: datetime | None
-
-    @property
-    def band(self) -> AltitudeBand:
-        lo, hi = ALTITUDE_LIMITS_M
-        return AltitudeBand(
-            lo if self.lower_m is None else self.lower_m,
-            hi if self.upper_m is None else self.upper_m,
-            Datum.W84,
-        )
-
-    def volume(self) -> Volume4D:
-        """As our Volume4D; both times must be present."""
-        if self.start is None:
-            raise InvalidTimeWindow("time_start", "is required")
-        if self.end is None:
-            raise InvalidTimeWindow("time_end", "is required")
-        return Volume4D(self.footprint, self.band, TimeWindow(self.start, self.end))
-
-    def search_box(self) -> SearchBox:
-        lo, hi = self.band.msl_envelope()
-        return SearchBox(
-            index_cells(self.footprint),
-            _FAR_PAST_S if self.start is None else self.start.timestamp(),
-            _FAR_FUTURE_S if self.end is None else self.end.timestamp(),
-            lo,
-            hi,
-        )
-
-    def intersects(self, volume: Volume4D) -> bool:
-        """Whether ``volume`` may share a point of space and time with this extent: times and
-        altitudes overlap (exactly) and the footprints share a cell at :data:`DSS_RESOLUTION`."""
-        w = volume.window
-        if self.start is not None and w.end < self.start:
-            return False
-        if self.end is not None and w.start > self.end:
-            return False
-        band = self.band
-        if volume.band.datum is band.datum:
-            if volume.band.upper_m < band.lower_m or volume.band.lower_m > band.upper_m:
-                return False
-        else:
-            lo, hi = band.msl_envelope()
-            v_lo, v_hi = volume.band.msl_envelope()
-            if v_hi < lo or v_lo > hi:
-                return False
-        return not dss_cells(self.footprint).isdisjoint(dss_cells(volume.footprint))
-
-
-@lru_cache(maxsize=4096)
-def index_cells(footprint: Footprint) -> frozenset[int]:
-    """The cells of the store's index (:data:`~deconfliction.store.sql.RESOLUTION`) that
-    touch ``footprint``."""
-    return covering(footprint, 0.0, RESOLUTION)
-
-
-@lru_cache(maxsize=4096)
-def dss_cells(footprint: Footprint) -> frozenset[int]:
-    """The cells at :data:`DSS_RESOLUTION` that touch ``footprint``."""
-    return covering(footprint, 0.0, DSS_RESOLUTION)
 
 
 def _object(data: Any, path: str) -> dict[str, Any]:
@@ -255,8 +173,6 @@ def volume_to_f3548(volume: Volume4D) -> dict[str, Any]:
     if band.datum is Datum.W84:
         lo, hi = band.lower_m, band.upper_m
     else:
-        from deconfliction.geo.altitude import GEOID_UNDULATION_RANGE_M
-
         msl_lo, msl_hi = band.msl_envelope()
         lo, hi = msl_lo + GEOID_UNDULATION_RANGE_M[0], msl_hi + GEOID_UNDULATION_RANGE_M[1]
     return {

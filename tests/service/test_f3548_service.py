@@ -1,4 +1,7 @@
-"""The F3548 DSS use-cases in process, on SQLite and PostgreSQL (see docs/f3548.md)."""
+"""The F3548 DSS use-cases in process, on SQLite and PostgreSQL (see docs/f3548.md).
+
+Bodies go through the edge's conversion (:mod:`deconfliction.interop.f3548.wire`) as the
+HTTP routes do, so the assertions read the F3548 JSON."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,22 +18,24 @@ import pytest
 from deconfliction.engine.operation import Operation
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, StaleVersion
 from deconfliction.geo import AltitudeBand, Circle, Position, TimeWindow, Volume4D
-from deconfliction.interop.f3548.auth import (
+from deconfliction.interop.f3548 import wire
+from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
+from deconfliction.service.clock import ManualClock
+from deconfliction.service.f3548 import AirspaceConflict, F3548Service, UssDown
+from deconfliction.service.f3548.access import (
     AVAILABILITY_ARBITRATION,
+    CONFORMANCE_MONITORING_SA,
     CONSTRAINT_MANAGEMENT,
     CONSTRAINT_PROCESSING,
     STRATEGIC_COORDINATION,
     F3548Principal,
 )
-from deconfliction.interop.f3548.common import NO_OVN, AirspaceConflict, UssDown
-from deconfliction.interop.f3548.service import DssService
-from deconfliction.interop.f3548.volumes import parse_volume4d, volume_to_f3548
-from deconfliction.service.clock import ManualClock
+from deconfliction.service.f3548.model import NO_OVN
 from deconfliction.service.operations import OperationService
 from deconfliction.store import Party, PartyKind, Store
 from deconfliction.store.auth import DesksRepo
-from deconfliction.store.dss import DssEntity, DssRepo
 from deconfliction.store.events import AuditRepo, EventsRepo
+from deconfliction.store.f3548 import DssEntity, DssRepo
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SC = frozenset({STRATEGIC_COORDINATION})
@@ -72,6 +78,54 @@ def oi_body(
         "uss_base_url": "https://uss.example/f3548",
         "new_subscription": {"uss_base_url": "https://uss.example/f3548", "notify_for_constraints": False},
     }
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    body: dict[str, Any]
+
+
+class DssService:
+    """:class:`F3548Service` behind the edge's conversion, as :mod:`deconfliction.api.f3548`
+    calls it: JSON bodies in, F3548 JSON out."""
+
+    def __init__(self, store: Store, clock: ManualClock, time_based_index: bool = False) -> None:
+        self.service = F3548Service(store, clock, time_based_index=time_based_index)
+
+    def put_operational_intent(self, who: F3548Principal, oi: str, ovn: str | None, body: Any) -> Result:
+        change = self.service.put_operational_intent(
+            who, wire.check_id(oi, "entityid"), ovn, wire.intent_request(body)
+        )
+        return Result(201 if change.created else 200, wire.entity_change(change))
+
+    def delete_operational_intent(self, who: F3548Principal, oi: str, ovn: str) -> Result:
+        return Result(200, wire.entity_change(self.service.delete_operational_intent(who, oi, ovn)))
+
+    def get_operational_intent(self, who: F3548Principal, oi: str) -> dict[str, Any]:
+        return {"operational_intent_reference": wire.reference(self.service.get_operational_intent(who, oi))}
+
+    def query_operational_intents(self, who: F3548Principal, body: Any) -> dict[str, Any]:
+        refs = self.service.query_operational_intents(who, wire.area_of_interest(body))
+        return {"operational_intent_references": [wire.reference(r) for r in refs]}
+
+    def put_constraint(self, who: F3548Principal, cid: str, ovn: str | None, body: Any) -> Result:
+        change = self.service.put_constraint(who, cid, ovn, wire.constraint_request(body))
+        return Result(201 if change.created else 200, wire.entity_change(change))
+
+    def put_subscription(self, who: F3548Principal, sub: str, version: str | None, body: Any) -> Result:
+        change = self.service.put_subscription(who, sub, version, wire.subscription_request(body))
+        return Result(200, wire.subscription_change(change))
+
+    def get_subscription(self, who: F3548Principal, sub: str) -> dict[str, Any]:
+        return {"subscription": wire.subscription(self.service.get_subscription(who, sub))}
+
+    def delete_subscription(self, who: F3548Principal, sub: str, version: str) -> dict[str, Any]:
+        return {"subscription": wire.subscription(self.service.delete_subscription(who, sub, version))}
+
+    def set_availability(self, who: F3548Principal, uss: str, body: Any) -> dict[str, Any]:
+        availability, old_version = wire.availability_request(body)
+        return wire.availability(self.service.set_availability(who, uss, availability, old_version))
 
 
 @pytest.fixture
@@ -132,8 +186,9 @@ def test_key_check_lists_missing_intents(dss: DssService) -> None:
     second = new_id()
     with pytest.raises(AirspaceConflict) as refused:
         dss.put_operational_intent(USS2, second, None, oi_body())
-    assert [m["id"] for m in refused.value.missing] == [first]
-    assert refused.value.missing[0]["ovn"] == NO_OVN
+    missing = [wire.reference(m) for m in refused.value.missing]
+    assert [m["id"] for m in missing] == [first]
+    assert missing[0]["ovn"] == NO_OVN
     with pytest.raises(NotFound):
         dss.get_operational_intent(USS2, second)  # refused: nothing stored
     assert dss.put_operational_intent(USS2, second, None, oi_body(key=[ovn1])).status == 201
@@ -209,17 +264,21 @@ def test_scopes_are_enforced(dss: DssService) -> None:
     with pytest.raises(Forbidden):
         dss.put_operational_intent(cm_only, new_id(), None, oi_body())
     with pytest.raises(Forbidden):
-        dss.set_availability(USS1, "uss1", {"availability": "Normal"})
+        dss.set_availability(USS1, "uss1", {"availability": "Normal", "old_version": ""})
+    # An intent made before its USS is marked Down.
+    oi = new_id()
+    ref = dss.put_operational_intent(USS1, oi, None, oi_body()).body["operational_intent_reference"]
     arbiter = F3548Principal("arbiter", frozenset({AVAILABILITY_ARBITRATION}))
-    status = dss.set_availability(arbiter, "uss1", {"availability": "down"})
+    status = dss.set_availability(arbiter, "uss1", {"availability": "down", "old_version": ""})
     assert status["status"]["availability"] == "Down"
     with pytest.raises(StaleVersion):
         dss.set_availability(arbiter, "uss1", {"availability": "Normal", "old_version": "wrong"})
     # A USS marked Down may not put intents in Accepted or Activated, nor delete them.
     with pytest.raises(UssDown):
         dss.put_operational_intent(USS1, new_id(), None, oi_body())
-    oi = new_id()
-    ref = dss.put_operational_intent(USS1, oi, None, oi_body(state="Nonconforming")).body[
+    # Conformance monitoring may still declare it Nonconforming.
+    monitor = F3548Principal("uss1", frozenset({STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA}))
+    ref = dss.put_operational_intent(monitor, oi, ref["ovn"], oi_body(state="Nonconforming")).body[
         "operational_intent_reference"
     ]
     assert ref["uss_availability"] == "Down"
@@ -279,8 +338,8 @@ def test_native_and_f3548_filings_see_each_other(store: Store, dss: DssService) 
 
 
 def test_volume_round_trip() -> None:
-    parsed = parse_volume4d(extent(units="FT", lower=100.0), "v")
-    assert parsed.lower_m == pytest.approx(30.48)
+    parsed = parse_volume4d(extent(lower=100.0), "v")
+    assert parsed.lower_m == pytest.approx(100.0)
     wire = volume_to_f3548(parsed.volume())
     again = parse_volume4d(wire, "v")
     assert again == parsed
@@ -407,7 +466,7 @@ def test_key_needs_constraints_when_the_subscription_asks_for_them(dss: DssServi
     }
     with pytest.raises(AirspaceConflict) as refused:
         dss.put_operational_intent(USS1, new_id(), None, wants_constraints)
-    assert [c["id"] for c in refused.value.missing_constraints] == [constraint]
+    assert [c.entity.id for c in refused.value.missing_constraints] == [constraint]
     assert refused.value.missing == []
     with_constraint = {**wants_constraints, "key": [quiet["ovn"], made["ovn"]]}
     assert dss.put_operational_intent(USS1, new_id(), None, with_constraint).status == 201
