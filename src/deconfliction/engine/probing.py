@@ -58,11 +58,13 @@ SWEEP_WINDOW_S: Final = 3600.0
 SWEEP_SPACING_M: Final = 1_000.0
 SWEEP_RADIUS_M: Final = 50_000.0
 
-#: Stepping: 4 successive changes of one operation's volumes within 2 hours, each a small
+#: Stepping: 5 successive changes of one operation's volumes within 2 hours, each a small
 #: shift (its centre moved under 10 km, its area within a factor of 2: in space, time or
-#: altitude) and each changing what it is told about the owner's plans. A real plan revised
-#: twice makes two such steps; a bisection makes one per question.
-STEP_COUNT: Final = 4
+#: altitude), with the operation in conflict with the owner before or after some of them.
+#: A real plan revised twice makes two such steps, and one moved clear of a conflict takes
+#: one to three; a bisection in time or altitude makes one per question, a walk across the
+#: plan one per position.
+STEP_COUNT: Final = 5
 STEP_WINDOW_S: Final = 2 * 3600.0
 STEP_MAX_M: Final = 10_000.0
 STEP_AREA_RATIO: Final = 2.0
@@ -90,19 +92,10 @@ class Detector(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Touch:
-    """What one version of an operation was told about one owner: the owner's operations
-    it conflicted with, and a digest of the overlaps it was shown."""
-
-    operations: frozenset[str]
-    digest: str
-
-
-@dataclass(frozen=True, slots=True)
 class Fact:
     """One change of one operation: when, what, the shape of its volumes (largest
-    footprint area, centre, envelope of windows, digest of the volumes) and what it was
-    told about each owner it conflicted with."""
+    footprint area, centre, envelope of windows, digest of the volumes) and, for each
+    owner it conflicted with, the owner's operations it conflicted with."""
 
     party: str
     operation_id: str
@@ -115,7 +108,7 @@ class Fact:
     start_s: float
     end_s: float
     shape: str
-    touched: Mapping[str, Touch] = field(default_factory=dict)
+    touched: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def small(self) -> bool:
@@ -198,8 +191,8 @@ def unflown(facts: Sequence[Fact], now_s: float) -> list[Alarm]:
             continue
         probed: dict[str, set[str]] = defaultdict(set)
         for f in history:
-            for owner, touch in f.touched.items():
-                probed[owner] |= touch.operations
+            for owner, touched in f.touched.items():
+                probed[owner] |= touched
         for owner, operations in probed.items():
             hits[owner] += [(last.party, last.operation_id)] * len(operations)
     return _alarms(Detector.UNFLOWN, hits, UNFLOWN_PAIRS)
@@ -237,34 +230,29 @@ def sweep(facts: Sequence[Fact], now_s: float) -> list[Alarm]:
 
 
 def stepping(facts: Sequence[Fact], now_s: float) -> list[Alarm]:
-    """One operation's successive small shifts in the last :data:`STEP_WINDOW_S`, each
-    changing what it is told about an owner: an alarm at :data:`STEP_COUNT` in a row."""
+    """One operation's latest run of successive small shifts, all in the last
+    :data:`STEP_WINDOW_S`, touching an owner's plans before or after some step: an alarm
+    at :data:`STEP_COUNT` steps."""
     found = []
     for history in _histories(facts).values():
-        runs: dict[str, int] = defaultdict(int)
-        best: dict[str, int] = defaultdict(int)
         shapes = [f for f in history if f.change in (Change.FILED, Change.UPDATED)]
+        run: list[Fact] = []
         for f, g in itertools.pairwise(shapes):
             if g.shape == f.shape:
                 continue
-            step = g.at_s >= now_s - STEP_WINDOW_S and _small_shift(f, g)
-            for owner in set(f.touched) | set(g.touched):
-                if step and _told(f, owner) != _told(g, owner):
-                    runs[owner] += 1
-                    best[owner] = max(best[owner], runs[owner])
-                else:
-                    runs[owner] = 0
-        for owner, count in sorted(best.items()):
-            if count >= STEP_COUNT:
-                last = history[-1]
-                operation = f"{last.party}/{last.operation_id}"
-                found.append(Alarm(Detector.STEPPING, (last.party,), owner, (operation,), count, STEP_COUNT))
+            if g.at_s >= now_s - STEP_WINDOW_S and _small_shift(f, g):
+                run = run or [f]
+                run.append(g)
+            else:
+                run = []
+        steps = len(run) - 1
+        if steps < STEP_COUNT:
+            continue
+        last = run[-1]
+        for owner in sorted({o for f in run for o in f.touched}):
+            operation = f"{last.party}/{last.operation_id}"
+            found.append(Alarm(Detector.STEPPING, (last.party,), owner, (operation,), steps, STEP_COUNT))
     return found
-
-
-def _told(f: Fact, owner: str) -> str | None:
-    touch = f.touched.get(owner)
-    return None if touch is None else touch.digest
 
 
 def _small_shift(f: Fact, g: Fact) -> bool:

@@ -11,22 +11,20 @@ and into ``probe_alarms``, which the owner's ledger and the operator's alarm lis
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import numpy as np
-import shapely
 
 from deconfliction.engine.operation import Operation
-from deconfliction.engine.probing import HISTORY_S, Change, Fact, Touch, detect
+from deconfliction.engine.probing import HISTORY_S, Change, Fact, detect
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.frame import mean_position
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.store.base import Transaction
-from deconfliction.store.events import AuditRepo, EventsRepo, canonical_json
+from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.probing import ProbingRepo, RaisedAlarm
 
 #: An alarm is raised once per suspect, owner and detector in this long.
@@ -41,17 +39,6 @@ DESCRIPTIONS: Final = {
 }
 
 
-def _digest(overlaps: Sequence[Any]) -> str:
-    """What the overlaps told, as a short digest: cells (or the exact region), band, window."""
-    parts = []
-    for o in overlaps:
-        where = sorted(o.cells) if o.cells is not None else shapely.to_wkt(o.region, rounding_precision=6)
-        parts.append(
-            [where, round(o.lower_m, 1), round(o.upper_m, 1), o.start.timestamp(), o.end.timestamp()]
-        )
-    return hashlib.sha256(canonical_json(sorted(parts, key=str)).encode()).hexdigest()[:16]
-
-
 def fact_of(
     operation: Operation, change: Change, conflicts: Sequence[StrategicConflict], shape: str, at: datetime
 ) -> Fact:
@@ -60,10 +47,7 @@ def fact_of(
     for c in conflicts:
         seen = c.seen_by(operation.party)
         by_owner[seen.b.party].append(seen)
-    touched = {
-        owner: Touch(frozenset(c.b.id for c in found), _digest([o for c in found for o in c.overlaps]))
-        for owner, found in by_owner.items()
-    }
+    touched = {owner: frozenset(c.b.id for c in found) for owner, found in by_owner.items()}
     centres = [v.footprint.center for v in operation.volumes]
     lat, lon = mean_position(np.array([c[0] for c in centres]), np.array([c[1] for c in centres]))
     return Fact(

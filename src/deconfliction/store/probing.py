@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deconfliction.engine.probing import SMALL_AREA_M2, Alarm, Change, Fact, Touch
+from deconfliction.engine.probing import SMALL_AREA_M2, Alarm, Change, Fact
 from deconfliction.store.sql import SqlRepo
 
 _FACT_COLUMNS = (
@@ -16,19 +16,11 @@ _FACT_COLUMNS = (
 
 
 def _touched_json(fact: Fact) -> str:
-    return json.dumps(
-        {
-            o: {"operations": sorted(t.operations), "digest": t.digest}
-            for o, t in sorted(fact.touched.items())
-        },
-        sort_keys=True,
-    )
+    return json.dumps({owner: sorted(ops) for owner, ops in sorted(fact.touched.items())}, sort_keys=True)
 
 
 def _fact(row: Sequence[Any]) -> Fact:
-    touched = {
-        owner: Touch(frozenset(t["operations"]), str(t["digest"])) for owner, t in json.loads(row[11]).items()
-    }
+    touched = {owner: frozenset(ops) for owner, ops in json.loads(row[11]).items()}
     return Fact(
         str(row[0]),
         str(row[1]),

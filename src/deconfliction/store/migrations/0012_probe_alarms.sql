@@ -1,7 +1,7 @@
 -- Probe alarms (docs/disclosure.md). Each change of an operation that could matter to a
 -- detector leaves a fact: when, what change, the shape of its volumes (largest footprint
 -- area, centre, envelope of windows, digest) and, as JSON, what it was told about each
--- owner it conflicted with ({owner: {"operations": [...], "digest": "..."}}). Detectors
+-- owner it conflicted with, the owner's operations ({owner: [operation id, ...]}). Detectors
 -- read one party's facts of the last 24 hours, and every party's facts about small
 -- operations of the last hours; older facts are deleted as new ones come.
 CREATE TABLE probe_facts (
