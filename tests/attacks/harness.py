@@ -5,16 +5,22 @@ with ``RED2`` .. ``RED5`` when it colludes) files, moves and cancels operations 
 :class:`AccessService`, each attack within a fixed allowance of changes (a change is one
 filing, update or cancellation), and reads only what the service answers it: the
 conflict views of its own changes. From those it builds its best estimate of BLUE's plan,
-and :func:`recovered_share` compares that estimate with the truth.
+and :func:`recovered` compares that estimate with the truth.
 
 **Recovered**, precisely (docs/disclosure.md, "Attacks measured"): the estimate is a set
 of regions, each with a window. For each of BLUE's volumes, the estimate's regions whose
 windows are within 5 minutes of the volume's window at both ends form its estimated
-footprint E; with F the true footprint, S = E minus F grown by 1 km (where the estimate
-claims plan that is not there) and M = F minus E grown by 1 km (plan the estimate
-misses), the recovered part of F is F minus everything within 2 km of S or M: the
-points of the plan around which the estimate is right to 1 km. The share is the
-recovered area × the volume's duration, summed, over the plan's area × duration.
+footprint E (none: nothing of the volume is recovered); F is the true footprint. The
+estimate is *wrong* at S = E minus F grown by 1 km (plan claimed where there is none)
+and at M = F minus E grown by 1 km (plan missed); a point is *recovered* when nothing
+within 2 km of it is wrong, i.e. the estimate is right to 1 km all around it.
+
+- **outline** (the table's first share): the recovered part of F's boundary, as a
+  fraction of the boundary, weighted by the volume's area × duration: how much of the
+  plan the attacker has outlined to 1 km and 5 minutes.
+- **area** (the second): the recovered part of F, area × duration over the plan's. It
+  counts the inside of a large operation once the cells around it are told, however
+  coarse they are.
 """
 
 from __future__ import annotations
@@ -253,28 +259,38 @@ def estimate(pieces: Sequence[Piece]) -> list[Piece]:
     return found
 
 
-def recovered_share(estimated: Sequence[Piece], plan: Sequence[Operation] | None = None) -> float:
-    """The share of the plan's area × duration that ``estimated`` recovers (module doc)."""
-    total = got = 0.0
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """The shares of the plan's area × duration recovered (module doc)."""
+
+    outline: float
+    area: float
+
+
+def recovered(estimated: Sequence[Piece], plan: Sequence[Operation] | None = None) -> Recovered:
+    """What ``estimated`` recovers of the plan, by both measures (module doc)."""
+    total = outlined = inside = 0.0
     for op in plan or honest_plan():
         for v in op.volumes:
             truth = v.footprint.shape_in(FRAME)
-            duration = v.window.end_s - v.window.start_s
-            total += truth.area * duration
+            weight = truth.area * (v.window.end_s - v.window.start_s)
+            total += weight
             matching = [
                 region
                 for s, e, region in estimated
                 if abs(s - v.window.start_s) <= NEAR_S and abs(e - v.window.end_s) <= NEAR_S
             ]
-            if not matching:
-                continue
             guess = shapely.union_all(matching)
+            if guess.is_empty:
+                continue
             wrong = shapely.union_all(
                 [guess.difference(truth.buffer(NEAR_M)), truth.difference(guess.buffer(NEAR_M))]
             )
-            right = truth.difference(wrong.buffer(AROUND_M)) if not wrong.is_empty else truth
-            got += right.area * duration
-    return got / total
+            spoilt = wrong.buffer(AROUND_M)
+            edge = truth.boundary
+            outlined += weight * edge.difference(spoilt).length / edge.length
+            inside += weight * truth.difference(spoilt).area / truth.area
+    return Recovered(outlined / total, inside / total)
 
 
 # -- the attacks ------------------------------------------------------------------------
@@ -375,8 +391,8 @@ def bisect_time(arena: Arena) -> list[Piece]:
 
 def bisect_altitude(arena: Arena) -> list[Piece]:
     """A probe on a point of the plan, in the window it was told, its band bisected to
-    10 m at each edge. (The share counts area × duration; what this attack adds is the
-    band, which the table's share does not count.)"""
+    10 m at each edge. (The shares count area × duration; what this attack adds is the
+    band, which they do not count.)"""
     op, told = _first_told(arena, Position(34.92, 40.35))
     window = TimeWindow(parse_utc(told["window"]["start"], "start"), parse_utc(told["window"]["end"], "end"))
     top = ALL_LEVELS.upper_m
@@ -404,14 +420,14 @@ ATTACKS: Final[dict[str, Callable[[Arena], list[Piece]]]] = {
 @dataclass(frozen=True, slots=True)
 class Result:
     """One attack under one rule (and the budget the owner set, None for the default):
-    changes used, share recovered, change that raised the first alarm (None: no alarm),
-    units charged to the attackers' budgets."""
+    changes used, what it recovered, change that raised the first alarm (None: no
+    alarm), units charged to the attackers' budgets."""
 
     attack: str
     exact: bool
     budget: int | None
     changes: int
-    share: float
+    recovered: Recovered
     first_alarm: int | None
     charged: int
 
@@ -419,9 +435,9 @@ class Result:
 def play(store: Store, attack: str, exact: bool, budget: int | None = None) -> tuple[Result, Arena]:
     """Run ``attack`` on a fresh arena over ``store``."""
     arena = Arena(store, exact, budget)
-    share = recovered_share(ATTACKS[attack](arena))
+    got = recovered(ATTACKS[attack](arena))
     charged = sum(arena.charged().values())
-    return Result(attack, exact, budget, arena.changes, share, arena.first_alarm, charged), arena
+    return Result(attack, exact, budget, arena.changes, got, arena.first_alarm, charged), arena
 
 
 def allowed_share(units: int) -> float:

@@ -44,7 +44,9 @@ def test_under_the_default_policy(store: Store, attack: str) -> None:
     assert result.first_alarm <= ALLOWANCE // 10, f"{attack}: first alarm at change {result.first_alarm}"
     charged = arena.charged()
     assert all(units <= DEFAULT_BUDGET for units in charged.values())
-    assert result.share <= allowed_share(sum(charged.values())) + 1e-9
+    allowed = allowed_share(sum(charged.values()))
+    assert result.recovered.outline <= allowed + 1e-9
+    assert result.recovered.area <= allowed + 1e-9
     # nothing finer than the grid reached the attackers
     told = json.loads(json.dumps(arena.told()))
     for lon, lat in _coordinates(told):
@@ -78,7 +80,8 @@ def test_what_the_grid_and_budgets_buy(store: Store, attack: str) -> None:
     assert grid.first_alarm is not None
     assert grid.first_alarm <= ALLOWANCE // 10
     assert grid.charged <= SMALL_BUDGET * len(COLLUDERS)
-    assert grid.share <= allowed_share(grid.charged) + 1e-9
+    assert grid.recovered.outline <= allowed_share(grid.charged) + 1e-9
+    assert grid.recovered.area <= allowed_share(grid.charged) + 1e-9
 
 
 MAPPING = ["one wide filing", "grid of tiny probes", "probes split over 5 colluders"]
@@ -87,17 +90,22 @@ MAPPING = ["one wide filing", "grid of tiny probes", "probes split over 5 collud
 @pytest.mark.parametrize("attack", MAPPING)
 def test_the_exact_rule_gives_the_plan_away(store: Store, attack: str) -> None:
     exact, arena = play(store, attack, exact=True)
-    assert exact.share > 0.95, "the exact rule tells a mapping attack the whole plan"
+    assert exact.recovered.outline > 0.95, "the exact rule tells a mapping attack the whole plan"
     assert exact.first_alarm is not None
     assert exact.first_alarm <= ALLOWANCE // 10
     assert arena.charged() == dict.fromkeys(COLLUDERS, 0), "exact pairs keep no ledger"
 
 
-def test_the_grid_hides_the_outline(tmp_path: Any, open_url: Any) -> None:
-    """On the same store kind, the grid leaves the wide filing less than the exact rule,
-    and a small budget less again."""
-    shares = []
+def test_the_grid_hides_the_outline_and_the_budget_the_rest(tmp_path: Any, open_url: Any) -> None:
+    """The wide filing outlines the whole plan under the exact rule, next to none of it on
+    the grid, where the cells still give away the inside of the plan's operations; a
+    small budget takes most of that back."""
+    found = []
     for n, (exact, budget) in enumerate([(True, None), (False, None), (False, SMALL_BUDGET)]):
         store = open_url(f"sqlite:///{tmp_path / f'{n}.sqlite'}")
-        shares.append(play(store, "one wide filing", exact, budget)[0].share)
-    assert shares[0] > shares[1] > shares[2]
+        found.append(play(store, "one wide filing", exact, budget)[0].recovered)
+    exact, grid, small = found
+    assert exact.outline > 0.95
+    assert grid.outline < 0.05
+    assert grid.area > 0.5, "the cells tell the inside of a large operation"
+    assert small.area < grid.area / 2

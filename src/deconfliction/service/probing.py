@@ -7,6 +7,8 @@ recent facts and every party's recent small ones, and each new alarm goes to the
 desk as a ``disclosure.alarm`` event, into the owner's and the suspect's audit chains,
 and into ``probe_alarms``, which the owner's ledger and the operator's alarm list read
 (docs/disclosure.md). One alarm per suspect, owner and detector in any 24 hours.
+:class:`ProbeAlarms` lists them for the operator (``deconfliction admin alarms``,
+``GET /v1/admin/alarms``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import numpy as np
 from deconfliction.engine.operation import Operation
 from deconfliction.engine.probing import HISTORY_S, Change, Fact, detect
 from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.errors import InvalidInput
 from deconfliction.geo.frame import mean_position
 from deconfliction.geo.timewindow import format_utc
-from deconfliction.store.base import Transaction
+from deconfliction.service.clock import Clock
+from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.probing import ProbingRepo, RaisedAlarm
 
@@ -118,3 +122,29 @@ def _tell(tx: Transaction, raised: RaisedAlarm, at: datetime) -> None:
         ],
         at,
     )
+
+
+#: The longest look back the operator's alarm list takes (30 days).
+MAX_LOOKBACK_H: Final = 720.0
+
+
+def check_lookback(hours: object) -> float:
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= MAX_LOOKBACK_H:
+        raise InvalidInput(
+            "hours", f"must be a number of hours above 0 and at most {MAX_LOOKBACK_H:g}, got {hours!r}"
+        )
+    return float(hours)
+
+
+class ProbeAlarms:
+    """The operator's list of probe alarms, every owner's; one store transaction."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def recent(self, hours: float = 24.0) -> list[dict[str, Any]]:
+        """Alarms raised in the last ``hours``, oldest first."""
+        since = self.clock.now().timestamp() - check_lookback(hours) * 3600.0
+        with self.store.transaction() as tx:
+            return [alarm_view(a) for a in tx.repo(ProbingRepo).alarms(None, since)]
