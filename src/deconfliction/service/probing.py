@@ -86,6 +86,12 @@ def watch(
         return []  # a large operation that asked nothing: no detector would count it
     now_s = fact.at_s
     repo.record(fact, now_s - HISTORY_S)
+    if fact.change is Change.FILED and not fact.small:
+        # A new large operation completes no pattern: churn, sweep and stepping count
+        # small filings, moves and withdrawals, and unflown counts withdrawals and lapses.
+        # Lapses are found at the party's next change of another kind, so the common
+        # filing (a real operation, which conflicts) pays for one insert only.
+        return []
     alarms = detect(repo.facts_of(fact.party, now_s - HISTORY_S), repo.small_facts(now_s - HISTORY_S), now_s)
     raised = []
     for alarm in alarms:
