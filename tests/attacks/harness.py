@@ -298,7 +298,8 @@ def recovered(estimated: Sequence[Piece], plan: Sequence[Operation] | None = Non
 #: Probes are this small: the grid's defence is that a probe learns no more than its cell.
 PROBE_RADIUS_M: Final = 300.0
 #: The lattice of probe positions: 7 km apart, so that under the exact rule the probes,
-#: grown by half the 5 NM minimum, leave no gap between them.
+#: grown by half the 5 NM minimum (4.9 km), leave only slivers between them, which the
+#: estimate closes.
 LATTICE_M: Final = 7_000.0
 
 
