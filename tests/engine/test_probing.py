@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+import h3.api.basic_int as h3int
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -247,3 +248,22 @@ def honest_day(draw: st.DrawFn) -> list[Fact]:
 @given(honest_day())
 def test_an_honest_day_raises_no_alarm(facts: list[Fact]) -> None:
     assert detect(facts, [f for f in facts if f.small], NOW) == []
+
+
+def test_sweep_finds_anchors_across_region_cells() -> None:
+    """The sweep compares a filing with anchors in its own and neighbouring cells of
+    resolution 2: a lattice just across a cell edge from its hit is still a sweep."""
+    k = 0
+    while h3int.latlng_to_cell(*place(k, 1_000.0), 2) == h3int.latlng_to_cell(*place(k + 1, 1_000.0), 2):
+        k += 1
+    hit = fact("A", where=place(k - 20, 1_000.0))  # 20 km short of the edge
+    others = [fact(f"P{n}", where=place(k + 1 + 2 * n, 1_000.0), touched=()) for n in range(SWEEP_COUNT - 1)]
+    assert h3int.latlng_to_cell(hit.lat, hit.lon, 2) != h3int.latlng_to_cell(others[0].lat, others[0].lon, 2)
+    [alarm] = sweep([hit, *others], NOW)
+    assert alarm.count == SWEEP_COUNT
+
+
+def test_a_flood_far_from_any_hit_is_no_sweep() -> None:
+    hit = fact("A")
+    flood = [fact(f"P{n}", where=place(100 + n % 50, 1_000.0), touched=()) for n in range(2_000)]
+    assert sweep([hit, *flood], NOW) == []

@@ -123,3 +123,13 @@ def test_the_demo_day_raises_no_alarm(store: Store) -> None:
     assert conflicts > 500
     with store.transaction() as tx:
         assert tx.repo(ProbingRepo).alarms(None, 0.0) == []
+
+
+def test_the_detectors_read_the_newest_facts(store: Store, access: AccessService, clock: ManualClock) -> None:
+    for n in range(5):
+        access.file(_probe(n, n * 20_000.0))
+        clock.advance(timedelta(minutes=1))
+    with store.transaction() as tx:
+        repo = tx.repo(ProbingRepo)
+        assert [f.operation_id for f in repo.facts_of("RED", 0.0, 3)] == ["P2", "P3", "P4"]
+        assert [f.operation_id for f in repo.small_facts(0.0, 2)] == ["P3", "P4"]

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+import h3.api.basic_int as h3int
+
 from deconfliction.geo.frame import great_circle_m
 
 #: An operation whose largest footprint is under 50 km² is "small": under one and a half
@@ -69,8 +71,15 @@ STEP_WINDOW_S: Final = 2 * 3600.0
 STEP_MAX_M: Final = 10_000.0
 STEP_AREA_RATIO: Final = 2.0
 
-#: The longest history any detector reads.
+#: The longest history any detector reads of one party, and of every party's small
+#: filings (the pooled detectors, churn and sweep).
 HISTORY_S: Final = max(CHURN_WINDOW_S, UNFLOWN_WINDOW_S, SWEEP_WINDOW_S, STEP_WINDOW_S)
+POOLED_HISTORY_S: Final = max(CHURN_WINDOW_S + SOON_S, SWEEP_WINDOW_S)
+
+#: The detectors read at most this many facts, the newest, of one party and of the pool:
+#: a party that files thousands of small operations in an hour trips every threshold long
+#: before, and must not make every other party's filing read them all.
+MAX_FACTS: Final = 2_000
 
 
 class Change(StrEnum):
@@ -216,17 +225,31 @@ def sweep(facts: Sequence[Fact], now_s: float) -> list[Alarm]:
     recent.sort(key=lambda f: f.at_s)
     found = []
     for owner in sorted({o for f in recent for o in f.touched}):
-        anchors = [f for f in recent if owner in f.touched]
-        near = [f for f in recent if any(_distance_m(f, a) <= SWEEP_RADIUS_M for a in anchors)]
+        anchors: dict[int, list[Fact]] = defaultdict(list)
+        for a in recent:
+            if owner in a.touched:
+                anchors[_region(a)].append(a)
         places: list[Fact] = []
-        for f in near:
-            if all(_distance_m(f, p) >= SWEEP_SPACING_M for p in places):
+        for f in recent:
+            near = (a for r in h3int.grid_disk(_region(f), 1) for a in anchors.get(r, ()))
+            if all(_distance_m(f, p) >= SWEEP_SPACING_M for p in places) and any(
+                _distance_m(f, a) <= SWEEP_RADIUS_M for a in near
+            ):
                 places.append(f)
+                if len(places) == SWEEP_COUNT:
+                    break
         if len(places) >= SWEEP_COUNT:
             suspects = tuple(sorted({f.party for f in places}))
             operations = tuple(sorted({f"{f.party}/{f.operation_id}" for f in places}))
             found.append(Alarm(Detector.SWEEP, suspects, owner, operations, len(places), SWEEP_COUNT))
     return found
+
+
+def _region(f: Fact) -> int:
+    """The H3 cell of resolution 2 (edges of 100 km and more) around ``f``: two filings
+    within :data:`SWEEP_RADIUS_M` are in the same cell or neighbouring ones, so a filing
+    is compared with the anchors near it only, however many a flood of filings makes."""
+    return int(h3int.latlng_to_cell(f.lat, f.lon, 2))
 
 
 def stepping(facts: Sequence[Fact], now_s: float) -> list[Alarm]:

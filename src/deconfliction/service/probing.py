@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from deconfliction.engine.operation import Operation
-from deconfliction.engine.probing import HISTORY_S, Change, Fact, detect
+from deconfliction.engine.probing import HISTORY_S, MAX_FACTS, POOLED_HISTORY_S, Change, Fact, detect
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.frame import mean_position
@@ -92,7 +92,8 @@ def watch(
         # Lapses are found at the party's next change of another kind, so the common
         # filing (a real operation, which conflicts) pays for one insert only.
         return []
-    alarms = detect(repo.facts_of(fact.party, now_s - HISTORY_S), repo.small_facts(now_s - HISTORY_S), now_s)
+    own = repo.facts_of(fact.party, now_s - HISTORY_S, MAX_FACTS)
+    alarms = detect(own, repo.small_facts(now_s - POOLED_HISTORY_S, MAX_FACTS), now_s)
     raised = []
     for alarm in alarms:
         for suspect in alarm.suspects:

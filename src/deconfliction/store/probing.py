@@ -81,21 +81,24 @@ class ProbingRepo(SqlRepo):
             ),
         )
 
-    def facts_of(self, party: str, since_s: float) -> list[Fact]:
-        """``party``'s facts since ``since_s``."""
+    def facts_of(self, party: str, since_s: float, limit: int) -> list[Fact]:
+        """``party``'s newest ``limit`` facts since ``since_s``, oldest first."""
         rows = self._x(
-            f"SELECT {_FACT_COLUMNS} FROM probe_facts WHERE party = ? AND at_s >= ? ORDER BY at_s",
-            (party, since_s),
+            f"SELECT {_FACT_COLUMNS} FROM probe_facts WHERE party = ? AND at_s >= ?"
+            " ORDER BY at_s DESC LIMIT ?",
+            (party, since_s, limit),
         ).fetchall()
-        return [_fact(r) for r in rows]
+        return [_fact(r) for r in reversed(rows)]
 
-    def small_facts(self, since_s: float) -> list[Fact]:
-        """Every party's facts about small operations since ``since_s``."""
+    def small_facts(self, since_s: float, limit: int) -> list[Fact]:
+        """Every party's newest ``limit`` facts about small operations since ``since_s``,
+        oldest first."""
         rows = self._x(
-            f"SELECT {_FACT_COLUMNS} FROM probe_facts WHERE at_s >= ? AND area_m2 < ? ORDER BY at_s",
-            (since_s, SMALL_AREA_M2),
+            f"SELECT {_FACT_COLUMNS} FROM probe_facts WHERE at_s >= ? AND area_m2 < ?"
+            " ORDER BY at_s DESC LIMIT ?",
+            (since_s, SMALL_AREA_M2, limit),
         ).fetchall()
-        return [_fact(r) for r in rows]
+        return [_fact(r) for r in reversed(rows)]
 
     def raised_since(self, suspect: str, owner: str, detector: str, since_s: float) -> bool:
         row = self._x(
