@@ -50,7 +50,7 @@ from deconfliction.service.clock import ManualClock
 from deconfliction.service.operations import OperationService
 from deconfliction.store import Party, PartyKind, Store
 from deconfliction.store.disclosure import DisclosuresRepo
-from deconfliction.store.events import EventsRepo
+from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.policy import PoliciesRepo
 from deconfliction.store.probing import ProbingRepo
 
@@ -194,10 +194,11 @@ class Arena:
             return {p: repo.charged(OWNER, p, 0.0) for p in COLLUDERS}
 
     def told(self) -> list[Any]:
-        """Every view and event payload the attackers were given."""
+        """Every view, event payload and audit entry the attackers were given."""
         with self.store.transaction() as tx:
             events = [e.payload for p in COLLUDERS for e in tx.repo(EventsRepo).after(p, 0)]
-        return [*self.views, *events]
+            entries = [e.body for p in COLLUDERS for e in tx.repo(AuditRepo).entries(p)]
+        return [*self.views, *events, *entries]
 
 
 # -- the attacker's estimate ----------------------------------------------------------
