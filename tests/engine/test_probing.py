@@ -267,3 +267,12 @@ def test_a_flood_far_from_any_hit_is_no_sweep() -> None:
     hit = fact("A")
     flood = [fact(f"P{n}", where=place(100 + n % 50, 1_000.0), touched=()) for n in range(2_000)]
     assert sweep([hit, *flood], NOW) == []
+
+
+def test_a_lone_prober_does_not_drag_in_a_neighbour() -> None:
+    facts = [
+        fact(f"P{n}", at=NOW - 600 + n, where=place(n), touched=("B1",) if n == 0 else ()) for n in range(6)
+    ]
+    drone = fact("D1", party="UAS", at=NOW - 900, where=place(20), touched=())  # among the first six
+    alarms = detect([*facts], [*facts, drone], NOW)
+    assert [(a.detector, a.suspects) for a in alarms] == [(Detector.SWEEP, ("RED",))]

@@ -10,7 +10,7 @@ the alarms (``service.probing``); docs/disclosure.md explains each threshold.
 
 Every threshold sits well above what the demo's honest day does (no operation there is
 smaller than 100 km², none is cancelled or moved) and well below the allowance of the
-attacks in ``tests/service/test_attacks.py`` (each trips its alarm within a tenth of it).
+attacks in ``tests/attacks/`` (each trips its alarm within a tenth of it).
 """
 
 from __future__ import annotations
@@ -148,16 +148,11 @@ def _histories(facts: Iterable[Fact]) -> dict[tuple[str, str], list[Fact]]:
     return found
 
 
-def _alarms(
-    detector: Detector,
-    hits: Mapping[str, Sequence[tuple[str, str]]],
-    threshold: int,
-    count_of: int | None = None,
-) -> list[Alarm]:
+def _alarms(detector: Detector, hits: Mapping[str, Sequence[tuple[str, str]]], threshold: int) -> list[Alarm]:
     """An alarm per owner whose ``hits`` (suspect, operation) reach ``threshold``."""
     found = []
     for owner, pairs in sorted(hits.items()):
-        count = len(pairs) if count_of is None else count_of
+        count = len(pairs)
         if count >= threshold:
             suspects = tuple(sorted({p for p, _ in pairs}))
             operations = tuple(sorted({f"{p}/{o}" for p, o in pairs}))
@@ -295,9 +290,18 @@ POOLED: Final = (churn, sweep)
 
 def detect(own: Sequence[Fact], pooled: Sequence[Fact], now_s: float) -> list[Alarm]:
     """Every alarm that ``own`` (one party's recent facts) raises, and those that
-    ``pooled`` (every party's recent facts about small operations) raises with at least two
-    suspects."""
+    ``pooled`` (every party's recent facts about small operations) raises with two
+    suspects or more, none of which raises it alone: a party that trips a detector by
+    itself is alarmed by itself, and does not drag in whoever else filed small nearby."""
     found = [alarm for detector in DETECTORS for alarm in detector(own, now_s)]
     for detector in POOLED:
-        found += [a for a in detector(pooled, now_s) if len(a.suspects) > 1]
+        for alarm in detector(pooled, now_s):
+            if len(alarm.suspects) > 1 and not any(
+                a.owner == alarm.owner for s in alarm.suspects for a in detector(_of(pooled, s), now_s)
+            ):
+                found.append(alarm)
     return found
+
+
+def _of(facts: Sequence[Fact], party: str) -> list[Fact]:
+    return [f for f in facts if f.party == party]
