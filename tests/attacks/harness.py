@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.engine.minima import EN_ROUTE
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.policy import PairPolicy
+from deconfliction.errors import InvalidInput
 from deconfliction.geo import AltitudeBand, Circle, Position, TimeWindow, Volume4D
 from deconfliction.geo.footprint import Corridor, Polygon, Racetrack
 from deconfliction.geo.frame import GEOD, frame_at
@@ -164,7 +165,12 @@ class Arena:
     ) -> tuple[Operation, bool]:
         self._check_allowance()
         op = Operation(party=party, id=f"P{next(self._ids)}", volumes=(Volume4D(footprint, band, window),))
-        return self._changed(self.access.file(op))
+        try:
+            outcome = self.access.file(op)
+        except InvalidInput:
+            self.changes += 1  # a refused filing spends the allowance too
+            raise
+        return self._changed(outcome)
 
     def move(
         self,
@@ -321,10 +327,22 @@ def _probe(position: Position, radius_m: float = PROBE_RADIUS_M) -> Circle:
 
 
 def wide_filing(arena: Arena) -> list[Piece]:
-    """One volume over the whole area, all day, all levels; read, then cancel."""
-    box = Polygon(tuple(_off(*CENTRE, b, 60.0) for b in (45, 135, 225, 315)))
-    op, _ = arena.file(ATTACKER, box)
-    arena.cancel(op)
+    """One volume over the whole area (85 km square), all day, all levels; read, then
+    cancel. Where the service refuses a volume that wide (a plausibility limit), the
+    attacker splits it in four and files each, and so on."""
+    half = 30_000.0 * math.sqrt(2.0)
+    boxes = [(-half, -half, half, half)]
+    while boxes:
+        x0, y0, x1, y1 = boxes.pop(0)
+        lons, lats = FRAME.inverse(np.array([x0, x1, x1, x0]), np.array([y0, y0, y1, y1]))
+        box = Polygon(tuple(Position(float(lat), float(lon)) for lat, lon in zip(lats, lons, strict=True)))
+        try:
+            op, _ = arena.file(ATTACKER, box)
+        except InvalidInput:
+            xm, ym = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+            boxes += [(x0, y0, xm, ym), (xm, y0, x1, ym), (x0, ym, xm, y1), (xm, ym, x1, y1)]
+            continue
+        arena.cancel(op)
     return estimate(pieces_told(arena.views, arena.slot_s))
 
 
