@@ -1,4 +1,4 @@
-"""Admin routes (``admin`` scope): parties, desks, credentials, pair policies.
+"""Admin routes (``admin`` scope): parties, desks, credentials, pair policies, probe alarms.
 
 The same use-cases as ``deconfliction admin``; the audit log names the admin's client id.
 A party may read its own pair policies with ``read`` at ``GET /v1/policies``.
@@ -6,7 +6,9 @@ A party may read its own pair policies with ``read`` at ``GET /v1/policies``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
 
 from deconfliction.api.auth import Admin, Reader
 from deconfliction.api.models import (
@@ -23,6 +25,7 @@ from deconfliction.api.models import (
 )
 from deconfliction.errors import InvalidInput
 from deconfliction.service.admin import AdminService
+from deconfliction.service.probing import MAX_LOOKBACK_H, ProbeAlarms
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=ERRORS)
 
@@ -111,3 +114,12 @@ def get_policy(party_a: str, party_b: str, principal: Admin, request: Request) -
 @router.get("/policies", tags=["operations"], summary="The caller's pair policies with every other party")
 def my_policies(principal: Reader, request: Request) -> list[PolicyPublic]:
     return [PolicyPublic.of(t) for t in _service(request).terms_of(principal.party)]
+
+
+@router.get("/admin/alarms", summary="Probe alarms raised, every owner's")
+def alarms(
+    principal: Admin, request: Request, hours: float = Query(24.0, gt=0, le=MAX_LOOKBACK_H)
+) -> list[dict[str, Any]]:
+    """Alarms of the last ``hours``: detector, suspect, owner, colluding parties, the
+    suspects' operations, count and threshold (docs/disclosure.md, "Probe alarms")."""
+    return ProbeAlarms(request.app.state.store, request.app.state.clock).recent(hours)

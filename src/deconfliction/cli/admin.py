@@ -19,6 +19,7 @@ from deconfliction.engine.policy import Visibility
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.probing import ProbeAlarms
 from deconfliction.settings import database_url
 from deconfliction.store import open_store
 from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
@@ -47,7 +48,7 @@ def _print(data: Any) -> None:
 
 @click.group("admin")
 def admin() -> None:
-    """Set up parties, duty desks, credentials and pair policies."""
+    """Set up parties, duty desks, credentials and pair policies; list probe alarms."""
 
 
 # -- parties ---------------------------------------------------------------------------
@@ -291,3 +292,19 @@ def policy_show(party_a: str, party_b: str, db: str | None) -> None:
     """Show the policy between parties A and B (defaults where none was set)."""
     with _admin(db) as service:
         _print(service.terms(party_a, party_b).to_dict())
+
+
+# -- probe alarms ----------------------------------------------------------------------
+
+
+@admin.command("alarms")
+@click.option("--hours", type=float, default=24.0, show_default=True, help="How far back to list.")
+@_db_option
+@reports_errors
+def alarms(hours: float, db: str | None) -> None:
+    """List the probe alarms raised against every party's plans (JSON)."""
+    store = open_store(database_url(db))
+    try:
+        _print(ProbeAlarms(store, SystemClock()).recent(hours))
+    finally:
+        store.close()

@@ -28,6 +28,7 @@ from deconfliction.service.awareness import AcknowledgementResult, acknowledge, 
 from deconfliction.service.clock import Clock
 from deconfliction.service.notices import ChangeViews, announce_changes
 from deconfliction.service.operations import OperationService, check_batch
+from deconfliction.service.probing import watch
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, canonical_json
 from deconfliction.store.policy import NoticeRecord, NoticesRepo, PoliciesRepo
@@ -152,6 +153,7 @@ class AccessService:
         views = ChangeViews(tx, now)
         self._audit(tx, operation, "operation.filed", notice, now)
         announce_changes(tx, operation.party, [], conflicts, "filed", now, _notice_dict(notice), views)
+        watch(tx, operation, "filed", conflicts, _volumes_digest(operation.volumes), now)
         views_of = views.views(operation.party, conflicts)
         return Outcome(self._own(tx, operation), views_of, tuple(conflicts))
 
@@ -193,6 +195,7 @@ class AccessService:
             views = ChangeViews(tx, now)
             self._audit(tx, changed, "operation.updated", notice, now)
             announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views)
+            watch(tx, changed, "updated", conflicts, _volumes_digest(changed.volumes), now)
             return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def transition(
@@ -217,6 +220,7 @@ class AccessService:
             views = ChangeViews(tx, now)
             self._audit(tx, changed, f"operation.{target.value}", None, now)
             announce_changes(tx, party, before, conflicts, target.value, now, views=views)
+            watch(tx, changed, target.value, conflicts, _volumes_digest(changed.volumes), now)
             return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:

@@ -25,10 +25,12 @@ from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DisclosureGrid, cell_area_km2, cell_token
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.service.clock import Clock
+from deconfliction.service.probing import alarm_view
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.disclosure import DisclosuresRepo
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.policy import PoliciesRepo
+from deconfliction.store.probing import ProbingRepo
 
 #: The rolling window of a budget.
 WINDOW: Final = timedelta(hours=24)
@@ -173,6 +175,7 @@ def ledger(tx: Transaction, owner: str, others: Sequence[str], at: datetime) -> 
     policies = tx.repo(PoliciesRepo)
     since = (at - WINDOW).timestamp()
     told = repo.told_about(owner, since)
+    alarms = tx.repo(ProbingRepo).alarms(owner, since)
     rows = []
     for viewer in others:
         mine = [d for d in told if d.viewer == viewer]
@@ -196,6 +199,7 @@ def ledger(tx: Transaction, owner: str, others: Sequence[str], at: datetime) -> 
                 "budget": limit,
                 "left": max(0, limit - charged),
                 "last": format_utc(datetime.fromtimestamp(max(d.at_s for d in mine), UTC)) if mine else None,
+                "alarms": [alarm_view(a) for a in alarms if a.suspect == viewer],
             }
         )
     return rows
