@@ -104,26 +104,24 @@ def check_volumes(limits: Limits, volumes: Sequence[Volume4D]) -> float:
     claim = 0.0
     for i, volume in enumerate(volumes):
         area = volume.footprint.area_m2()
-        if area > limits.max_volume_area_m2:
-            raise LimitExceeded(
-                f"volumes[{i}].footprint",
-                f"area {_km2(area)} exceeds this party's limit of "
-                f"{_km2(limits.max_volume_area_m2)} per volume",
-            )
-        span = volume.band.upper_m - volume.band.lower_m
-        if span > limits.max_altitude_span_m:
-            raise LimitExceeded(
-                f"volumes[{i}].altitude",
-                f"span {_feet(span)} ({span:,.0f} m) exceeds this party's limit of "
-                f"{_feet(limits.max_altitude_span_m)} per volume",
-            )
         duration = volume.window.end_s - volume.window.start_s
-        if duration > limits.max_duration_s:
-            raise LimitExceeded(
-                f"volumes[{i}].time",
-                f"duration {_hours(duration)} exceeds this party's limit of "
-                f"{_hours(limits.max_duration_s)} per volume",
-            )
+        parts = (
+            ("footprint", "area", area, limits.max_volume_area_m2, _km2),
+            (
+                "altitude",
+                "span",
+                volume.band.upper_m - volume.band.lower_m,
+                limits.max_altitude_span_m,
+                _feet,
+            ),
+            ("time", "duration", duration, limits.max_duration_s, _hours),
+        )
+        for part, what, amount, limit, show in parts:
+            if amount > limit:
+                raise LimitExceeded(
+                    f"volumes[{i}].{part}",
+                    f"{what} {show(amount)} exceeds this party's limit of {show(limit)} per volume",
+                )
         claim += area * duration
     return claim
 

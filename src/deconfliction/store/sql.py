@@ -189,6 +189,11 @@ def _volumes_json(operation: Operation) -> str:
     return _json([_volume_row(v) for v in operation.volumes])
 
 
+def _op_values(op: Operation, claim_m2s: float) -> tuple[object, ...]:
+    """The columns an insert and an update write alike, in their order."""
+    return (op.version, op.state.value, op.priority, op.affiliation, _volumes_json(op), claim_m2s)
+
+
 def _volume_row(volume: Volume4D) -> dict[str, Any]:
     row = {**volume_to_dict(volume), "cap": volume.footprint.cap}
     outline = outline_worth_storing(volume.footprint)
@@ -495,19 +500,7 @@ class SqlTransaction:
         op = operation
         claim = operation_claim_m2s(op)
         try:
-            row = self._x(
-                _INSERT_OP,
-                (
-                    op.party,
-                    op.id,
-                    op.version,
-                    op.state.value,
-                    op.priority,
-                    op.affiliation,
-                    _volumes_json(op),
-                    claim,
-                ),
-            ).fetchone()
+            row = self._x(_INSERT_OP, (op.party, op.id, *_op_values(op, claim))).fetchone()
         except self._d.integrity_error as exc:
             raise NotFound(f"no party {op.party!r}") from exc
         if row is None:
@@ -545,20 +538,7 @@ class SqlTransaction:
             (op.party, op.id, expected_version),
         ).fetchone()
         claim = operation_claim_m2s(op)
-        row = self._x(
-            _UPDATE_OP,
-            (
-                op.version,
-                op.state.value,
-                op.priority,
-                op.affiliation,
-                _volumes_json(op),
-                claim,
-                op.party,
-                op.id,
-                expected_version,
-            ),
-        ).fetchone()
+        row = self._x(_UPDATE_OP, (*_op_values(op, claim), op.party, op.id, expected_version)).fetchone()
         if row is None:
             current = self._x(
                 "SELECT version FROM operations WHERE party = ? AND id = ?", (op.party, op.id)
