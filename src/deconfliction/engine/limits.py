@@ -24,6 +24,8 @@ from typing import Final
 
 from deconfliction.engine.operation import MAX_VOLUMES, Operation
 from deconfliction.errors import InvalidInput, LimitExceeded
+from deconfliction.geo.footprint import MAX_AREA_M2
+from deconfliction.geo.timewindow import MAX_WINDOW
 from deconfliction.geo.volume import Volume4D
 from deconfliction.units import FOOT_M
 
@@ -62,6 +64,16 @@ class Limits:
 
 #: The limits of a party the operator has set none for.
 DEFAULT_LIMITS: Final = Limits()
+
+#: Limits no filing the domain allows can reach: for load benchmarks and bulk loads,
+#: which measure or move filings rather than plan them (the checks still run).
+OUT_OF_REACH: Final = Limits(
+    max_volume_area_m2=MAX_AREA_M2,
+    max_altitude_span_m=1e6,
+    max_duration_s=MAX_WINDOW.total_seconds(),
+    max_volumes=MAX_VOLUMES,
+    max_claim_m2s=1e300,
+)
 
 #: Names of the limits, as stored and as the API and CLI name them (SI).
 LIMIT_NAMES: Final = tuple(f.name for f in fields(Limits))

@@ -68,8 +68,11 @@ class LimitsRepo(SqlRepo):
             held = self._count(party)
         return Standing(party, limits, given, float(held) + self.tx.pending_held(party))
 
-    def set(self, party: str, values: dict[str, float | int | None]) -> Standing:
-        """Set the limits named in ``values`` (None: back to the default); the others stay."""
+    def set(self, party: str, values: dict[str, float | int | None] | Limits) -> Standing:
+        """Set the limits named in ``values`` (None: back to the default; all of them when
+        ``values`` is a :class:`Limits`); the others stay."""
+        if isinstance(values, Limits):
+            values = {name: getattr(values, name) for name in LIMIT_NAMES}
         unknown = sorted(set(values) - set(LIMIT_NAMES))
         if unknown:
             raise InvalidInput(unknown[0], f"not a limit; the limits are {', '.join(LIMIT_NAMES)}")
