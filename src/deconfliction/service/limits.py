@@ -86,6 +86,6 @@ def standing_to_edge(standing: Standing) -> dict[str, Any]:
         "party": standing.party,
         "limits": limits_to_edge(standing.limits),
         "set_by_operator": sorted(EDGE_UNITS[name][0] for name in standing.set_by_operator),
-        "held_km2h": round(standing.held_m2s / KM2H_M2S, 3),
+        "held_km2h": round(max(0.0, standing.held_m2s) / KM2H_M2S, 3),  # no -0.0 from rounding
         "left_km2h": round(max(0.0, limit - standing.held_m2s) / KM2H_M2S, 3),
     }
