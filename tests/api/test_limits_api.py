@@ -113,6 +113,8 @@ def test_the_admin_sets_limits_in_edge_units_and_null_restores_a_default(api: Ap
         ({"max_claim_km2h": 1e300}, 422, "max_claim_km2h"),
         ({"max_volumes": 65}, 422, "max_volumes"),
         ({"max_volumes": 2.5}, 422, "max_volumes"),
+        ({"max_volumes": True}, 422, "max_volumes"),
+        ({"max_volumes": "8"}, 422, "max_volumes"),
         ({"max_altitude_span_ft": "high"}, 422, "max_altitude_span_ft"),
         ({"held_km2h": 0}, 422, "held_km2h"),
     ],

@@ -170,6 +170,34 @@ def test_a_store_with_operations_from_before_claims_counts_them_on_first_use(sto
     assert _held(store) == pytest.approx(2 * ONE)
 
 
+def test_migration_0011_on_a_store_with_operations_counts_them(store_url: str) -> None:
+    """The upgrade itself: a store as it was before 0011, with live and cancelled
+    operations, is migrated when opened and its parties' totals are counted."""
+    from deconfliction.store import open_store
+
+    store = open_store(store_url)
+    access, _ = _setup(store)
+    for k in range(3):
+        access.file(circle_op("RED", f"R{k}", lon=40 + k))
+    access.transition("RED", "R0", OperationState.CANCELLED, 1)
+    with store.transaction() as tx:  # back to the schema before 0011
+        tx._x("DROP TABLE party_limits")  # type: ignore[attr-defined]
+        tx._x("ALTER TABLE operations DROP COLUMN claim_m2s")  # type: ignore[attr-defined]
+        tx._x("DELETE FROM schema_migrations WHERE version = 11")  # type: ignore[attr-defined]
+    store.close()
+    store = open_store(store_url)  # migrates
+    try:
+        assert _held(store) == pytest.approx(2 * ONE)
+        assert _held(store, "BLUE") == 0
+        AdminService(store, ManualClock(NOW)).set_limits("RED", {"max_claim_m2s": 3 * ONE})
+        access = AccessService(store, ManualClock(NOW))
+        access.file(circle_op("RED", "R9", lon=45))
+        with pytest.raises(LimitExceeded):
+            access.file(circle_op("RED", "R10", lon=46))
+    finally:
+        store.close()
+
+
 def test_setting_limits_is_audited_and_null_restores_the_default(store: Store) -> None:
     _, admin = _setup(store)
     standing = admin.set_limits("RED", {"max_volumes": 8, "max_duration_s": 6 * 3600.0}, actor="ops-1")

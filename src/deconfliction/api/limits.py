@@ -33,7 +33,7 @@ class LimitsUpdate(Wire):
     max_volume_area_km2: Amount | None = None
     max_altitude_span_ft: Amount | None = None
     max_duration_h: Amount | None = None
-    max_volumes: int | None = Field(default=None, ge=1, le=MAX_VOLUMES)
+    max_volumes: int | None = Field(default=None, ge=1, le=MAX_VOLUMES, strict=True)
     max_claim_km2h: Amount | None = None
 
     def to_si(self) -> dict[str, float | int | None]:
