@@ -60,11 +60,13 @@ from urllib.parse import quote
 
 import httpx
 
+from deconfliction.engine.limits import OUT_OF_REACH
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.credentials import create_credential
 from deconfliction.store import Party, open_store
 from deconfliction.store.auth import Desk, DesksRepo, parse_scopes
 from deconfliction.store.events import EventsRepo
+from deconfliction.store.limits import LimitsRepo
 
 MIX = {"file": 0.30, "query": 0.30, "message": 0.20, "ack": 0.20}
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -124,6 +126,7 @@ def make_parties(url: str, n: int) -> dict[str, tuple[str, str]]:
             for i in range(n):
                 party = f"P{i:02d}"
                 tx.add_party(Party(party, f"Party {i}"))
+                tx.repo(LimitsRepo).set(party, OUT_OF_REACH)  # a load test, not a plausibility one
                 tx.repo(DesksRepo).add(Desk(party, "duty", "en"))
                 issued = create_credential(tx, party, parse_scopes("read,file,message"), SystemClock())
                 creds[party] = (issued.credential.client_id, issued.secret)

@@ -48,6 +48,7 @@ from typing import Any
 
 import orjson
 
+from deconfliction.engine.limits import OUT_OF_REACH
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_with
@@ -70,6 +71,7 @@ from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.operations import FilingResult
 from deconfliction.store import Party, PartyKind, Store, open_store
+from deconfliction.store.limits import LimitsRepo
 from deconfliction.store.postgres import PostgresStore
 from deconfliction.store.sql import SqlTransaction, volume_cells
 from deconfliction.store.sqlite import SqliteStore
@@ -419,6 +421,8 @@ def preload(
     with store.transaction() as tx:
         for party in PARTIES:
             tx.add_party(party)
+            # this measures filing, not plausibility: no limit is reached (the check runs)
+            tx.repo(LimitsRepo).set(party.id, OUT_OF_REACH)
         for (a, b), minima in POLICY.pairs.items():
             tx.set_pair_minima(a, b, minima)
     t0 = time.perf_counter()

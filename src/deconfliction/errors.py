@@ -12,7 +12,8 @@ classes to exit codes and status codes in one place each.
     │   ├── InvalidGeometry          polygons, coordinates, radii, bearings, areas
     │   ├── InvalidAltitude          units, datums, inverted bands
     │   ├── InvalidTimeWindow        naive times, inverted or too long windows
-    │   └── InvalidDocument          a file or payload that is not what its format says
+    │   ├── InvalidDocument          a file or payload that is not what its format says
+    │   └── LimitExceeded            beyond one of the party's plausibility limits
     ├── NotFound                     no such object (or not one the caller may see)
     ├── Conflict                     the request contradicts the stored state
     │   ├── StaleVersion             an update against a version that is no longer current
@@ -70,6 +71,11 @@ class InvalidTimeWindow(InvalidInput):
 
 class InvalidDocument(InvalidInput):
     """A file or payload that does not follow its documented format."""
+
+
+class LimitExceeded(InvalidInput):
+    """A filing beyond one of its party's plausibility limits (area, altitude span or
+    duration of a volume, volumes of an operation, space-time held); nothing was stored."""
 
 
 class NotFound(DeconflictionError, LookupError):

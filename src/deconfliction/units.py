@@ -8,6 +8,7 @@ leaves, and they pass through the functions here.
 from __future__ import annotations
 
 import math
+import re
 from typing import Final
 
 from deconfliction.errors import InvalidInput
@@ -75,3 +76,28 @@ def speed_to_mps(value: float, unit: str, field: str = "speed") -> float:
 def require_finite(value: float, field: str) -> float:
     """``value`` as a float, refusing NaN, infinities and non-numbers."""
     return _finite(value, field)
+
+
+#: Area units accepted at the edges, as square metres per unit.
+AREA_UNITS: Final[dict[str, float]] = {"m2": 1.0, "km2": 1e6, "nm2": NAUTICAL_MILE_M**2}
+
+#: Duration units accepted at the edges, as seconds per unit.
+DURATION_UNITS: Final[dict[str, float]] = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+#: Space-time (area times duration) units accepted at the edges, as m²·s per unit.
+SPACE_TIME_UNITS: Final[dict[str, float]] = {"m2s": 1.0, "km2h": 1e6 * 3600.0}
+
+_QUANTITY = re.compile(r"\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z0-9/]*)\s*")
+
+
+def parse_quantity(text: str, units: dict[str, float], field: str) -> float:
+    """``"5000km2"``, ``"60000 ft"``, ``"24h"``: a number and one of ``units`` (required),
+    in the SI unit ``units`` maps to; InvalidInput names ``field`` otherwise."""
+    known = ", ".join(units)
+    found = _QUANTITY.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        raise InvalidInput(field, f"expected a number and a unit ({known}), e.g. 24h, got {text!r}")
+    number, unit = str(found[1]), str(found[2])
+    if unit not in units:
+        raise InvalidInput(field, f"unknown unit {unit!r}; use one of {known}")
+    return _finite(float(number.replace("_", "").replace(",", "")), field) * units[unit]

@@ -16,15 +16,25 @@ import click
 from deconfliction.cli.errors import reports_errors
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
+from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.limits import standing_to_edge
 from deconfliction.service.probing import ProbeAlarms
 from deconfliction.settings import database_url
 from deconfliction.store import open_store
 from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
-from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
+from deconfliction.units import (
+    AREA_UNITS,
+    DURATION_UNITS,
+    FOOT_M,
+    LENGTH_UNITS,
+    NAUTICAL_MILE_M,
+    SPACE_TIME_UNITS,
+    parse_quantity,
+)
 
 _DB_HELP = "Store: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
 
@@ -92,6 +102,87 @@ def party_list(db: str | None) -> None:
     """List the parties."""
     with _admin(db) as service:
         _print([{"id": p.id, "name": p.name, "kind": p.kind.value} for p in service.parties()])
+
+
+@party.command("show")
+@click.argument("party_id", metavar="ID")
+@_db_option
+@reports_errors
+def party_show(party_id: str, db: str | None) -> None:
+    """Show party ID: who it is, its desks and its plausibility limits."""
+    with _admin(db) as service:
+        found = next((p for p in service.parties() if p.id == party_id), None)
+        standing = service.limits(party_id)  # NotFound for no such party
+        desks = service.desks(party_id)
+    assert found is not None
+    profile = {"id": found.id, "name": found.name, "kind": found.kind.value, "desks": [d.id for d in desks]}
+    _print({**profile, **standing_to_edge(standing)})
+
+
+def _quantity(
+    units: dict[str, float], name: str
+) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | str | None:
+        if value is None or value == "default":
+            return value
+        try:
+            return parse_quantity(value, units, f"--{name}")
+        except InvalidInput as exc:
+            raise click.BadParameter(exc.rule) from None
+
+    return parse
+
+
+_LIMIT_OPTIONS = (
+    ("max-volume-area", "max_volume_area_m2", AREA_UNITS, "Largest footprint area of one volume: 20000km2."),
+    (
+        "max-altitude-span",
+        "max_altitude_span_m",
+        LENGTH_UNITS,
+        "Largest altitude span of one volume: 60000ft.",
+    ),
+    ("max-duration", "max_duration_s", DURATION_UNITS, "Longest time window of one volume: 24h."),
+    ("max-claim", "max_claim_m2s", SPACE_TIME_UNITS, "Most space-time held in live operations: 1500000km2h."),
+)
+
+
+def _limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for name, dest, units, text in reversed(_LIMIT_OPTIONS):
+        help_text = f"{text} Units: {', '.join(units)}; 'default' for the default."
+        command = click.option(f"--{name}", dest, callback=_quantity(units, name), help=help_text)(command)
+    return command
+
+
+@party.command("limits")
+@click.argument("party_id", metavar="ID")
+@_limit_options
+@click.option("--max-volumes", default=None, help="Most volumes of one operation (1 .. 64), or 'default'.")
+@_db_option
+@reports_errors
+def party_limits(party_id: str, max_volumes: str | None, db: str | None, **given: float | str | None) -> None:
+    """Set party ID's plausibility limits (what is not given stays) and show them.
+
+    A filing beyond any of them is refused whole (HTTP 422, exit status 3); operations
+    already filed stay. With no option, only shows them.
+    """
+    values: dict[str, float | int | None] = {
+        name: None if value == "default" else float(value)
+        for name, value in given.items()
+        if value is not None
+    }
+    if max_volumes is not None:
+        values["max_volumes"] = None if max_volumes == "default" else _whole(max_volumes)
+    with _admin(db) as service:
+        standing = service.set_limits(party_id, values) if values else service.limits(party_id)
+    _print(standing_to_edge(standing))
+
+
+def _whole(text: str) -> int:
+    if not text.strip().isdigit():
+        raise click.BadParameter(
+            f"expected a whole number or 'default', got {text!r}", param_hint="--max-volumes"
+        )
+    return int(text)
 
 
 # -- desks -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
+from deconfliction.service.limits import check_change
 from deconfliction.service.notices import ChangeViews, announce_changes
 from deconfliction.service.operations import OperationService, check_batch
 from deconfliction.service.probing import watch
@@ -185,6 +186,7 @@ class AccessService:
                 priority=current.priority if priority is None else priority,
                 version=current.version + 1,
             )
+            check_change(tx, current, changed)
             before = tx.conflicts_of(party, operation_id)
             conflicts = self.operations.detect(tx, changed)
             tx.update_operation(changed, expected_version)

@@ -16,11 +16,13 @@ from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.service.clock import Clock
 from deconfliction.service.credentials import IssuedCredential, create_credential
+from deconfliction.service.limits import limits_to_edge
 from deconfliction.service.notices import grid_view
 from deconfliction.service.operations import OperationService
 from deconfliction.store.auth import Credential, CredentialsRepo, Desk, DesksRepo, Scope, scopes_text
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 from deconfliction.store.events import AuditRepo
+from deconfliction.store.limits import LimitsRepo, Standing
 from deconfliction.store.policy import PoliciesRepo
 
 #: The desk every party gets when it is added, so that messages always have somewhere to go.
@@ -107,6 +109,24 @@ class AdminService:
         with self.store.transaction() as tx:
             tx.get_party(party)
             return tx.repo(DesksRepo).list(party)
+
+    # plausibility limits ------------------------------------------------------------
+
+    def limits(self, party: str) -> Standing:
+        """``party``'s plausibility limits and the space-time its live operations hold."""
+        with self.store.transaction() as tx:
+            return tx.repo(LimitsRepo).standing(party, lock=False)
+
+    def set_limits(self, party: str, values: dict[str, float | int | None], actor: str = "admin") -> Standing:
+        """Set the limits named in ``values`` (SI names of :class:`~deconfliction.engine.
+        limits.Limits`; None puts one back to the default) and record them in the party's
+        chain. Operations already filed stay as they are; the next filing meets the new ones."""
+        with self.store.transaction() as tx:
+            tx.get_party(party)
+            standing = tx.repo(LimitsRepo).set(party, values)
+            body = {"limits": limits_to_edge(standing.limits), "set": sorted(values)}
+            tx.repo(AuditRepo).append(party, "party.limits_set", actor, body, self.clock.now())
+        return standing
 
     # credentials --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.grid import DEFAULT_GRID
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.filing_groups import Filing, Finish, groups_for
+from deconfliction.service.limits import check_change, check_new
 from deconfliction.store.base import Party, Store, Transaction
 from deconfliction.store.policy import PoliciesRepo
 
@@ -121,12 +122,15 @@ class OperationService:
         each one's conflicts, for the caller to store: those of filing them one at a time
         in this order, found together.
 
-        Each operation is checked against the store as it stands before the batch (one
-        candidate search per party, through the index) and against the batch's earlier
-        operations of other parties (:func:`~deconfliction.engine.batch.earlier_candidates`),
-        all in one exact check, and then they are inserted."""
+        Each operation is checked against its party's plausibility limits
+        (:func:`~deconfliction.service.limits.check_new`), then against the store as it
+        stands before the batch (one candidate search per party, through the index) and
+        against the batch's earlier operations of other parties
+        (:func:`~deconfliction.engine.batch.earlier_candidates`), all in one exact check,
+        and then they are inserted."""
         for party in dict.fromkeys(operation.party for operation in operations):
             tx.get_party(party)
+        check_new(tx, operations)  # plausibility limits, before anything is written
         policy = self.policy_in(tx)
         stored = _stored_candidates(tx, operations, policy)
         earlier = earlier_candidates(operations, policy)
@@ -162,6 +166,7 @@ class OperationService:
                 priority=current.priority if priority is None else priority,
                 version=current.version + 1,
             )
+            check_change(tx, current, changed)
             conflicts = self._detect(tx, changed) if changed.live else []
             tx.update_operation(changed, expected_version)
             tx.replace_conflicts(party, operation_id, conflicts)

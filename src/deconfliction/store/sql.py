@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 import shapely
 
+from deconfliction.engine.limits import operation_claim_m2s
 from deconfliction.engine.minima import Minima, pair_key
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.engine.strategic import Candidate, OperationRef, Overlap, StrategicConflict
@@ -191,6 +192,11 @@ def _volumes_json(operation: Operation) -> str:
     return _json([_volume_row(v) for v in operation.volumes])
 
 
+def _op_values(op: Operation, claim_m2s: float) -> tuple[object, ...]:
+    """The columns an insert and an update write alike, in their order."""
+    return (op.version, op.state.value, op.priority, op.affiliation, _volumes_json(op), claim_m2s)
+
+
 def _volume_row(volume: Volume4D) -> dict[str, Any]:
     row = {**volume_to_dict(volume), "cap": volume.footprint.cap}
     outline = outline_worth_storing(volume.footprint)
@@ -318,12 +324,23 @@ def volume_cells(operation: Operation, resolution: int = RESOLUTION) -> list[fro
 
 _INSERT_PARTY: Final = "INSERT INTO parties (id, name, kind) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
 _INSERT_OP: Final = (
-    "INSERT INTO operations (party, id, version, state, priority, affiliation, volumes)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party, id) DO NOTHING RETURNING op_key"
+    "INSERT INTO operations (party, id, version, state, priority, affiliation, volumes, claim_m2s)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party, id) DO NOTHING RETURNING op_key"
 )
 _UPDATE_OP: Final = (
-    "UPDATE operations SET version = ?, state = ?, priority = ?, affiliation = ?, volumes = ?"
+    "UPDATE operations SET version = ?, state = ?, priority = ?, affiliation = ?, volumes = ?, claim_m2s = ?"
     " WHERE party = ? AND id = ? AND version = ? RETURNING op_key"
+)
+#: Locks the party's row of ``party_limits`` (making it if missing) and reads its limits
+#: and the space-time it holds: an upsert, because a missing row cannot be locked.
+LOCK_PARTY_LIMITS: Final = (
+    "INSERT INTO party_limits (party, held_m2s) VALUES (?, 0) ON CONFLICT (party) DO UPDATE"
+    " SET held_m2s = party_limits.held_m2s RETURNING max_volume_area_m2, max_altitude_span_m,"
+    " max_duration_s, max_volumes, max_claim_m2s, held_m2s"
+)
+_ADD_HELD: Final = (
+    "INSERT INTO party_limits (party, held_m2s) VALUES (?, ?) ON CONFLICT (party) DO UPDATE"
+    " SET held_m2s = party_limits.held_m2s + excluded.held_m2s"
 )
 _INSERT_CELL: Final = (
     "INSERT INTO volume_cells (cell, span, t_end_s, op_key, idx, t_start_s, alt_lo_msl_m, alt_hi_msl_m,"
@@ -380,12 +397,31 @@ class SqlTransaction:
         # writes its conflicts with one statement (on PostgreSQL the DELETE was a round trip
         # of 0.15-0.3 ms; docs/stores.md).
         self._fresh: set[tuple[str, str]] = set()
+        # Change to each party's space-time held (engine.limits) by the operations written
+        # in this transaction, added to its party_limits row as the transaction ends: one
+        # statement per party however many operations a batch writes.
+        self._held: dict[str, float] = {}
 
     def before_commit(self) -> None:
         """Run the repositories' :meth:`SqlRepo.before_commit`: the stores call it as the
         body of a transaction ends without an error, before they commit."""
         for repo in list(self._repos.values()):
             repo.before_commit()
+        # in party order, as LimitsRepo locks them, so two transactions never wait in a circle
+        self._many(_ADD_HELD, sorted((party, held) for party, held in self._held.items() if held))
+        self._held.clear()
+
+    def pending_held(self, party: str) -> float:
+        """The change to ``party``'s space-time held written in this transaction and not
+        yet added to its stored total, m²·s."""
+        return self._held.get(party, 0.0)
+
+    def forget_pending_held(self, party: str) -> None:
+        """Drop ``party``'s pending change (its total was just counted afresh)."""
+        self._held.pop(party, None)
+
+    def _claimed(self, party: str, delta_m2s: float) -> None:
+        self._held[party] = self._held.get(party, 0.0) + delta_m2s
 
     def repo(self, kind: type[R]) -> R:
         """The feature repository ``kind`` (a :class:`SqlRepo`) inside this transaction.
@@ -469,17 +505,17 @@ class SqlTransaction:
         :func:`volume_cells` at this store's resolution), so bulk loaders can compute
         them in parallel. Not part of the protocol."""
         op = operation
+        claim = operation_claim_m2s(op)
         try:
-            row = self._x(
-                _INSERT_OP,
-                (op.party, op.id, op.version, op.state.value, op.priority, op.affiliation, _volumes_json(op)),
-            ).fetchone()
+            row = self._x(_INSERT_OP, (op.party, op.id, *_op_values(op, claim))).fetchone()
         except self._d.integrity_error as exc:
             raise NotFound(f"no party {op.party!r}") from exc
         if row is None:
             raise AlreadyExists(f"operation {op.id!r} of party {op.party!r} already exists")
         self._index(int(row[0]), op, cells)
         self._fresh.add((op.party, op.id))
+        if op.live:
+            self._claimed(op.party, claim)
 
     def _index(self, op_key: int, operation: Operation, cells: Sequence[frozenset[int]]) -> None:
         if len(cells) != len(operation.volumes):
@@ -501,19 +537,15 @@ class SqlTransaction:
                 "version", f"the new version must be {expected_version + 1} (expected + 1), got {op.version}"
             )
         cells = self._volume_cells(op)
-        row = self._x(
-            _UPDATE_OP,
-            (
-                op.version,
-                op.state.value,
-                op.priority,
-                op.affiliation,
-                _volumes_json(op),
-                op.party,
-                op.id,
-                expected_version,
-            ),
+        # The party's row first, then the operation's: every writer locks in that order
+        # (on PostgreSQL; SQLite has one writer), so none waits on another in a circle.
+        self._x(LOCK_PARTY_LIMITS, (op.party,)).fetchone()
+        old = self._x(
+            "SELECT state, claim_m2s FROM operations WHERE party = ? AND id = ? AND version = ?",
+            (op.party, op.id, expected_version),
         ).fetchone()
+        claim = operation_claim_m2s(op)
+        row = self._x(_UPDATE_OP, (*_op_values(op, claim), op.party, op.id, expected_version)).fetchone()
         if row is None:
             current = self._x(
                 "SELECT version FROM operations WHERE party = ? AND id = ?", (op.party, op.id)
@@ -525,6 +557,10 @@ class SqlTransaction:
                 f"not {expected_version}"
             )
         op_key = int(row[0])
+        # An operation written before claims were stored has none (NULL): its party's
+        # total is then uncounted too, and is counted afresh before it is next used.
+        released = float(old[1] or 0.0) if old[0] in _LIVE else 0.0
+        self._claimed(op.party, (claim if op.live else 0.0) - released)
         self._x("DELETE FROM volume_cells WHERE op_key = ?", (op_key,))
         self._index(op_key, op, cells)
 
