@@ -58,11 +58,12 @@ class Overlap:
     ``region`` is in lon/lat degrees (longitudes continuous across the antimeridian, so
     they may pass +-180); the band is in ``datum`` (MSL envelopes when the two volumes
     used different datums); ``horizontal_distance_m`` is between the unbuffered footprints.
+    ``region`` is None where it was not asked for (:mod:`deconfliction.engine.plan`).
     """
 
     volume_a: int
     volume_b: int
-    region: BaseGeometry
+    region: BaseGeometry | None
     lower_m: float
     upper_m: float
     datum: Datum
@@ -115,9 +116,10 @@ class StrategicConflict:
         return min(o.horizontal_distance_m for o in self.overlaps)
 
     @property
-    def region(self) -> BaseGeometry:
-        """Union of the overlap regions."""
-        return shapely.union_all([o.region for o in self.overlaps])
+    def region(self) -> BaseGeometry | None:
+        """Union of the overlap regions; None if they were not asked for."""
+        regions = [o.region for o in self.overlaps]
+        return None if None in regions else shapely.union_all(regions)
 
     def swapped(self) -> StrategicConflict:
         """The same conflict seen from the other side."""
