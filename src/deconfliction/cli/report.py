@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import orjson
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -124,7 +124,8 @@ def report_conflicts(
             "count": len(conflicts),
             "conflicts": [conflict_to_dict(c) for c in conflicts],
         }
-        json.dump(payload, sys.stdout, indent=2)
+        # orjson: several times faster than json for the tens of megabytes a plan may give
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
     else:
         console = wide_console()

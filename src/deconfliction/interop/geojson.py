@@ -315,14 +315,19 @@ def operation_features(operation: Operation) -> list[dict[str, Any]]:
 
 def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
     """A conflict as JSON-ready data: both operations, minima, and each overlap's region
-    (GeoJSON geometry, lon/lat), band (metres and feet, with datum) and UTC window."""
+    (GeoJSON geometry, lon/lat; left out where it was not computed), band (metres and
+    feet, with datum) and UTC window."""
     overlaps = []
     for o in conflict.overlaps:
         overlaps.append(
             {
                 "volume_a": o.volume_a,
                 "volume_b": o.volume_b,
-                "region": shapely.geometry.mapping(shapely.set_precision(o.region, 1e-7)),
+                **(
+                    {}
+                    if o.region is None
+                    else {"region": shapely.geometry.mapping(shapely.set_precision(o.region, 1e-7))}
+                ),
                 "altitude": {
                     "lower_m": round(o.lower_m, 1),
                     "upper_m": round(o.upper_m, 1),
@@ -350,15 +355,17 @@ def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
 
 
 def conflict_feature(conflict: StrategicConflict) -> dict[str, Any]:
-    """A conflict region as a GeoJSON feature (``properties.feature == "conflict"``)."""
+    """A conflict region as a GeoJSON feature (``properties.feature == "conflict"``); its
+    geometry is null where the regions were not computed."""
     data = conflict_to_dict(conflict)
-    region = shapely.set_precision(conflict.region, 1e-7)
+    region = conflict.region
     properties = {k: v for k, v in data.items() if k != "overlaps"}
     properties["feature"] = "conflict"
     lowest = min(o.lower_m for o in conflict.overlaps)
     highest = max(o.upper_m for o in conflict.overlaps)
     properties["altitude_ft"] = [round(lowest / FOOT_M), round(highest / FOOT_M)]
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(region), "properties": properties}
+    geometry = None if region is None else shapely.geometry.mapping(shapely.set_precision(region, 1e-7))
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 def document(

@@ -108,7 +108,7 @@ def conflict_view(
                 "altitude": _altitude(o.lower_m, o.upper_m, o.datum.value),
                 "window": {"start": format_utc(o.start), "end": format_utc(o.end)},
             }
-            if visibility.shows_region():
+            if visibility.shows_region() and o.region is not None:
                 item["region"] = region_geojson(o.region, regions)
             overlaps.append(item)
         view["overlaps"] = overlaps
