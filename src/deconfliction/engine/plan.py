@@ -149,7 +149,7 @@ class _Minima:
 
     def __init__(self, parties: Sequence[str], policy: MinimaPolicy) -> None:
         minima = [[policy.for_pair(a, b) for b in parties] for a in parties]
-        self.policy = policy
+        self.objects = minima
         self.horizontal = np.array([[m.horizontal_m for m in row] for row in minima]).reshape(
             len(parties), len(parties)
         )
@@ -341,41 +341,61 @@ def plan_conflicts(
     order = np.lexsort((table.index[pairs.b], table.index[pairs.a], ob, oa))
     if regions:
         return _with_regions(operations, policy, pairs, order)
+    a, b = pairs.a[order], pairs.b[order]
+    pa, pb = table.party[a], table.party[b]
+    minima = _Minima(table.parties, policy)
+    half_v, half_t = minima.vertical[pa, pb] / 2.0, minima.time[pa, pb] / 2.0
+    # each overlap's band and window, as the strategic check computes them, on arrays
+    lower = (np.maximum(pairs.a_lower[order], pairs.b_lower[order]) - half_v).tolist()
+    upper = (np.minimum(pairs.a_upper[order], pairs.b_upper[order]) + half_v).tolist()
+    start = (np.maximum(table.t0[a], table.t0[b]) - half_t).tolist()
+    end = (np.minimum(table.t1[a], table.t1[b]) + half_t).tolist()
+    datum = np.where(pairs.msl[order], _DATUMS.index(Datum.MSL), table.datum[a]).tolist()
+    # conflicts are listed with the lesser (party, id) as side a, as all_conflicts does
+    rank = np.empty(len(operations), dtype=np.int64)
+    rank[sorted(range(len(operations)), key=lambda n: operations[n].key)] = np.arange(len(operations))
+    flip = (rank[table.owner[a]] > rank[table.owner[b]]).tolist()
+    refs = [OperationRef.of(op) for op in operations]
     found: dict[tuple[int, int], list[Overlap]] = {}
-    datums = [Datum.MSL if msl else None for msl in pairs.msl.tolist()]
-    for k in order.tolist():
-        i, j = int(pairs.a[k]), int(pairs.b[k])
-        n, m = int(table.owner[i]), int(table.owner[j])
-        va = operations[n].volumes[int(table.index[i])]
-        vb = operations[m].volumes[int(table.index[j])]
-        minima = policy.for_pair(operations[n].party, operations[m].party)
-        half_v, half_t = minima.vertical_m / 2.0, minima.time_s / 2.0
-        wa, wb = va.window, vb.window
+    rows = zip(
+        table.owner[a].tolist(),
+        table.owner[b].tolist(),
+        table.index[a].tolist(),
+        table.index[b].tolist(),
+        strict=True,
+    )
+    distance, vertical, time = (
+        x[order].tolist() for x in (pairs.horizontal_m, pairs.vertical_gap_m, pairs.time_gap_s)
+    )
+    for k, (n, m, i, j) in enumerate(rows):
+        if flip[k]:
+            n, m, i, j = m, n, j, i
         found.setdefault((n, m), []).append(
             Overlap(
-                volume_a=int(table.index[i]),
-                volume_b=int(table.index[j]),
-                region=None,
-                lower_m=max(float(pairs.a_lower[k]), float(pairs.b_lower[k])) - half_v,
-                upper_m=min(float(pairs.a_upper[k]), float(pairs.b_upper[k])) + half_v,
-                datum=datums[k] or va.band.datum,
-                start=datetime.fromtimestamp(max(wa.start_s, wb.start_s) - half_t, UTC),
-                end=datetime.fromtimestamp(min(wa.end_s, wb.end_s) + half_t, UTC),
-                horizontal_distance_m=float(pairs.horizontal_m[k]),
-                vertical_gap_m=float(pairs.vertical_gap_m[k]),
-                time_gap_s=float(pairs.time_gap_s[k]),
+                i,
+                j,
+                None,
+                lower[k],
+                upper[k],
+                _DATUMS[datum[k]],
+                datetime.fromtimestamp(start[k], UTC),
+                datetime.fromtimestamp(end[k], UTC),
+                distance[k],
+                vertical[k],
+                time[k],
             )
         )
+    party = {name: k for k, name in enumerate(table.parties)}
     conflicts = [
         StrategicConflict(
-            OperationRef.of(operations[n]),
-            OperationRef.of(operations[m]),
-            policy.for_pair(operations[n].party, operations[m].party),
+            refs[n],
+            refs[m],
+            minima.objects[party[operations[n].party]][party[operations[m].party]],
             tuple(overlaps),
         )
         for (n, m), overlaps in found.items()
     ]
-    return _sorted(conflicts)
+    return sorted(conflicts, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))
 
 
 def _with_regions(
