@@ -4,6 +4,7 @@ pairwise reference, pair for pair and value for value, including pairs within a 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from hypothesis import given
@@ -13,8 +14,9 @@ from test_strategic_properties import REGIONS, SETTINGS, bands, footprints, poli
 from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
-from deconfliction.engine.plan import plan_conflicts, plan_pairs
+from deconfliction.engine.plan import conflicting_candidates, plan_conflicts, plan_pairs
 from deconfliction.engine.strategic import (
+    Candidate,
     StrategicConflict,
     all_conflicts_brute_force,
     conflicts_of_each,
@@ -108,3 +110,31 @@ def test_a_batch_sees_each_pair_as_filing_in_order_does(plan: tuple[list[Operati
             if (c := operation_conflict(op, other, policy))
         ]
         assert conflicts == expected
+
+
+@SETTINGS
+@given(threshold_plans())
+def test_narrowed_candidates_give_what_the_full_ones_give(plan: tuple[list[Operation], MinimaPolicy]) -> None:
+    """Each operation checked against every other as a candidate on all its volume pairs (as
+    a store's index may hand them over): narrowed on arrays to the conflicting pairs, the
+    exact check finds the same conflicts, and every pair kept is one of them."""
+    ops, policy = plan
+    ops = [replace(op, id=f"op{n}") for n, op in enumerate(ops)]
+    checks = [
+        (
+            op,
+            [
+                Candidate.of(
+                    other, frozenset(itertools.product(range(len(op.volumes)), range(len(other.volumes))))
+                )
+                for other in ops
+                if other is not op
+            ],
+        )
+        for op in ops
+    ]
+    narrowed = conflicting_candidates(checks, policy)
+    expected = conflicts_of_each(checks, policy)
+    assert conflicts_of_each(list(zip(ops, narrowed, strict=True)), policy) == expected
+    for candidates, conflicts in zip(narrowed, expected, strict=True):
+        assert sum(len(c.pairs) for c in candidates) == sum(len(c.overlaps) for c in conflicts)

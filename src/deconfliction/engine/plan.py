@@ -45,6 +45,7 @@ from deconfliction.geo.frame import (
     frame_at,
     midpoint,
 )
+from deconfliction.geo.volume import Volume4D
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -59,7 +60,7 @@ _DATUMS: Final = tuple(Datum)
 class VolumeTable:
     """Every volume of a plan as a row of parallel arrays (SI units, seconds since the epoch)."""
 
-    operations: Sequence[Operation]
+    volumes: Sequence[Volume4D]
     parties: tuple[str, ...]
     owner: IntArray  # operation of each row
     index: IntArray  # volume of the operation
@@ -78,12 +79,20 @@ class VolumeTable:
 
     @staticmethod
     def of(operations: Sequence[Operation]) -> VolumeTable:
-        parties = tuple(sorted({op.party for op in operations}))
+        """Every volume of ``operations``, owner ``n`` for ``operations[n]``."""
+        return VolumeTable.of_rows(
+            [(n, i, op.party, v) for n, op in enumerate(operations) for i, v in enumerate(op.volumes)]
+        )
+
+    @staticmethod
+    def of_rows(rows: Sequence[tuple[int, int, str, Volume4D]]) -> VolumeTable:
+        """A table of ``(owner, index, party, volume)`` rows."""
+        parties = tuple(sorted({party for _, _, party, _ in rows}))
         party_index = {p: n for n, p in enumerate(parties)}
         grounds: dict[tuple[float, float], int] = {}
-        rows = [(n, i, v) for n, op in enumerate(operations) for i, v in enumerate(op.volumes)]
-        envelopes = [v.band.msl_envelope() for _, _, v in rows]
-        caps = [v.footprint.cap for _, _, v in rows]
+        volumes = [v for _, _, _, v in rows]
+        envelopes = [v.band.msl_envelope() for v in volumes]
+        caps = [v.footprint.cap for v in volumes]
 
         def floats(values: list[float]) -> FloatArray:
             return np.array(values, dtype=np.float64).reshape(len(rows))
@@ -92,20 +101,20 @@ class VolumeTable:
             return np.array(values, dtype=np.int64).reshape(len(rows))
 
         return VolumeTable(
-            operations,
+            volumes,
             parties,
-            owner=ints([n for n, _, _ in rows]),
-            index=ints([i for _, i, _ in rows]),
-            party=ints([party_index[operations[n].party] for n, _, _ in rows]),
-            t0=floats([v.window.start_s for _, _, v in rows]),
-            t1=floats([v.window.end_s for _, _, v in rows]),
-            lower=floats([v.band.lower_m for _, _, v in rows]),
-            upper=floats([v.band.upper_m for _, _, v in rows]),
-            datum=ints([_DATUMS.index(v.band.datum) for _, _, v in rows]),
+            owner=ints([n for n, _, _, _ in rows]),
+            index=ints([i for _, i, _, _ in rows]),
+            party=ints([party_index[party] for _, _, party, _ in rows]),
+            t0=floats([v.window.start_s for v in volumes]),
+            t1=floats([v.window.end_s for v in volumes]),
+            lower=floats([v.band.lower_m for v in volumes]),
+            upper=floats([v.band.upper_m for v in volumes]),
+            datum=ints([_DATUMS.index(v.band.datum) for v in volumes]),
             ground=ints(
                 [
                     -1 if v.band.ground_m is None else grounds.setdefault(v.band.ground_m, len(grounds))
-                    for _, _, v in rows
+                    for v in volumes
                 ]
             ),
             msl_lower=floats([lo for lo, _ in envelopes]),
@@ -119,7 +128,7 @@ class VolumeTable:
         return len(self.owner)
 
     def footprint(self, row: int) -> Footprint:
-        return self.operations[int(self.owner[row])].volumes[int(self.index[row])].footprint
+        return self.volumes[row].footprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,21 +214,28 @@ def _near(
     table: VolumeTable, minima: _Minima, a: IntArray, b: IntArray, later_first: bool
 ) -> tuple[IntArray, IntArray]:
     """The pairs of other parties that the cheap tests cannot separate, oriented: ``a``
-    of the earlier operation (the later one with ``later_first``). The time and altitude
-    tests are the strategic check's own; the caps' is looser than its (so that rounding
-    can only keep a pair), since the exact distance decides."""
+    of the earlier operation (the later one with ``later_first``)."""
     keep = table.party[a] != table.party[b]
     a, b = a[keep], b[keep]
     swap = (table.owner[a] < table.owner[b]) if later_first else (table.owner[a] > table.owner[b])
     a, b = np.where(swap, b, a), np.where(swap, a, b)
+    keep = _cheap_tests(table, minima, a, b)
+    return a[keep], b[keep]
+
+
+def _cheap_tests(table: VolumeTable, minima: _Minima, a: IntArray, b: IntArray) -> IntArray:
+    """Positions of the pairs that time, altitude and the bounding caps do not separate.
+    The time and altitude tests are the strategic check's own; the caps' is looser than
+    its (so that rounding can only keep a pair), since the exact distance decides."""
     pa, pb = table.party[a], table.party[b]
-    keep = (_time_gaps(table, a, b) < minima.time[pa, pb]) & (
-        _vertical(table, a, b)[0] < minima.vertical[pa, pb]
+    keep = np.flatnonzero(
+        (_time_gaps(table, a, b) < minima.time[pa, pb])
+        & (_vertical(table, a, b)[0] < minima.vertical[pa, pb])
     )
     a, b, pa, pb = a[keep], b[keep], pa[keep], pb[keep]
     centres = _haversine(table.lat[a], table.lon[a], table.lat[b], table.lon[b]) * (1.0 - _CENTRES_SLACK)
-    keep = centres - table.cap[a] - table.cap[b] < minima.horizontal[pa, pb]
-    return a[keep], b[keep]
+    out: IntArray = keep[centres - table.cap[a] - table.cap[b] < minima.horizontal[pa, pb]]
+    return out
 
 
 def _time_gaps(table: VolumeTable, a: IntArray, b: IntArray) -> FloatArray:
@@ -418,3 +434,61 @@ def _with_regions(
 def _sorted(conflicts: list[StrategicConflict]) -> list[StrategicConflict]:
     ordered = [c if (c.a.party, c.a.id) <= (c.b.party, c.b.id) else c.swapped() for c in conflicts]
     return sorted(ordered, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))
+
+
+def conflicting_candidates(
+    checks: Sequence[tuple[Operation, Sequence[Candidate]]], policy: MinimaPolicy
+) -> list[list[Candidate]]:
+    """Each check's candidates (found through a store's index) narrowed to the volume pairs
+    that conflict, measured as :func:`~deconfliction.engine.strategic.conflicts_of_each`
+    measures them (the checked operation as side a), on arrays; candidates left with no
+    pair, and those it would skip (same party, same operation), are dropped. Handed to
+    ``conflicts_of_each``, they give what the unnarrowed ones give, from an exact check
+    of the conflicts alone."""
+    rows: list[tuple[int, int, str, Volume4D]] = []
+    row_of: dict[tuple[int, int], int] = {}
+    owners: dict[int, int] = {}
+    pairs: list[tuple[int, int, int, int]] = []  # row a, row b, check, candidate
+
+    def row(owner: int, index: int, party: str, volume: Volume4D) -> int:
+        found = row_of.get((owner, index))
+        if found is None:
+            found = row_of[(owner, index)] = len(rows)
+            rows.append((owner, index, party, volume))
+        return found
+
+    for n, (operation, candidates) in enumerate(checks):
+        for k, candidate in enumerate(candidates):
+            if candidate.party == operation.party or candidate.key == operation.key:
+                continue
+            owner = owners.setdefault(id(candidate), len(checks) + len(owners))
+            for i, j in candidate.pairs:
+                pairs.append(
+                    (
+                        row(n, i, operation.party, operation.volumes[i]),
+                        row(owner, j, candidate.party, candidate.volumes[j]),
+                        n,
+                        k,
+                    )
+                )
+    kept: list[dict[int, set[tuple[int, int]]]] = [{} for _ in checks]
+    if pairs:
+        table = VolumeTable.of_rows(rows)
+        minima = _Minima(table.parties, policy)
+        found = np.array(pairs, dtype=np.int64).reshape(-1, 4)
+        a, b = found[:, 0], found[:, 1]
+        near = _cheap_tests(table, minima, a, b)
+        close, _ = _exact_distances(
+            table, a[near], b[near], minima.horizontal[table.party[a[near]], table.party[b[near]]]
+        )
+        for p in near[close].tolist():
+            ra, rb, n, k = pairs[p]
+            kept[n].setdefault(k, set()).add((int(table.index[ra]), int(table.index[rb])))
+    return [
+        [
+            Candidate(candidate.ref, candidate.volumes, frozenset(kept[n][k]))
+            for k, candidate in enumerate(candidates)
+            if k in kept[n]
+        ]
+        for n, (_, candidates) in enumerate(checks)
+    ]
