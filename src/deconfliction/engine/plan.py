@@ -177,9 +177,9 @@ def plan_pairs(operations: Sequence[Operation], policy: MinimaPolicy, later_firs
     the two operations in that order."""
     table = VolumeTable.of(operations)
     minima = _Minima(table.parties, policy)
-    chunks = [
-        _near(table, minima, a, b, later_first) for a, b in _time_sweep(table, float(minima.time.max()))
-    ]
+    # one party alone has nothing to pair (and no minima to take the widest of)
+    sweep = _time_sweep(table, float(minima.time.max())) if len(table.parties) > 1 else iter(())
+    chunks = [_near(table, minima, a, b, later_first) for a, b in sweep]
     a = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, dtype=np.int64)
     b = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, dtype=np.int64)
     return exact_pairs(table, minima, a, b)
