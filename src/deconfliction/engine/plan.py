@@ -135,7 +135,7 @@ class VolumeTable:
 class PlanPairs:
     """Conflicting volume pairs of a plan, as rows of a :class:`VolumeTable` (side ``a``,
     side ``b``) with what the exact check measured: the horizontal distance between the
-    footprints, the vertical and time gaps, the compared bands and the pair's frame."""
+    footprints, the vertical and time gaps, and the bands as compared."""
 
     table: VolumeTable
     a: IntArray
