@@ -17,6 +17,8 @@ asked for.
 
 from __future__ import annotations
 
+import gc
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -281,6 +283,9 @@ def exact_pairs(table: VolumeTable, minima: _Minima, a: IntArray, b: IntArray) -
     )
 
 
+_CELLS: Final = 1_000_000
+
+
 def _pair_frames(table: VolumeTable, a: IntArray, b: IntArray) -> tuple[IntArray, list[LocalFrame]]:
     """Each pair's frame, as an index into the list of frames returned beside it:
     :func:`frame_at` the :func:`midpoint` of the two caps, as the strategic check chooses
@@ -293,10 +298,16 @@ def _pair_frames(table: VolumeTable, a: IntArray, b: IntArray) -> tuple[IntArray
     z = np.sin(pa) + np.sin(pb)
     lat = np.degrees(np.arctan2(z, np.hypot(x, y))) / FRAME_GRID_DEG
     lon = np.degrees(np.arctan2(y, x)) / FRAME_GRID_DEG
-    cells = np.column_stack([np.round(lat), np.round(lon)])
-    unique, which = np.unique(cells, axis=0, return_inverse=True)
+    # one integer per grid cell (cells number fewer than _CELLS / 2 each way from 0)
+    cell = (np.round(lat).astype(np.int64) + _CELLS // 2) * _CELLS + (
+        np.round(lon).astype(np.int64) + _CELLS // 2
+    )
+    unique, which = np.unique(cell, return_inverse=True)
     # frame_at of the grid point itself: the same clamping and wrapping
-    frames = [frame_at(la0 * FRAME_GRID_DEG, lo0 * FRAME_GRID_DEG) for la0, lo0 in unique.tolist()]
+    frames = [
+        frame_at((c // _CELLS - _CELLS // 2) * FRAME_GRID_DEG, (c % _CELLS - _CELLS // 2) * FRAME_GRID_DEG)
+        for c in unique.tolist()
+    ]
     which = which.reshape(-1).astype(np.int64)
     edgy = (np.abs(lat - np.floor(lat) - 0.5) < 1e-7) | (np.abs(lon - np.floor(lon) - 0.5) < 1e-7)
     for k in np.flatnonzero(edgy).tolist():
@@ -364,54 +375,73 @@ def plan_conflicts(
     # each overlap's band and window, as the strategic check computes them, on arrays
     lower = (np.maximum(pairs.a_lower[order], pairs.b_lower[order]) - half_v).tolist()
     upper = (np.minimum(pairs.a_upper[order], pairs.b_upper[order]) + half_v).tolist()
-    start = (np.maximum(table.t0[a], table.t0[b]) - half_t).tolist()
-    end = (np.minimum(table.t1[a], table.t1[b]) + half_t).tolist()
     datum = np.where(pairs.msl[order], _DATUMS.index(Datum.MSL), table.datum[a]).tolist()
+    # window edges repeat (plans are filed on a minute grid): each made a datetime once
+    edges, which = np.unique(
+        np.concatenate(
+            [np.maximum(table.t0[a], table.t0[b]) - half_t, np.minimum(table.t1[a], table.t1[b]) + half_t]
+        ),
+        return_inverse=True,
+    )
+    times = [datetime.fromtimestamp(t, UTC) for t in edges.tolist()]
+    n = len(a)
+    start, end = which[:n].tolist(), which[n:].tolist()
     # conflicts are listed with the lesser (party, id) as side a, as all_conflicts does
-    rank = np.empty(len(operations), dtype=np.int64)
-    rank[sorted(range(len(operations)), key=lambda n: operations[n].key)] = np.arange(len(operations))
-    flip = (rank[table.owner[a]] > rank[table.owner[b]]).tolist()
-    refs = [OperationRef.of(op) for op in operations]
-    found: dict[tuple[int, int], list[Overlap]] = {}
-    rows = zip(
-        table.owner[a].tolist(),
-        table.owner[b].tolist(),
-        table.index[a].tolist(),
-        table.index[b].tolist(),
-        strict=True,
-    )
-    distance, vertical, time = (
-        x[order].tolist() for x in (pairs.horizontal_m, pairs.vertical_gap_m, pairs.time_gap_s)
-    )
-    for k, (n, m, i, j) in enumerate(rows):
-        if flip[k]:
-            n, m, i, j = m, n, j, i
-        found.setdefault((n, m), []).append(
+    rank = _key_ranks(operations)
+    first, second = table.owner[a], table.owner[b]
+    flip = rank[first] > rank[second]
+    side_a, side_b = np.where(flip, second, first), np.where(flip, first, second)
+    volume_a = np.where(flip, table.index[b], table.index[a]).tolist()
+    volume_b = np.where(flip, table.index[a], table.index[b]).tolist()
+    distance = pairs.horizontal_m[order].tolist()
+    vertical = pairs.vertical_gap_m[order].tolist()
+    gap = pairs.time_gap_s[order].tolist()
+    # Hundreds of thousands of objects made in a row, none of them cyclic: with the cyclic
+    # collector on, its passes over the growing heap took half the time of making them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        overlaps = [
             Overlap(
-                i,
-                j,
+                volume_a[k],
+                volume_b[k],
                 None,
                 lower[k],
                 upper[k],
                 _DATUMS[datum[k]],
-                datetime.fromtimestamp(start[k], UTC),
-                datetime.fromtimestamp(end[k], UTC),
+                times[start[k]],
+                times[end[k]],
                 distance[k],
                 vertical[k],
-                time[k],
+                gap[k],
             )
-        )
-    party = {name: k for k, name in enumerate(table.parties)}
-    conflicts = [
-        StrategicConflict(
-            refs[n],
-            refs[m],
-            minima.objects[party[operations[n].party]][party[operations[m].party]],
-            tuple(overlaps),
-        )
-        for (n, m), overlaps in found.items()
-    ]
-    return sorted(conflicts, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))
+            for k in range(n)
+        ]
+        # the pairs are sorted by operation pair: each run of one pair is one conflict
+        bounds = [*np.flatnonzero(np.diff(first, prepend=-1) | np.diff(second, prepend=-1)).tolist(), n]
+        refs = [OperationRef.of(op) for op in operations]
+        ref_a, ref_b, party_a, party_b = (x.tolist() for x in (side_a, side_b, pa, pb))
+        conflicts = [
+            StrategicConflict(
+                refs[ref_a[lo]],
+                refs[ref_b[lo]],
+                minima.objects[party_a[lo]][party_b[lo]],
+                tuple(overlaps[lo:hi]),
+            )
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        heads = np.array(bounds[:-1], dtype=np.int64)
+    finally:
+        if collecting:
+            gc.enable()
+    return [conflicts[k] for k in np.lexsort((rank[side_b[heads]], rank[side_a[heads]])).tolist()]
+
+
+def _key_ranks(operations: Sequence[Operation]) -> IntArray:
+    """Each operation's place in (party, id) order, equal keys equal places: sorting by it
+    (stably) sorts as by the keys."""
+    place = {key: n for n, key in enumerate(sorted({op.key for op in operations}))}
+    return np.array([place[op.key] for op in operations], dtype=np.int64).reshape(len(operations))
 
 
 def _with_regions(
