@@ -22,6 +22,8 @@ def earlier_candidates(operations: Sequence[Operation], policy: MinimaPolicy) ->
     """For each operation, the earlier operations of the batch, of other parties, that it
     conflicts with, each with the volume pairs that do (``(its volume, theirs)``), in
     (party, id) order."""
+    if len({op.party for op in operations}) < 2:  # a filing alone, or one party's batch
+        return [[] for _ in operations]
     pairs = plan_pairs(operations, policy, later_first=True)
     table = pairs.table
     found: list[dict[int, set[tuple[int, int]]]] = [{} for _ in operations]
