@@ -42,9 +42,33 @@ def test_conflict_found_exits_1_and_prints_json(tmp_path: Path) -> None:
     assert payload["count"] == 1
     conflict = payload["conflicts"][0]
     assert {conflict["a"]["operation_id"], conflict["b"]["operation_id"]} == {"B1", "R1"}
-    assert conflict["overlaps"][0]["region"]["type"] == "Polygon"
+    # regions are opt-in: the default output is pairs, distances, bands and windows
+    overlap = conflict["overlaps"][0]
+    assert "region" not in overlap
+    assert set(overlap) >= {"altitude", "time", "horizontal_distance_m", "vertical_gap_m", "time_gap_s"}
     assert conflict["start"].endswith("Z")
     assert conflict["reference"].startswith("CX-")
+
+
+def test_regions_on_demand_in_json_and_as_a_geojson_layer(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pair_document(40.05))
+    plain = json.loads(CliRunner().invoke(cli, ["check", str(path), "--json"]).output)
+    result = CliRunner().invoke(cli, ["check", str(path), "--json", "--regions"])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    with_regions = json.loads(result.output)
+    region = with_regions["conflicts"][0]["overlaps"][0].pop("region")
+    assert region["type"] == "Polygon"
+    assert with_regions == plain  # the same conflicts, with the regions added
+
+    layer_path = tmp_path / "regions.geojson"
+    result = CliRunner().invoke(cli, ["check", str(path), "--geojson", str(layer_path)])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    layer = json.loads(layer_path.read_text(encoding="utf-8"))
+    assert layer["type"] == "FeatureCollection"
+    (feature,) = layer["features"]
+    assert feature["geometry"]["type"] == "Polygon"
+    assert feature["properties"]["feature"] == "conflict"
+    assert feature["properties"]["reference"] == plain["conflicts"][0]["reference"]
 
 
 def test_no_conflict_exits_0(tmp_path: Path) -> None:

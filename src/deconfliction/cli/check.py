@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import orjson
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import report_conflicts
-from deconfliction.engine.strategic import StrategicConflict, all_conflicts
-from deconfliction.interop.geojson import read_document
+from deconfliction.engine.plan import plan_conflicts
+from deconfliction.engine.strategic import StrategicConflict
+from deconfliction.interop.geojson import conflict_feature, read_document
 from deconfliction.service.operations import OperationService
 from deconfliction.store import open_store
 
@@ -24,18 +26,35 @@ from deconfliction.store import open_store
     "nothing is written to it.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the conflicts as JSON on stdout.")
+@click.option(
+    "--regions",
+    is_flag=True,
+    help="Also compute each overlap's region (the costliest part of a check); --json then includes them.",
+)
+@click.option(
+    "--geojson",
+    "geojson_out",
+    type=click.Path(path_type=Path, dir_okay=False, writable=True),
+    default=None,
+    help="Write the conflicts with their regions as a GeoJSON FeatureCollection to this file "
+    "(implies --regions).",
+)
 @click.option("--top", default=10, show_default=True, help="How many urgent conflicts to list.")
 @reports_errors
-def check(file: Path, db: str | None, as_json: bool, top: int) -> None:
+def check(
+    file: Path, db: str | None, as_json: bool, regions: bool, geojson_out: Path | None, top: int
+) -> None:
     """Check the operations in FILE.geojson for conflicts.
 
     The operations are checked against each other with the minima the file states
     (docs/geojson-format.md), and with --db also against the store's live operations
-    under the store's minima. Exit status: 0 no conflicts, 1 conflicts found,
-    3 invalid input (the message names the field), 6 store error.
+    under the store's minima. Overlap regions are computed only with --regions or
+    --geojson. Exit status: 0 no conflicts, 1 conflicts found, 3 invalid input (the
+    message names the field), 6 store error.
     """
     doc = read_document(file)
-    conflicts: list[StrategicConflict] = list(all_conflicts(doc.operations, doc.policy))
+    regions = regions or geojson_out is not None
+    conflicts: list[StrategicConflict] = plan_conflicts(doc.operations, doc.policy, regions=regions)
     if db is not None:
         store = open_store(db)
         try:
@@ -44,5 +63,8 @@ def check(file: Path, db: str | None, as_json: bool, top: int) -> None:
                 conflicts.extend(service.check(operation))
         finally:
             store.close()
+    if geojson_out is not None:
+        layer = {"type": "FeatureCollection", "features": [conflict_feature(c) for c in conflicts]}
+        geojson_out.write_bytes(orjson.dumps(layer))
     heading = f"{len(doc.operations)} operations in {file}"
     raise SystemExit(report_conflicts(conflicts, len(doc.operations), heading, as_json, top))

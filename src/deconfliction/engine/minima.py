@@ -85,6 +85,11 @@ class MinimaPolicy:
         """Minima in force between two parties."""
         return self.pairs.get(pair_key(party_a, party_b), self.default)
 
+    @property
+    def has_grid(self) -> bool:
+        """Whether any pair decides on a disclosure grid."""
+        return self.default_grid is not None or any(g is not None for g in self.grids.values())
+
     def grid_for(self, party_a: str, party_b: str) -> DisclosureGrid | None:
         """The pair's disclosure grid, or None when the pair decides conflicts exactly."""
         key = pair_key(party_a, party_b)

@@ -63,12 +63,13 @@ class Overlap:
     Where the pair decides on a disclosure grid, ``cells`` holds the grid cells both
     buffered volumes touch, ``region`` is those cells, and the band and window are
     widened to whole bands and slots: what may be disclosed. The three gaps stay exact,
-    for the service's own use; they are never shown to a party.
+    for the service's own use; they are never shown to a party. ``region`` is None where
+    it was not asked for (:mod:`deconfliction.engine.plan`).
     """
 
     volume_a: int
     volume_b: int
-    region: BaseGeometry
+    region: BaseGeometry | None
     lower_m: float
     upper_m: float
     datum: Datum
@@ -123,9 +124,10 @@ class StrategicConflict:
         return min(o.horizontal_distance_m for o in self.overlaps)
 
     @property
-    def region(self) -> BaseGeometry:
-        """Union of the overlap regions."""
-        return shapely.union_all([o.region for o in self.overlaps])
+    def region(self) -> BaseGeometry | None:
+        """Union of the overlap regions; None if they were not asked for."""
+        regions = [o.region for o in self.overlaps]
+        return None if None in regions else shapely.union_all(regions)
 
     def swapped(self) -> StrategicConflict:
         """The same conflict seen from the other side."""

@@ -42,6 +42,12 @@ def _check_range(value: object, field: str, low: float, high: float, unit: str) 
     return float(value)
 
 
+#: The most a cover's outward margin adds: 50 m and 0.2 % of the radius of a footprint of
+#: the largest area a volume may have (250,000 km², a radius under 300 km), grown by the
+#: widest horizontal minimum.
+_COVER_MARGIN_M: Final = 700.0
+
+
 @dataclass(frozen=True, slots=True)
 class DisclosureGrid:
     """Cells of an H3 ``resolution``, altitude bands of ``band_m`` metres and time slots
@@ -101,8 +107,9 @@ class DisclosureGrid:
     def reach_m(self) -> float:
         """How much farther apart than the horizontal minimum two footprints may be and
         still share a cell: the widest a cell can be (twice its largest centre-to-vertex
-        distance)."""
-        return 2.0 * max_cell_radius_m(self.resolution)
+        distance), and the outward margin of each cover (``geo.cells``: 50 m and 0.2 % of
+        the grown footprint's radius, under 700 m for the widest footprint accepted)."""
+        return 2.0 * max_cell_radius_m(self.resolution) + 2.0 * _COVER_MARGIN_M
 
 
 #: The grid of a pair whose policy does not name one: cells of about 36 km², bands of

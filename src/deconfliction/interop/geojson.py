@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import shapely
 from pydantic import Field, ValidationError
 
-from deconfliction.engine.minima import MinimaPolicy
+from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.engine.strategic import conflict_reference as conflict_reference  # re-exported
@@ -313,16 +315,33 @@ def operation_features(operation: Operation) -> list[dict[str, Any]]:
     return features
 
 
+# A plan's conflicts share a few minima and many window edges (filed on a minute grid):
+# each is put in wire form once, not once per conflict (which was most of ``check --json``).
+@lru_cache(maxsize=256)
+def _minima_wire(minima: Minima) -> dict[str, Any]:
+    return MinimaWire.from_domain(minima).model_dump()
+
+
+@lru_cache(maxsize=65_536)
+def _utc(value: datetime) -> str:
+    return format_utc(value)
+
+
 def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
     """A conflict as JSON-ready data: both operations, minima, and each overlap's region
-    (GeoJSON geometry, lon/lat), band (metres and feet, with datum) and UTC window."""
+    (GeoJSON geometry, lon/lat; left out where it was not computed), band (metres and
+    feet, with datum) and UTC window."""
     overlaps = []
     for o in conflict.overlaps:
         overlaps.append(
             {
                 "volume_a": o.volume_a,
                 "volume_b": o.volume_b,
-                "region": shapely.geometry.mapping(shapely.set_precision(o.region, 1e-7)),
+                **(
+                    {}
+                    if o.region is None
+                    else {"region": shapely.geometry.mapping(shapely.set_precision(o.region, 1e-7))}
+                ),
                 "altitude": {
                     "lower_m": round(o.lower_m, 1),
                     "upper_m": round(o.upper_m, 1),
@@ -330,7 +349,7 @@ def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
                     "upper_ft": round(o.upper_m / FOOT_M),
                     "datum": o.datum.value,
                 },
-                "time": {"start": format_utc(o.start), "end": format_utc(o.end)},
+                "time": {"start": _utc(o.start), "end": _utc(o.end)},
                 "horizontal_distance_m": round(o.horizontal_distance_m, 1),
                 "vertical_gap_m": round(o.vertical_gap_m, 1),
                 "time_gap_s": round(o.time_gap_s, 1),
@@ -340,9 +359,9 @@ def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
         "a": {"party": conflict.a.party, "operation_id": conflict.a.id, "version": conflict.a.version},
         "b": {"party": conflict.b.party, "operation_id": conflict.b.id, "version": conflict.b.version},
         "reference": conflict_reference(conflict),
-        "minima": MinimaWire.from_domain(conflict.minima).model_dump(),
-        "start": format_utc(conflict.start),
-        "end": format_utc(conflict.end),
+        "minima": dict(_minima_wire(conflict.minima)),
+        "start": _utc(conflict.start),
+        "end": _utc(conflict.end),
         "horizontal_distance_m": round(conflict.horizontal_distance_m, 1),
         "horizontal_distance_nm": round(conflict.horizontal_distance_m / NAUTICAL_MILE_M, 2),
         "overlaps": overlaps,
@@ -350,15 +369,17 @@ def conflict_to_dict(conflict: StrategicConflict) -> dict[str, Any]:
 
 
 def conflict_feature(conflict: StrategicConflict) -> dict[str, Any]:
-    """A conflict region as a GeoJSON feature (``properties.feature == "conflict"``)."""
+    """A conflict region as a GeoJSON feature (``properties.feature == "conflict"``); its
+    geometry is null where the regions were not computed."""
     data = conflict_to_dict(conflict)
-    region = shapely.set_precision(conflict.region, 1e-7)
+    region = conflict.region
     properties = {k: v for k, v in data.items() if k != "overlaps"}
     properties["feature"] = "conflict"
     lowest = min(o.lower_m for o in conflict.overlaps)
     highest = max(o.upper_m for o in conflict.overlaps)
     properties["altitude_ft"] = [round(lowest / FOOT_M), round(highest / FOOT_M)]
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(region), "properties": properties}
+    geometry = None if region is None else shapely.geometry.mapping(shapely.set_precision(region, 1e-7))
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 def document(

@@ -82,7 +82,8 @@ def render(
 ) -> str:
     """The HTML page as a string."""
     shapes = {op.key: _operation_shape(op) for op in operations}
-    everything = shapely.union_all([*shapes.values(), *(c.region for c in conflicts)])
+    regions = [c.region for c in conflicts]
+    everything = shapely.union_all([*shapes.values(), *(r for r in regions if r is not None)])
     proj = _Projection(everything.bounds)
     parties = sorted({op.party for op in operations})
     colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(parties)}
@@ -113,7 +114,9 @@ def render(
             f'stroke="{colour[op.party]}" d="{proj.path(shapes[op.key])}">'
             f"<title>{html.escape(detail)}</title></path>"
         )
-    for c in conflicts:
+    for c, region in zip(conflicts, regions, strict=True):
+        if region is None:
+            continue
         lowest = min(o.lower_m for o in c.overlaps)
         highest = max(o.upper_m for o in c.overlaps)
         detail = (
@@ -123,7 +126,7 @@ def render(
             f"closest {c.horizontal_distance_m / NAUTICAL_MILE_M:.1f} NM"
         )
         layers.append(
-            f'<path class="cx" data-layer="conflicts" d="{proj.path(c.region)}">'
+            f'<path class="cx" data-layer="conflicts" d="{proj.path(region)}">'
             f"<title>{html.escape(detail)}</title></path>"
         )
     toggles = "".join(

@@ -134,7 +134,7 @@ class AccessService:
                 raise exc.within(f"operations[{n}]") from None
         now = self.clock.now()
         with self.store.transaction() as tx:
-            found = self.operations.insert_new(tx, operations)
+            found = self.operations.insert_new(tx, operations, plan=True)
             return [
                 self._filed(tx, operation, purpose, conflicts, now)
                 for (operation, purpose), conflicts in zip(filings, found, strict=True)

@@ -132,7 +132,7 @@ def conflict_view(
                 "altitude": _altitude(o.lower_m, o.upper_m, o.datum.value),
                 "window": {"start": format_utc(o.start), "end": format_utc(o.end)},
             }
-            if visibility.shows_region():
+            if visibility.shows_region() and o.region is not None:
                 item["region"] = region_geojson(o.region, regions)
                 if o.cells is not None:
                     item["cells"] = [cell_token(c) for c in sorted(o.cells)]

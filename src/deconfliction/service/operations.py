@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
+from deconfliction.engine.plan import conflicting_candidates
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
 from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.grid import DEFAULT_GRID
@@ -112,12 +113,14 @@ class OperationService:
         in this order (see :meth:`insert_new`), found faster (docs/decisions/0010)."""
         check_batch(operations)
         with self.store.transaction() as tx:
-            found = self.insert_new(tx, operations)
+            found = self.insert_new(tx, operations, plan=True)
             for operation, conflicts in zip(operations, found, strict=True):
                 tx.replace_conflicts(operation.party, operation.id, conflicts)
         return [FilingResult(op, tuple(c)) for op, c in zip(operations, found, strict=True)]
 
-    def insert_new(self, tx: Transaction, operations: Sequence[Operation]) -> list[list[StrategicConflict]]:
+    def insert_new(
+        self, tx: Transaction, operations: Sequence[Operation], plan: bool = False
+    ) -> list[list[StrategicConflict]]:
         """Insert new operations (checked by :func:`check_batch`) in ``tx`` and return
         each one's conflicts, for the caller to store: those of filing them one at a time
         in this order, found together.
@@ -127,12 +130,18 @@ class OperationService:
         stands before the batch (one candidate search per party, through the index) and
         against the batch's earlier operations of other parties
         (:func:`~deconfliction.engine.batch.earlier_candidates`), all in one exact check,
-        and then they are inserted."""
+        and then they are inserted. For a ``plan`` (a batch filed as such) the store's
+        candidates are first narrowed on arrays to the pairs within reach
+        (:func:`~deconfliction.engine.plan.conflicting_candidates`), so the exact check
+        runs on few more than the conflicts; filings one at a time keep the path measured
+        for them (docs/decisions/0014)."""
         for party in dict.fromkeys(operation.party for operation in operations):
             tx.get_party(party)
         check_new(tx, operations)  # plausibility limits, before anything is written
         policy = self.policy_in(tx)
         stored = _stored_candidates(tx, operations, policy)
+        if plan:
+            stored = conflicting_candidates(list(zip(operations, stored, strict=True)), policy)
         earlier = earlier_candidates(operations, policy)
         checks = [
             (operation, sorted(mine + theirs, key=lambda c: c.key) if theirs else mine)
