@@ -20,6 +20,7 @@ from test_strategic_properties import SETTINGS, _norm, policies, scenarios
 
 from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import MinimaPolicy
+from deconfliction.engine.plan import plan_conflicts
 from deconfliction.engine.strategic import (
     all_conflicts,
     all_conflicts_brute_force,
@@ -140,3 +141,10 @@ def test_a_batch_finds_the_grid_conflicts_of_one_at_a_time(ops, policy, grid):
             if (c := operation_conflict(op, other, gridded))
         ]
         assert conflicts == expected
+
+
+@SETTINGS
+@given(scenarios(max_ops=8), policies(), grids())
+def test_the_plan_path_finds_the_grid_conflicts(ops, policy, grid):
+    gridded = _gridded(policy, grid)
+    assert plan_conflicts(ops, gridded) == all_conflicts_brute_force(ops, gridded)

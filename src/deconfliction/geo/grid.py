@@ -23,7 +23,7 @@ import h3.api.basic_int as h3int
 import shapely
 
 from deconfliction.errors import InvalidInput
-from deconfliction.geo.cells import covering, max_cell_radius_m
+from deconfliction.geo.cells import candidate_cells, max_cell_radius_m
 from deconfliction.geo.footprint import Footprint
 from deconfliction.units import FOOT_M
 
@@ -71,8 +71,13 @@ class DisclosureGrid:
     # -- covers ---------------------------------------------------------------------------
 
     def cells(self, footprint: Footprint, grow_m: float) -> frozenset[int]:
-        """Every cell that ``footprint`` grown by ``grow_m`` metres touches."""
-        return covering(footprint, grow_m, self.resolution)
+        """Every cell that ``footprint`` grown by ``grow_m`` metres touches, and a few
+        next to them: the cells whose centre lies within a cell's radius of it
+        (``geo.cells.candidate_cells``), measured in the footprint's own frame. The H3
+        polygon fill (``geo.cells.covering``) was tried first and missed cells that a wide
+        footprint at 64° N touches, where its straight edges in lon/lat leave the chords
+        of the frame by more than the fill's margin (the safety property test found it)."""
+        return candidate_cells(footprint, grow_m, self.resolution)
 
     def bands(self, lower_m: float, upper_m: float) -> tuple[int, int]:
         """The first and last band index that the open interval ``(lower_m, upper_m)``

@@ -36,8 +36,8 @@ from deconfliction.store.probing import ProbingRepo
 WINDOW: Final = timedelta(hours=24)
 
 #: Units a viewer may be told of an owner's plans in 24 hours unless the owner sets
-#: otherwise: about 4.5 times what the busiest pair of the demo's day tells each other
-#: (55,226 units; docs/disclosure.md).
+#: otherwise: about 4.3 times what the busiest pair of the demo's day tells each other
+#: (57,575 units; docs/disclosure.md).
 DEFAULT_BUDGET: Final = 250_000
 
 #: The most an owner may allow (a whole theatre at a fine grid for a day).
