@@ -26,6 +26,7 @@ from prometheus_client import (
 
 from deconfliction import __version__
 from deconfliction.api import admin, audit, auth, errors, events, hotline, operations
+from deconfliction.api.console import mount as mount_console
 from deconfliction.api.dss import mount as mount_dss
 from deconfliction.api.errors import error_response
 from deconfliction.service.clock import Clock, SystemClock
@@ -163,4 +164,5 @@ def create_app(
     app.include_router(hotline.router)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_dss(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
+    mount_console(app)  # the duty desk's console at /console (static files over the JSON API)
     return app
