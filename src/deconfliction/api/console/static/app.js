@@ -103,6 +103,12 @@ let timer = null;
 function onEvent(event, { history }) {
   state.lastSeq = Math.max(state.lastSeq, event.seq);
   if (event.kind === "conflict.acknowledged") state.theyAcknowledged.add(event.payload.reference);
+  // The other side's acknowledgement covers our version: it still stands when only their
+  // side changed (a new reference for the same pair of versions of ours), not when ours did.
+  const p = event.payload || {};
+  if (event.kind === "conflict.changed" && state.theyAcknowledged.has(p.previous_reference) && p.changed_by !== state.party) {
+    state.theyAcknowledged.add(p.reference);
+  }
   if (event.kind === "tactical.alert") {
     state.alerts.unshift({ seq: event.seq, at: event.at, ...event.payload });
     state.alerts.length = Math.min(state.alerts.length, 300);

@@ -69,7 +69,7 @@ function messageItem(ctx, m) {
       m.annex ? h("p", {}, h("span", { class: "meta" }, `${r.annex_label}: `), h("span", { dir: "auto" }, m.annex)) : null),
     h("div", { class: "meta" }, `${fmt(m.created_at)}`,
       deadline ? [` · ${t(deadline[0])} `, h("span", { class: "countdown", "data-deadline": deadline[1] })] : null,
-      m.geometry_sha256 ? h("span", { class: "mono" }, ` · ${t("ack-hash")} ${m.geometry_sha256.slice(0, 16)}…`) : null,
+      m.geometry_sha256 ? h("span", { class: "mono", "data-hash": m.geometry_sha256 }, ` · ${t("ack-hash")} ${m.geometry_sha256.slice(0, 16)}…`) : null,
       m.escalations?.length ? ` · ${t("escalations")}: ${m.escalations.length}` : null),
     h("details", {}, h("summary", {}, t("original")), h("pre", { class: "mono", dir: "ltr" }, JSON.stringify(m.fields, null, 1))),
   );
@@ -147,7 +147,8 @@ function composeForm(ctx) {
       h("label", { for: "mf-lat" }, "lat"), h("input", { id: "mf-lat", type: "number", step: "any", value: "35", "data-field": "fields.area.geometry.coordinates" }),
       h("label", { for: "mf-radius" }, `${t("radius")} (km)`), h("input", { id: "mf-radius", type: "number", step: "any", value: "10", "data-field": "fields.area.footprint" })];
     const parts = {
-      "REQUEST-DECONFLICT": () => [...conflictSel(false), ...select("mf-action", t("action"), ACTIONS, "HOLD", "fields.action")],
+      "REQUEST-DECONFLICT": () => [...conflictSel(false), ...select("mf-action", t("action"), ACTIONS, "HOLD", "fields.action"),
+        h("label", { class: "row" }, h("input", { type: "checkbox", id: "mf-with-band", checked: true }), ` ${t("band")}`)],
       NOTIFY: () => [...select("mf-operation", t("operations"), ctx.state.operations.map((o) => o.id), null, "fields.operation"),
         h("label", { for: "mf-start" }, t("start")), h("input", { id: "mf-start", type: "datetime-local", "data-field": "fields.start" }),
         h("label", { for: "mf-end" }, t("end-time")), h("input", { id: "mf-end", type: "datetime-local", "data-field": "fields.end" })],
@@ -167,6 +168,13 @@ function composeForm(ctx) {
     if (v("mf-conflict")) out.conflict = v("mf-conflict");
     if (v("mf-action")) out.action = v("mf-action");
     if (v("mf-reason")) out.reason = v("mf-reason");
+    if (tpl === "REQUEST-DECONFLICT" && form.querySelector("#mf-with-band")?.checked) {
+      // The conflict's overlap band as the API gave it, so the reader's acknowledgement
+      // echoes the hash of exactly this band.
+      const c = ctx.state.conflicts.find((x) => x.reference === out.conflict);
+      const band = c?.overlaps?.[0]?.altitude;
+      if (band) out.altitude = { lower: band.lower_ft, upper: band.upper_ft, units: "ft", datum: band.datum };
+    }
     if (tpl === "STOP") out.area = { geometry: { type: "Point", coordinates: [Number(v("mf-lon")), Number(v("mf-lat"))] }, footprint: { kind: "circle", radius: { value: Number(v("mf-radius")), units: "km" } } };
     if (tpl === "QUERY-AFFILIATION") { out.position = { type: "Point", coordinates: [Number(v("mf-lon")), Number(v("mf-lat"))] }; out.time = utc(v("mf-time")); }
     if (tpl === "NOTIFY") {
