@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AXE
 from console_helpers import shot_dir, sign_in
 
+from conftest import AXE
 from deconfliction.client import Client
 from served import Server, setup_parties
 
@@ -83,7 +83,9 @@ def _axe(page: Any, screen: str) -> list[str]:
     )
     assert checked["passes"] > 10, f"{screen}: axe-core checked next to nothing"
     result = checked["violations"]
-    return [f"{screen}: {v['id']} ({v['impact']}) at {v['nodes'][:3]}" for v in result if v["impact"] in SERIOUS]
+    return [
+        f"{screen}: {v['id']} ({v['impact']}) at {v['nodes'][:3]}" for v in result if v["impact"] in SERIOUS
+    ]
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
@@ -208,7 +210,9 @@ def test_loads_offline_with_every_outside_request_blocked(served: Server, browse
         sign_in(page, served.url, *served.credentials["BLUE"])
         page.wait_for_selector(".leaflet-overlay-pane canvas", state="attached")
         # the base layer's vertices were decoded and drawn: Natural Earth came from the server
-        assert page.evaluate("() => performance.getEntriesByType('resource').some(e => e.name.includes('world-atlas'))")
+        assert page.evaluate(
+            "() => performance.getEntriesByType('resource').some(e => e.name.includes('world-atlas'))"
+        )
         for view in ("conflicts", "hotline", "alerts", "records"):
             page.click(f"#tab-{view}")
             page.wait_for_selector(f"#panel[data-view={view}]")
