@@ -115,12 +115,12 @@ export class ConsoleMap {
 
   showOperation(opId) {
     const item = this.items.ops.find((i) => i.op.id === opId);
-    if (item) this.map.fitBounds(L.featureGroup(item.layers).getBounds(), { maxZoom: 10 });
+    if (item) this.map.fitBounds(L.featureGroup(item.layers).getBounds(), { maxZoom: 10, animate: false });
   }
 
   showConflict(reference) {
     const layers = this.items.conflicts.filter((i) => i.c.reference === reference).map((i) => i.layer);
-    if (layers.length) this.map.fitBounds(L.featureGroup(layers).getBounds(), { maxZoom: 10 });
+    if (layers.length) this.map.fitBounds(L.featureGroup(layers).getBounds(), { maxZoom: 10, animate: false });
   }
 
   fitAll() {
