@@ -35,18 +35,8 @@ from urllib.parse import quote
 
 from service_load import ServerProcess, cpu_model, make_parties, percentile
 
+from deconfliction.api.console import CHROMIUM_ARGS
 from deconfliction.client import Client
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def utc(t: datetime) -> str:
@@ -147,7 +137,7 @@ def main() -> None:
             print(f"loaded: {setup}", flush=True)
             results: dict[str, list[dict[str, float]]] = {"day": [], "baseline": []}
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(executable_path=args.chromium, args=list(CHROMIUM_ARGS))
                 try:
                     for _ in range(args.runs):
                         for name, party in (("baseline", "P02"), ("day", "P00")):

@@ -16,18 +16,9 @@ from typing import Any
 
 import pytest
 
+from deconfliction.api.console import CHROMIUM_ARGS
+
 CHROMIUM = os.environ.get("DECONFLICTION_CHROMIUM", "/usr/bin/chromium")
-#: No network beyond the test's server, no background traffic, no GPU.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "vendor" / "axe-core-4.14.1.min.js"
 
@@ -53,7 +44,7 @@ def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright  # a test dependency: missing it is an error
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        b = p.chromium.launch(executable_path=chromium_path, args=list(CHROMIUM_ARGS), headless=True)
         try:
             yield b
         finally:

@@ -19,6 +19,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
+#: How the project's browser tests and benchmarks run Debian's headless Chromium: no
+#: network of its own (no QUIC, no background or component traffic), no GPU, no sandbox
+#: (CI runs as root).
+CHROMIUM_ARGS: Final = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 PREFIX: Final = "/console"
 
 #: Same origin only. Leaflet positions its panes with inline ``style`` attributes, hence

@@ -15,6 +15,7 @@ const VIEWS = { operations: renderOperations, conflicts: renderConflicts, hotlin
 export const state = {
   party: null, operations: [], conflicts: [], inbox: [], sent: [], lines: [], alerts: [],
   theyAcknowledged: new Set(), lastSeq: 0, view: "operations", selected: null, stream: null,
+  signingKey: null, // the desk's private key (PEM), in memory only, when it chose one
 };
 let consoleMap = null;
 const ctx = { state, get map() { return consoleMap; }, refresh, render, select, api, showView };

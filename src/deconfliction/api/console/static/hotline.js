@@ -1,8 +1,8 @@
 // The hotline: inbox (STOP first, as the server orders it), sent box, composing from the
 // templates, acknowledging with the hash of the geometry shown, and the lines.
 import { h, t, updateCountdown } from "./i18n.js";
-import { geometryHash } from "./canonical.js";
-import { showFieldError } from "./operations.js";
+import { geometryHash, signEd25519 } from "./canonical.js";
+import { showFieldError, signingKeyInput } from "./operations.js";
 
 const TEMPLATES = {
   "REQUEST-DECONFLICT": ["ROUTINE", "PRIORITY"], NOTIFY: ["ROUTINE", "PRIORITY"], STOP: ["STOP"],
@@ -37,7 +37,7 @@ export function renderHotline(panel, ctx, { partial }) {
   if (ctx.state.composeFor) box = "compose";
   if (box === "compose") panel.append(composeForm(ctx));
   else panel.append(messageList(ctx));
-  panel.append(linesView(ctx));
+  panel.append(linesView(ctx), signingKeyInput(ctx));
 }
 
 function fmt(iso) {
@@ -83,7 +83,12 @@ function messageItem(ctx, m) {
           // The hash of exactly the geometry this console showed: if it differs from what
           // was sent, the server refuses the acknowledgement (409 GeometryMismatch).
           const hash = await geometryHash(m.fields);
-          await ctx.api.post(`/v1/messages/${m.id}/ack`, { geometry_sha256: hash });
+          const body = { geometry_sha256: hash };
+          if (ctx.state.signingKey) {
+            const payload = { kind: "hotline.ack", message: m.id, by: ctx.state.party, geometry_sha256: hash };
+            body.signature = await signEd25519(ctx.state.signingKey, payload);
+          }
+          await ctx.api.post(`/v1/messages/${m.id}/ack`, body);
           await ctx.refresh(["messages"]);
         } catch (err) {
           error.textContent = `${t("error")}: ${err.message}`;

@@ -111,6 +111,10 @@ export class ConsoleMap {
       item.layers.forEach((layer, i) => active(item.windows[i]) && this.ops.addLayer(layer));
     }
     for (const item of this.items.conflicts) if (active(item.window)) this.overlaps.addLayer(item.layer);
+    // What is drawn, for people using assistive technology and for the tests.
+    const el = this.map.getContainer();
+    el.dataset.operations = String(this.ops.getLayers().length);
+    el.dataset.overlaps = String(this.overlaps.getLayers().length);
   }
 
   showOperation(opId) {

@@ -86,7 +86,6 @@ async function transition(ctx, op, action) {
 function awareness(ctx, op, conflicts) {
   const dialog = document.getElementById("dialog");
   const body = document.getElementById("dialog-body");
-  let pem = null;
   const activate = h("button", { type: "button", id: "activate-now", disabled: true }, t("activate-now"));
   const status = h("p", { class: "error", role: "alert", id: "awareness-error" });
   const pending = new Set(conflicts.map((c) => c.reference));
@@ -96,6 +95,7 @@ function awareness(ctx, op, conflicts) {
       status.textContent = "";
       try {
         const payload = { kind: "conflict.acknowledged", reference: c.reference, by: ctx.state.party, operation_id: c.operation_id, operation_version: c.operation_version, other_party: c.other_party };
+        const pem = ctx.state.signingKey;
         const signature = pem ? await signEd25519(pem, payload) : undefined;
         await ctx.api.post(`/v1/conflicts/${encodeURIComponent(c.reference)}/acknowledge`, signature ? { signature } : {});
         pending.delete(c.reference);
@@ -104,7 +104,7 @@ function awareness(ctx, op, conflicts) {
         activate.disabled = pending.size > 0;
         (pending.size ? body.querySelector("[data-reference]:not([disabled])") : activate)?.focus();
       } catch (err) {
-        status.textContent = `${t("error")}: ${err.message}`;
+        status.textContent = `${t("error")}: ${err.field ? `${err.field}: ` : ""}${err.message}`;
       }
     });
     return h("li", {},
@@ -126,8 +126,7 @@ function awareness(ctx, op, conflicts) {
     h("h2", { id: "dialog-title" }, `${t("awareness-title")}: ${op.id}`),
     h("p", {}, t("awareness-hint")),
     h("ul", { class: "items" }, items),
-    h("label", { for: "signing-key" }, t("signing-key")),
-    h("input", { type: "file", id: "signing-key", accept: ".pem", onchange: async (e) => { pem = await e.target.files[0]?.text(); } }),
+    signingKeyInput(ctx),
     status,
     h("div", { class: "actions" }, activate, h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, t("close"))),
   );
@@ -334,4 +333,13 @@ async function importFile(input, ctx, panel) {
   } finally {
     input.value = "";
   }
+}
+
+/** Choose the desk's Ed25519 private key (PEM): kept in memory only, used to sign
+ * acknowledgements in the browser when the party has registered a key (docs/audit.md). */
+export function signingKeyInput(ctx) {
+  return h("div", { class: "row" },
+    h("label", { for: "signing-key" }, t("signing-key")),
+    h("input", { type: "file", id: "signing-key", accept: ".pem", onchange: async (e) => { ctx.state.signingKey = (await e.target.files[0]?.text()) || null; } }),
+    ctx.state.signingKey ? h("span", { class: "meta" }, "✓") : null);
 }
