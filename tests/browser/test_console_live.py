@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,67 @@ def test_acknowledgements_signed_in_the_browser_with_the_desks_key(
 def red_entries(exported: Path) -> list[dict[str, Any]]:
     doc = json.loads(exported.read_text())
     return [e for e in doc["entries"] if e["kind"] in ("conflict.acknowledged", "hotline.ack")]
+
+
+@pytest.fixture
+def fast_deadlines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """BLUE and RED with PRIORITY deadlines of 5 s (receipt) and 6 s (acknowledgement)."""
+    monkeypatch.setenv("DECONFLICTION_HOTLINE_DEADLINES", "PRIORITY=5/6")
+    db = str(tmp_path / "store.sqlite")
+    creds = setup_parties(db, ["BLUE", "RED"])
+    server = Server(db, tmp_path, credentials=creds).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_lead_time_withheld_region_suspension_and_escalation(
+    fast_deadlines: Server, browser: Any, tmp_path: Path
+) -> None:
+    served = fast_deadlines
+    _cli(
+        "admin", "policy", "set", "BLUE", "RED", "--db", served.db,
+        "--min-lead-min", "600", "--visibility", "window",
+    )  # fmt: skip
+    soon = (datetime.now(UTC) + timedelta(hours=1)).replace(second=0, microsecond=0)
+    window = {"start": _iso(soon), "end": _iso(soon + timedelta(hours=2))}
+    with (
+        Client(served.url, *served.credentials["RED"]) as red,
+        Client(served.url, *served.credentials["BLUE"]) as blue,
+    ):
+        red.file_operation({"id": "R-SOON", "volumes": [{**_volume(40.0, "06:00", "07:00"), "time": window}]})
+        blue.file_operation(
+            {"id": "B-SOON", "volumes": [{**_volume(40.05, "06:00", "07:00"), "time": window}]}
+        )
+        reference = red.conflicts()[0]["reference"]
+        sent = blue.send_message(
+            "RED", "PRIORITY", "REQUEST-DECONFLICT", {"conflict": reference, "action": "HOLD"}
+        )
+    context = browser.new_context(viewport={"width": 1300, "height": 850})
+    page = context.new_page()
+    try:
+        sign_in(page, served.url, *served.credentials["RED"])
+        page.check("#all-times")
+        page.click("#tab-conflicts")
+        # The pair sees windows only: the conflict is listed, its region is neither sent nor drawn.
+        page.wait_for_selector("#conflict-list [data-region=withheld]")
+        assert page.get_attribute("#map", "data-overlaps") == "0"
+        # An hour to the overlap against 600 minutes agreed: flagged.
+        assert page.locator("#conflict-list [data-lead=short]").count() == 1
+        page.click("#tab-hotline")
+        # The console recorded machine receipt by itself; nobody acknowledges: it escalates.
+        page.wait_for_selector("#messages [data-escalated^='acknowledgement:']", timeout=20_000)
+        page.screenshot(path=str(shot_dir(tmp_path) / "escalated.png"))
+        page.click("button[aria-label='Suspend line BLUE']")
+        page.wait_for_selector("[data-line=BLUE] .tag:has-text('suspended')")
+    finally:
+        context.close()
+    with Client(served.url, *served.credentials["BLUE"]) as blue:
+        assert blue.message(sent["id"])["received_at"] is not None
+        lines = blue.lines()
+        assert lines[0]["suspended_by_them"]["party"] == "RED"
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")

@@ -16,6 +16,7 @@ export const state = {
   party: null, operations: [], conflicts: [], inbox: [], sent: [], lines: [], alerts: [],
   theyAcknowledged: new Set(), lastSeq: 0, view: "operations", selected: null, stream: null,
   signingKey: null, // the desk's private key (PEM), in memory only, when it chose one
+  policies: [], escalations: new Map(), // message id -> its latest escalation
 };
 let consoleMap = null;
 const ctx = { state, get map() { return consoleMap; }, refresh, render, select, api, showView };
@@ -40,7 +41,7 @@ function setMapTime(ms, fromSlider) {
   consoleMap.setTime($("all-times").checked ? null : ms);
 }
 
-async function refresh(what = ["operations", "conflicts", "messages", "lines"]) {
+async function refresh(what = ["operations", "conflicts", "messages", "lines", "policies"]) {
   const jobs = [];
   if (what.includes("operations")) jobs.push(api.get("/v1/operations").then((r) => (state.operations = r.operations ?? r)));
   if (what.includes("conflicts")) jobs.push(api.get("/v1/conflicts").then((r) => (state.conflicts = urgencyOrder(r.conflicts ?? r))));
@@ -49,7 +50,17 @@ async function refresh(what = ["operations", "conflicts", "messages", "lines"]) 
     jobs.push(api.get("/v1/messages?box=sent&limit=200", { exact: true }).then((r) => (state.sent = r.messages ?? r)));
   }
   if (what.includes("lines")) jobs.push(api.get("/v1/lines").then((r) => (state.lines = r.lines ?? r)));
+  if (what.includes("policies")) jobs.push(api.get("/v1/policies").then((r) => (state.policies = r)));
   await Promise.all(jobs);
+  if (what.includes("messages")) {
+    // Machine receipt for anything that reached the desk while no console was open.
+    for (const m of state.inbox) {
+      if (!m.received_at && !receipted.has(m.id)) {
+        receipted.add(m.id);
+        api.post(`/v1/messages/${m.id}/receipt`).catch(() => receipted.delete(m.id));
+      }
+    }
+  }
   if (what.includes("operations") || what.includes("conflicts")) consoleMap.setData(state.operations, state.conflicts);
   render();
 }
@@ -99,6 +110,7 @@ const REFRESH_ON = {
   "hotline.escalation": ["messages"], "hotline.refused": ["messages"], "hotline.line": ["lines"],
 };
 let pending = new Set();
+const receipted = new Set(); // messages whose machine receipt this console has sent
 let timer = null;
 
 function onEvent(event, { history }) {
@@ -110,13 +122,15 @@ function onEvent(event, { history }) {
   if (event.kind === "conflict.changed" && state.theyAcknowledged.has(p.previous_reference) && p.changed_by !== state.party) {
     state.theyAcknowledged.add(p.reference);
   }
+  if (event.kind === "hotline.escalation") state.escalations.set(p.message, p);
   if (event.kind === "tactical.alert") {
     state.alerts.unshift({ seq: event.seq, at: event.at, ...event.payload });
     state.alerts.length = Math.min(state.alerts.length, 300);
   }
-  if (event.kind === "hotline.message" && !history) {
+  if (event.kind === "hotline.message" && !history && !receipted.has(p.message.id)) {
     // Machine receipt at once: the desk's console has it (docs/hotline.md).
-    api.post(`/v1/messages/${event.payload.message.id}/receipt`).catch(() => {});
+    receipted.add(p.message.id);
+    api.post(`/v1/messages/${p.message.id}/receipt`).catch(() => receipted.delete(p.message.id));
   }
   if (history) return;
   for (const what of REFRESH_ON[event.kind] || []) pending.add(what);

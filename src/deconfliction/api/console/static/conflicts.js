@@ -24,6 +24,11 @@ export function renderConflicts(panel, ctx) {
   panel.append(h("ul", { class: "items", id: "conflict-list", "aria-label": t("conflicts") }, shown.map((c) => {
     const band = c.overlaps?.[0]?.altitude;
     const theirs = state.theyAcknowledged.has(c.reference);
+    // Lead time against the pair's policy: the time left before the first overlap, and the
+    // notice the two parties agreed to give each other.
+    const policy = state.policies.find((p) => p.parties.includes(c.other_party));
+    const left_s = c.window ? (Date.parse(c.window.start) - Date.now()) / 1000 : null;
+    const short = policy && left_s !== null && left_s < policy.min_lead_s;
     return h("li", { "data-reference": c.reference },
       h("div", { class: "row" },
         h("strong", { class: "mono" }, c.reference),
@@ -34,7 +39,9 @@ export function renderConflicts(panel, ctx) {
         band ? `· ${band.lower_ft}–${band.upper_ft} ft ${band.datum}` : null,
         h("span", {}, `· ${t("first-overlap")}: `),
         h("span", { class: "countdown", "data-deadline": c.window.start })) : null,
-      c.visibility !== "overlap" ? h("div", { class: "meta" }, t("region-hidden")) : null,
+      policy && policy.min_lead_s > 0 ? h("div", { class: short ? "meta tier-warning" : "meta", "data-lead": short ? "short" : "ok" },
+        `${t("lead")}: ${t("policy-min")} ${Math.round(policy.min_lead_s / 60)} min${short ? ` — ${t("inside-lead")}` : ""}`) : null,
+      c.visibility !== "overlap" ? h("div", { class: "meta", "data-region": "withheld" }, t("region-hidden")) : null,
       h("div", { class: "meta", "data-ack": "ours" }, t(c.acknowledged ? "acknowledged-by-us" : "not-acknowledged-by-us")),
       h("div", { class: "meta", "data-ack": "theirs" }, t(theirs ? "acknowledged-by-them" : "not-acknowledged-by-them")),
       h("div", { class: "actions" },

@@ -70,7 +70,7 @@ function messageItem(ctx, m) {
     h("div", { class: "meta" }, `${fmt(m.created_at)}`,
       deadline ? [` · ${t(deadline[0])} `, h("span", { class: "countdown", "data-deadline": deadline[1] })] : null,
       m.geometry_sha256 ? h("span", { class: "mono", "data-hash": m.geometry_sha256 }, ` · ${t("ack-hash")} ${m.geometry_sha256.slice(0, 16)}…`) : null,
-      m.escalations?.length ? ` · ${t("escalations")}: ${m.escalations.length}` : null),
+      escalationOf(ctx, m)),
     h("details", {}, h("summary", {}, t("original")), h("pre", { class: "mono", dir: "ltr" }, JSON.stringify(m.fields, null, 1))),
   );
   if (incoming && m.state !== "acknowledged" && m.template !== "ACK") {
@@ -98,6 +98,13 @@ function messageItem(ctx, m) {
   }
   for (const el of li.querySelectorAll("[data-deadline]")) updateCountdown(el);
   return li;
+}
+
+/** A missed deadline, as a state: the latest escalation the stream announced. */
+function escalationOf(ctx, m) {
+  const e = ctx.state.escalations.get(m.id) || m.escalations?.at(-1);
+  if (!e || m.state === "acknowledged") return null;
+  return h("span", { class: "tag tier-warning", "data-escalated": `${e.stage}:${e.level}` }, ` ${t("escalated")}: ${e.stage} ${e.level}`);
 }
 
 function linesView(ctx) {

@@ -34,7 +34,7 @@ const STRINGS = {
     "awareness-title": "Proof of awareness", "awareness-hint": "Activation needs an acknowledgement of each conflicting operation's current version:",
     "signing-key": "Signing key (PEM, Ed25519), if your party registered one", "close": "Close", "activate-now": "Activate now",
     "filed": "Filed", "done": "Done", "error": "Error", "conflict": "Conflict", "action": "Action",
-    "stop-banner": "STOP / ABORT from", "message": "Message", "tier": "tier", "band": "Cite the overlap's altitude band",
+    "stop-banner": "STOP / ABORT from", "message": "Message", "tier": "tier", "band": "Cite the overlap's altitude band", "policy-min": "agreed minimum", "inside-lead": "inside the agreed notice", "escalated": "escalated",
   },
   ru: {
     "title": "Консоль деконфликтинга", "skip": "Перейти к рабочей области", "party": "Сторона", "desk": "Пост",
@@ -69,7 +69,7 @@ const STRINGS = {
     "awareness-title": "Подтверждение осведомлённости", "awareness-hint": "Для активации нужно подтвердить текущую версию каждой конфликтующей операции:",
     "signing-key": "Ключ подписи (PEM, Ed25519), если сторона его зарегистрировала", "close": "Закрыть", "activate-now": "Активировать",
     "filed": "Заявлено", "done": "Готово", "error": "Ошибка", "conflict": "Конфликт", "action": "Действие",
-    "stop-banner": "СТОП / ОТБОЙ от", "message": "Сообщение", "tier": "уровень", "band": "Указать диапазон высот перекрытия",
+    "stop-banner": "СТОП / ОТБОЙ от", "message": "Сообщение", "tier": "уровень", "band": "Указать диапазон высот перекрытия", "policy-min": "согласованный минимум", "inside-lead": "меньше согласованного упреждения", "escalated": "эскалация",
   },
   ar: {
     "title": "وحدة تحكم فض الاشتباك", "skip": "انتقل إلى مساحة العمل", "party": "الطرف", "desk": "المكتب",
@@ -104,7 +104,7 @@ const STRINGS = {
     "awareness-title": "إثبات العلم", "awareness-hint": "يتطلب التفعيل الإقرار بالإصدار الحالي لكل عملية متعارضة:",
     "signing-key": "مفتاح التوقيع (PEM، Ed25519) إن سجّله طرفك", "close": "إغلاق", "activate-now": "تفعيل الآن",
     "filed": "قُدّمت", "done": "تم", "error": "خطأ", "conflict": "تعارض", "action": "الإجراء",
-    "stop-banner": "توقف / إلغاء من", "message": "رسالة", "tier": "المستوى", "band": "ذكر نطاق ارتفاع التداخل",
+    "stop-banner": "توقف / إلغاء من", "message": "رسالة", "tier": "المستوى", "band": "ذكر نطاق ارتفاع التداخل", "policy-min": "الحد الأدنى المتفق عليه", "inside-lead": "ضمن مهلة الإخطار المتفق عليها", "escalated": "تم التصعيد",
   },
 };
 
