@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from served import Server, setup_parties
 
 #: Where screenshots go: $DECONFLICTION_SCREENSHOTS, else the test's tmp directory.
 SHOTS_ENV = "DECONFLICTION_SCREENSHOTS"
@@ -24,3 +28,16 @@ def sign_in(page: Any, url: str, client_id: str, secret: str, lang: str = "en") 
     page.fill("#client-secret", secret)
     page.click("#signin button[type=submit]")
     page.wait_for_selector("body[data-ready=true]")
+
+
+@contextlib.contextmanager
+def served_store(workdir: Path, languages: dict[str, str] | None = None) -> Iterator[Server]:
+    """`deconfliction serve` on a fresh SQLite store in ``workdir`` with BLUE and RED, each
+    with a duty desk (English unless ``languages`` says otherwise) and a credential."""
+    db = str(workdir / "store.sqlite")
+    creds = setup_parties(db, ["BLUE", "RED"], languages=languages)
+    server = Server(db, workdir, credentials=creds).start()
+    try:
+        yield server
+    finally:
+        server.stop()

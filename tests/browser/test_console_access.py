@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import shot_dir, sign_in
+from console_helpers import served_store, shot_dir, sign_in
 
 from conftest import AXE
 from deconfliction.client import Client
-from served import Server, setup_parties
+from served import Server
 
 SERIOUS = {"serious", "critical"}
 
@@ -42,32 +42,20 @@ def _volume(lon: float, start: datetime) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """BLUE and RED (whose desk reads Arabic) with a conflict and a STOP from BLUE to RED."""
-    work = tmp_path_factory.mktemp("access")
-    db = str(work / "store.sqlite")
-    creds = setup_parties(db, ["BLUE", "RED"], languages={"RED": "ar"})
-    server = Server(db, work, credentials=creds).start()
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
-    with Client(server.url, *creds["BLUE"]) as blue, Client(server.url, *creds["RED"]) as red:
-        blue.file_operation({"id": "B-1", "volumes": [_volume(40.0, start)]})
-        red.file_operation({"id": "R-1", "volumes": [_volume(40.1, start)]})
-        reference = red.conflicts()[0]["reference"]
-        blue.send_message(
-            "RED",
-            "STOP",
-            "STOP",
-            {
-                "area": {
-                    "geometry": {"type": "Point", "coordinates": [40.05, 35.0]},
-                    "footprint": {"kind": "circle", "radius": {"value": 10.0, "units": "km"}},
-                },
-                "reason": "COLLISION-RISK",
-                "conflict": reference,
-            },
-        )
-    try:
+    with served_store(tmp_path_factory.mktemp("access"), {"RED": "ar"}) as server:
+        creds = server.credentials
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        with Client(server.url, *creds["BLUE"]) as blue, Client(server.url, *creds["RED"]) as red:
+            blue.file_operation({"id": "B-1", "volumes": [_volume(40.0, start)]})
+            red.file_operation({"id": "R-1", "volumes": [_volume(40.1, start)]})
+            reference = red.conflicts()[0]["reference"]
+            area = {
+                "geometry": {"type": "Point", "coordinates": [40.05, 35.0]},
+                "footprint": {"kind": "circle", "radius": {"value": 10.0, "units": "km"}},
+            }
+            fields = {"area": area, "reason": "COLLISION-RISK", "conflict": reference}
+            blue.send_message("RED", "STOP", "STOP", fields)
         yield server
-    finally:
-        server.stop()
 
 
 def _axe(page: Any, screen: str) -> list[str]:

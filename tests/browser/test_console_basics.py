@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from console_helpers import shot_dir, sign_in
+from console_helpers import served_store, shot_dir, sign_in
 
 from deconfliction.client import Client
-from served import Server, setup_parties
+from served import Server
 
 
 def _filing(op_id: str, lon: float, start: datetime, hours: float = 2) -> dict[str, Any]:
@@ -36,14 +36,8 @@ def _filing(op_id: str, lon: float, start: datetime, hours: float = 2) -> dict[s
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("console")
-    db = str(work / "store.sqlite")
-    creds = setup_parties(db, ["BLUE", "RED"])
-    server = Server(db, work, credentials=creds).start()
-    try:
+    with served_store(tmp_path_factory.mktemp("console")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_console_is_served_with_a_same_origin_policy(served: Server) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import shot_dir, sign_in
+from console_helpers import served_store, shot_dir, sign_in
 
 from deconfliction.client import Client
-from served import Server, setup_parties
+from served import Server
 
 DAY = "2031-05-04"
 
@@ -39,16 +39,11 @@ def _cli(*args: str, ok: tuple[int, ...] = (0,)) -> str:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Server]:
-    db = str(tmp_path / "store.sqlite")
-    creds = setup_parties(db, ["BLUE", "RED"])
-    server = Server(db, tmp_path, credentials=creds).start()
-    with Client(server.url, *creds["RED"]) as red:
-        red.file_operation({"id": "R-AM", "volumes": [_volume(40.0, "06:00", "08:00")]})
-        red.file_operation({"id": "R-PM", "volumes": [_volume(40.0, "12:00", "14:00")]})
-    try:
+    with served_store(tmp_path) as server:
+        with Client(server.url, *server.credentials["RED"]) as red:
+            red.file_operation({"id": "R-AM", "volumes": [_volume(40.0, "06:00", "08:00")]})
+            red.file_operation({"id": "R-PM", "volumes": [_volume(40.0, "12:00", "14:00")]})
         yield server
-    finally:
-        server.stop()
 
 
 def test_stream_resumes_after_a_restart_with_what_was_committed_meanwhile(
@@ -209,13 +204,8 @@ def red_entries(exported: Path) -> list[dict[str, Any]]:
 def fast_deadlines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     """BLUE and RED with PRIORITY deadlines of 5 s (receipt) and 6 s (acknowledgement)."""
     monkeypatch.setenv("DECONFLICTION_HOTLINE_DEADLINES", "PRIORITY=5/6")
-    db = str(tmp_path / "store.sqlite")
-    creds = setup_parties(db, ["BLUE", "RED"])
-    server = Server(db, tmp_path, credentials=creds).start()
-    try:
+    with served_store(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_lead_time_withheld_region_suspension_and_escalation(

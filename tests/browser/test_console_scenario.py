@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import shot_dir, sign_in
+from console_helpers import served_store, shot_dir, sign_in
 
 from deconfliction.client import Client
-from served import Server, setup_parties
+from served import Server
 
 BLUE_OP = "B-ISR-7"
 BLUE_PURPOSE = "BLUE-SECRET-PURPOSE-do-not-disclose"
@@ -47,14 +47,8 @@ def _utc(t: datetime) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("scenario")
-    db = str(work / "store.sqlite")
-    creds = setup_parties(db, ["BLUE", "RED"], languages={"BLUE": "en", "RED": "ru"})
-    server = Server(db, work, credentials=creds).start()
-    try:
+    with served_store(tmp_path_factory.mktemp("scenario"), {"BLUE": "en", "RED": "ru"}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _walk(value: Any) -> Iterator[Any]:
