@@ -36,10 +36,29 @@ function escapeString(s) {
   return JSON.stringify(s);
 }
 
+/** A JSON number's text as Python's json.dumps writes the same value: integers as written,
+ * floats as repr(float) (shortest round trip; "40.0", "1e-05", "1e+16"). The server's own
+ * JSON encoder may write a float differently ("1e-5"), so the source is normalised. */
+export function pythonNumber(source) {
+  if (!/[.eE]/.test(source)) return source === "-0" ? "0" : source; // an integer
+  const v = Number(source);
+  if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+  const [mantissa, expText] = v.toExponential().split("e"); // the shortest digits that round-trip
+  const exp = Number(expText);
+  const sign = v < 0 ? "-" : "";
+  const digits = mantissa.replace("-", "").replace(".", "");
+  if (exp < -4 || exp >= 16) {
+    const e = `${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+    return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ""}e${e}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  return `${sign}${digits.slice(0, exp + 1).padEnd(exp + 1, "0")}.${digits.slice(exp + 1) || "0"}`;
+}
+
 export function canonicalJson(value) {
-  if (value instanceof ExactNumber) return value.source;
+  if (value instanceof ExactNumber) return pythonNumber(value.source);
   if (value === null) return "null";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(value);
+  if (typeof value === "number") return String(value); // built here, sent as JSON.stringify writes it
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return escapeString(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
