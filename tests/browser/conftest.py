@@ -20,7 +20,6 @@ from deconfliction.api.console import CHROMIUM_ARGS
 
 CHROMIUM = os.environ.get("DECONFLICTION_CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
-AXE = HERE / "vendor" / "axe-core-4.14.1.min.js"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from served import Server, setup_parties
 
+#: axe-core, vendored for the accessibility tests only (never served by the console)
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.14.1.min.js"
 #: Where screenshots go: $DECONFLICTION_SCREENSHOTS, else the test's tmp directory.
 SHOTS_ENV = "DECONFLICTION_SCREENSHOTS"
 

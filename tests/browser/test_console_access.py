@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import served_store, shot_dir, sign_in
+from console_helpers import AXE, served_store, shot_dir, sign_in
 
-from conftest import AXE
 from deconfliction.client import Client
 from served import Server
 
