@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,3 +92,100 @@ def test_sign_in_shows_party_map_and_own_operations(served: Server, browser: Any
         assert errors == []
     finally:
         context.close()
+
+
+def _click_map(page: Any, dx: float, dy: float) -> None:
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+
+
+def test_every_footprint_drawn_or_typed_and_filed(served: Server, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    client_id, secret = served.credentials["BLUE"]
+    try:
+        sign_in(page, served.url, client_id, secret)
+        drawn = {
+            "polygon": [(-60, -40), (60, -40), (0, 50)],
+            "corridor": [(-80, 0), (0, 30), (80, 0)],
+            "racetrack": [(-50, 60), (50, 60)],
+        }
+        for kind, clicks in drawn.items():
+            page.click("#new-operation")
+            page.fill("#f-id", f"B-{kind}")
+            page.select_option("#f-kind", kind)
+            for dx, dy in clicks:
+                _click_map(page, dx, dy)
+            page.click("#file-submit")
+            page.wait_for_selector(f"[data-operation='B-{kind}']")
+        page.click("#new-operation")
+        page.fill("#f-id", "B-arc")
+        page.select_option("#f-kind", "arc_sector")
+        page.fill("#f-points", "40.2 35.3")
+        page.dispatch_event("#f-points", "input")
+        page.fill("#f-end_bearing_deg", "120")
+        page.select_option("#f-alt-units", "ft")
+        page.select_option("#f-datum", "AGL")
+        page.fill("#f-lower", "0")
+        page.fill("#f-upper", "1500")
+        page.click("#file-submit")
+        page.wait_for_selector("[data-operation='B-arc']")
+    finally:
+        context.close()
+    with Client(served.url, client_id, secret) as blue:
+        stored = {op["id"]: op["volumes"][0] for op in blue.operations()}
+    polygon = stored["B-polygon"]["geometry"]
+    assert polygon["type"] == "Polygon"
+    assert len(polygon["coordinates"][0]) == 4  # three clicks, closed
+    assert stored["B-corridor"]["geometry"]["type"] == "LineString"
+    assert len(stored["B-corridor"]["geometry"]["coordinates"]) == 3
+    assert len(stored["B-racetrack"]["geometry"]["coordinates"]) == 2
+    arc = stored["B-arc"]
+    assert arc["geometry"]["coordinates"] == [40.2, 35.3]
+    assert arc["footprint"]["end_bearing_deg"] == 120
+    assert arc["altitude"]["datum"] == "AGL"
+
+
+def test_geojson_import_files_the_partys_own_plan_all_or_none(
+    served: Server, browser: Any, tmp_path: Path
+) -> None:
+    def feature(party: str, op_id: str, lon: float) -> dict[str, Any]:
+        volume = _filing(op_id, lon, datetime(2031, 6, 1, 8, tzinfo=UTC))["volumes"][0]
+        properties = {
+            "party": party,
+            "operation_id": op_id,
+            **{k: volume[k] for k in ("footprint", "altitude", "time")},
+        }
+        return {"type": "Feature", "geometry": volume["geometry"], "properties": properties}
+
+    foreign = tmp_path / "foreign.geojson"
+    foreign.write_text(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [feature("RED", "X-1", 41), feature("BLUE", "I-0", 41)]}
+        )
+    )
+    own = tmp_path / "own.geojson"
+    own.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [feature("RED", "I-1", 41), feature("RED", "I-2", 41.3)],
+            }
+        )
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    client_id, secret = served.credentials["RED"]
+    try:
+        sign_in(page, served.url, client_id, secret)
+        page.set_input_files("#import-file", str(foreign))
+        page.wait_for_selector("#ops-error:has-text('not an operation of RED')")
+        page.set_input_files("#import-file", str(own))
+        page.wait_for_selector("[data-operation='I-2']")
+    finally:
+        context.close()
+    with Client(served.url, client_id, secret) as red:
+        ids = {op["id"] for op in red.operations()}
+    assert {"I-1", "I-2"} <= ids
+    assert "X-1" not in ids
