@@ -55,6 +55,18 @@ export function pythonNumber(source) {
   return `${sign}${digits.slice(0, exp + 1).padEnd(exp + 1, "0")}.${digits.slice(exp + 1) || "0"}`;
 }
 
+/** Python sorts keys by code point; JavaScript's default sort compares UTF-16 units, which
+ * puts characters beyond U+FFFF before U+E000-U+FFFF. */
+function byCodePoint(a, b) {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
 export function canonicalJson(value) {
   if (value instanceof ExactNumber) return pythonNumber(value.source);
   if (value === null) return "null";
@@ -62,7 +74,7 @@ export function canonicalJson(value) {
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return escapeString(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const keys = Object.keys(value).sort();
+  const keys = Object.keys(value).sort(byCodePoint);
   return `{${keys.map((k) => `${escapeString(k)}:${canonicalJson(value[k])}`).join(",")}}`;
 }
 
