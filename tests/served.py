@@ -35,16 +35,17 @@ def free_port() -> int:
 
 
 def setup_parties(
-    db: str, parties: list[str], scopes: str = "read,file,message"
+    db: str, parties: list[str], scopes: str = "read,file,message", languages: dict[str, str] | None = None
 ) -> dict[str, tuple[str, str]]:
-    """Parties with a duty desk and one credential each: party -> (client_id, secret)."""
+    """Parties with a duty desk (English unless ``languages`` says otherwise) and one
+    credential each: party -> (client_id, secret)."""
     store = open_store(db)
     out = {}
     try:
         with store.transaction() as tx:
             for p in parties:
                 tx.add_party(Party(p, f"Party {p}"))
-                tx.repo(DesksRepo).add(Desk(p, "duty", "en"))
+                tx.repo(DesksRepo).add(Desk(p, "duty", (languages or {}).get(p, "en")))
             for p in parties:
                 issued = create_credential(tx, p, parse_scopes(scopes), SystemClock())
                 out[p] = (issued.credential.client_id, issued.secret)

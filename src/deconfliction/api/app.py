@@ -26,6 +26,7 @@ from prometheus_client import (
 
 from deconfliction import __version__
 from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, limits, operations
+from deconfliction.api.console import mount as mount_console
 from deconfliction.api.errors import error_response
 from deconfliction.api.f3548 import mount as mount_f3548
 from deconfliction.service.clock import Clock, SystemClock
@@ -165,4 +166,5 @@ def create_app(
     app.include_router(limits.router)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_f3548(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
+    mount_console(app)  # the duty desk's console at /console (static files over the JSON API)
     return app

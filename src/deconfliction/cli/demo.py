@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 from rich.console import Console
@@ -25,10 +26,12 @@ from deconfliction.interop.feeds import recorded
 from deconfliction.scenarios import euphrates
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.credentials import create_credential
 from deconfliction.service.disclosure import DisclosureService
 from deconfliction.service.operations import OperationService
 from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
-from deconfliction.store import open_store
+from deconfliction.store import Store, open_store
+from deconfliction.store.auth import parse_scopes
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
 
@@ -71,6 +74,11 @@ def unique_conflicts(service: OperationService, parties: list[str]) -> list[Stra
     help="Which recording of the traffic package the live phase replays.",
 )
 @click.option("--no-live", is_flag=True, help="Skip the live phase.")
+@click.option(
+    "--serve", "serve_after", is_flag=True, help="Serve the demo store (API and console) when done."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the console is served on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Its TCP port.")
 @reports_errors
 def demo(
     out_dir: Path,
@@ -80,6 +88,9 @@ def demo(
     live_minutes: float,
     live_sample: str,
     no_live: bool,
+    serve_after: bool,
+    host: str,
+    port: int,
 ) -> None:
     """File a day of operations by two rival forces and a civil ANSP over eastern Syria,
     then replay real recorded flights against the operations under way.
@@ -91,6 +102,9 @@ def demo(
     at a busy moment of the day, flies real ADS-B recordings (the `traffic` package's
     samples, moved rigidly from Paris to Deir ez-Zor) through them, and prints tactical
     alerts as they rise, escalate and clear. It needs the optional `traffic` extra.
+
+    Each party gets a fresh credential, printed once as a sign-in link to the console;
+    `--serve` then serves the store (API and console) until interrupted.
     """
     console = wide_console()
     now = datetime.now(UTC)
@@ -130,6 +144,7 @@ def demo(
         conflicts = unique_conflicts(service, [p.id for p in scenario.parties])
         policy = service.policy()
         ledgers = [DisclosureService(store, SystemClock()).ledger(p.id) for p in scenario.parties]
+        sign_ins = demo_credentials(store, [p.id for p in scenario.parties])
     finally:
         store.close()
 
@@ -144,8 +159,44 @@ def demo(
     (out_dir / "map.html").write_text(page, encoding="utf-8")
     console.print(f"\nStore: {db_path}\nGeoJSON: {out_dir / 'scenario.geojson'}")
     console.print(f"Map: {out_dir / 'map.html'} (opens offline)")
-    if no_live:
-        return
+    print_sign_ins(console, sign_ins, host, port, db_path, serve_after)
+    if not no_live:
+        _live(console, scenario, db_path, live_sample, live_minutes)
+    if serve_after:
+        from deconfliction.api.app import ApiSettings
+        from deconfliction.cli.serve import run_server
+
+        console.print(f"\nServing {db_path} at http://{host}:{port}/console/ (Ctrl-C stops)")
+        run_server(ApiSettings(db=str(db_path)), host, port, "warning")
+
+
+def demo_credentials(store: Store, parties: list[str]) -> list[tuple[str, str, str]]:
+    """A new credential (read, file, message) for each party: (party, client id, secret)."""
+    out = []
+    with store.transaction() as tx:
+        for party in parties:
+            issued = create_credential(tx, party, parse_scopes("read,file,message"), SystemClock())
+            out.append((party, issued.credential.client_id, issued.secret))
+    return out
+
+
+def print_sign_ins(
+    console: Console, sign_ins: list[tuple[str, str, str]], host: str, port: int, db: Path, serving: bool
+) -> None:
+    """The console's address and a sign-in link per party. The credential rides in the
+    fragment, which the browser never sends; the console signs in with it once and wipes
+    it from the address bar. The secrets are shown here only (the store keeps hashes)."""
+    base = f"http://{host}:{port}/console/"
+    how = "served below" if serving else f"after `deconfliction serve --db {db}` (or `demo --serve`)"
+    console.print(f"\n[bold]Console[/bold]: {base} ({how}); sign in as a party's duty desk:")
+    for party, client_id, secret in sign_ins:
+        link = f"{base}#client_id={quote(client_id)}&secret={quote(secret)}"
+        console.print(f"  {party}: {escape(link)}", highlight=False, soft_wrap=True)
+
+
+def _live(
+    console: Console, scenario: euphrates.Scenario, db_path: Path, live_sample: str, live_minutes: float
+) -> None:
     console.print()
     if not recorded.traffic_available():
         console.print(

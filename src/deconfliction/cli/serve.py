@@ -59,14 +59,9 @@ def serve(
     **f3548: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
-    import uvicorn
+    from deconfliction.api.app import ApiSettings
 
-    from deconfliction.api.app import ApiSettings, create_app
-    from deconfliction.api.auth import auth_state
-    from deconfliction.api.logs import configure
-
-    configure(log_level)
-    app = create_app(
+    run_server(
         ApiSettings(
             db=database_url(db),
             key_file=key_file,
@@ -74,8 +69,23 @@ def serve(
             rate_burst=rate_burst,
             max_in_flight=max_in_flight,
             extra=f3548_settings(**f3548),
-        )
+        ),
+        host,
+        port,
+        log_level,
     )
+
+
+def run_server(settings: Any, host: str, port: int, log_level: str = "info") -> None:
+    """Serve ``settings`` (an ``ApiSettings``) until interrupted; ``demo --serve`` uses it too."""
+    import uvicorn
+
+    from deconfliction.api.app import create_app
+    from deconfliction.api.auth import auth_state
+    from deconfliction.api.logs import configure
+
+    configure(log_level)
+    app = create_app(settings)
     auth_state(app)  # create or check the signing key now, not at the first request
     # Everything made so far (the imported libraries, the app) lives as long as the process:
     # moved out of the cyclic collector's reach, a full collection no longer walks ~95,000
