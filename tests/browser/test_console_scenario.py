@@ -30,6 +30,8 @@ RED_OP = "R-STRIKE-1"
 #: Keys a conflict (and an overlap) may carry to its receiver (docs/api.md, need to know).
 CONFLICT_KEYS = {
     "reference",
+    "disclosure",
+    "withheld",
     "operation_id",
     "operation_version",
     "other_party",
@@ -38,7 +40,7 @@ CONFLICT_KEYS = {
     "window",
     "overlaps",
 }
-OVERLAP_KEYS = {"volume", "altitude", "window", "region"}
+OVERLAP_KEYS = {"volume", "altitude", "window", "region", "cells"}
 
 
 def _utc(t: datetime) -> str:
@@ -217,6 +219,7 @@ def test_two_desks_file_talk_acknowledge_and_activate(served: Server, browser: A
                 assert set(c) <= CONFLICT_KEYS, (url, set(c) - CONFLICT_KEYS)
                 assert c["other_party"] == "BLUE"
                 assert c["operation_id"] == RED_OP
+                assert c["disclosure"]["rule"] == "grid"
                 for o in c.get("overlaps") or []:
                     assert set(o) <= OVERLAP_KEYS
                     assert json.dumps(o["region"], sort_keys=True) in regions, url
