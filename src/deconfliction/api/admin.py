@@ -7,6 +7,7 @@ A party may read its own pair policies with ``read`` at ``GET /v1/policies``.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.auth import Admin, Reader
 from deconfliction.api.models import (
@@ -23,6 +24,7 @@ from deconfliction.api.models import (
 )
 from deconfliction.errors import InvalidInput
 from deconfliction.service.admin import AdminService
+from deconfliction.service.f3548.bridge import Bridge
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=ERRORS)
 
@@ -111,3 +113,34 @@ def get_policy(party_a: str, party_b: str, principal: Admin, request: Request) -
 @router.get("/policies", tags=["operations"], summary="The caller's pair policies with every other party")
 def my_policies(principal: Reader, request: Request) -> list[PolicyPublic]:
     return [PolicyPublic.of(t) for t in _service(request).terms_of(principal.party)]
+
+
+class UssLink(BaseModel):
+    """The party a USS (the ``sub`` of its F3548 tokens) acts as."""
+
+    model_config = ConfigDict(extra="forbid")
+    party: str = Field(min_length=1, max_length=64)
+
+
+class UssLinkPublic(UssLink):
+    client_id: str
+
+
+def _bridge(request: Request) -> Bridge:
+    return Bridge(request.app.state.store, request.app.state.clock)
+
+
+@router.put("/admin/uss/{client_id}", summary="Link a USS (F3548 client id) to a party")
+def link_uss(client_id: str, body: UssLink, principal: Admin, request: Request) -> UssLinkPublic:
+    _bridge(request).link(client_id, body.party, actor=principal.client_id)
+    return UssLinkPublic(client_id=client_id, party=body.party)
+
+
+@router.delete("/admin/uss/{client_id}", status_code=204, summary="Unlink a USS from its party")
+def unlink_uss(client_id: str, principal: Admin, request: Request) -> None:
+    _bridge(request).unlink(client_id, actor=principal.client_id)
+
+
+@router.get("/admin/uss", summary="List USS links")
+def list_uss(principal: Admin, request: Request) -> list[UssLinkPublic]:
+    return [UssLinkPublic(client_id=c, party=p) for c, p in _bridge(request).links()]

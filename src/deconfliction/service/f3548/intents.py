@@ -40,6 +40,7 @@ from deconfliction.service.f3548.access import (
 )
 from deconfliction.service.f3548.common import new_ovn
 from deconfliction.service.f3548.model import (
+    BRIDGE_MANAGER,
     CONSTRAINT,
     INITIAL_STATE,
     KEY_STATES,
@@ -56,6 +57,7 @@ from deconfliction.service.f3548.model import (
 )
 from deconfliction.service.f3548.subscriptions import SubscriptionUseCases, covers
 from deconfliction.store.f3548 import DssEntity, DssRepo, DssSubscription
+from deconfliction.store.f3548_bridge import BridgeRepo
 
 
 def _hull(footprints: Sequence[Footprint]) -> Footprint:
@@ -287,6 +289,8 @@ class F3548Service(SubscriptionUseCases):
             self._ensure_party(tx, who.manager)
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, CONSTRAINT, "constraint")
+            if tx.repo(BridgeRepo).get(entity_id) is not None:
+                raise AlreadyExists(f"constraint {entity_id} is managed by {BRIDGE_MANAGER}")
             touched = list(volumes)
             if old is not None:
                 touched.extend(tx.get_operation(old.party, old.id).volumes)
