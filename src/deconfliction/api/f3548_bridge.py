@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,8 +33,28 @@ log = logging.getLogger("deconfliction.f3548.bridge")
 
 #: Seconds between two looks at the outbox (``ApiSettings.extra["f3548_notify_period_s"]``).
 DEFAULT_PERIOD_S: Final = 1.0
-#: How long one USS may take to answer a notification.
-SEND_TIMEOUT_S: Final = 10.0
+#: How long one USS may take to answer a notification; a round sends at most
+#: :data:`PER_ROUND` of them one after the other, so it ends well within a lease (60 s).
+SEND_TIMEOUT_S: Final = 5.0
+PER_ROUND: Final = 10
+#: ``ApiSettings.extra`` key: send to private, loopback and link-local addresses too.
+PRIVATE_SETTING: Final = "f3548_notify_private"
+
+
+def _refused_target(url: str) -> str | None:
+    """Why the service will not send to ``url``, or None. A subscription's base URL is the
+    USS's to choose, so without a check any USS with a token could make the service POST
+    to hosts only it can reach (its loopback, the operator's private network)."""
+    try:
+        parsed = httpx.URL(url)
+        infos = socket.getaddrinfo(parsed.host, parsed.port or 443, proto=socket.IPPROTO_TCP)
+    except (httpx.InvalidURL, OSError, UnicodeError) as exc:
+        return f"cannot resolve: {exc}"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return f"{parsed.host} resolves to a non-public address ({address})"
+    return None
 
 
 def _bridge(app: FastAPI) -> Bridge:
@@ -56,7 +78,15 @@ def send_due(app: FastAPI, http: httpx.Client) -> int:
     """Send every notification due now; the number delivered."""
     bridge = _bridge(app)
     delivered = 0
-    for d in bridge.claim():
+    allow_private = bool(app.state.settings.extra.get(PRIVATE_SETTING, False))
+    for d in bridge.claim(PER_ROUND):
+        refused = None if allow_private else _refused_target(d.notification.uss_base_url)
+        if refused is not None:
+            log.warning(
+                "constraint notification dropped", extra={"url": d.notification.uss_base_url, "why": refused}
+            )
+            bridge.drop(d.notification)
+            continue
         error = _send(app, http, d)
         if error is None:
             bridge.delivered(d.notification)
@@ -75,10 +105,12 @@ def _send(app: FastAPI, http: httpx.Client, d: Delivery) -> str | None:
     url = f"{n.uss_base_url.rstrip('/')}/uss/v1/constraints"
     body = wire.constraint_notification(n.constraint_id, d.details, n.subscriptions)
     try:
-        answer = http.post(url, json=body, headers=_headers(app))
+        # Streamed and closed unread: what a USS answers is not ours to hold in memory.
+        with http.stream("POST", url, json=body, headers=_headers(app)) as answer:
+            status = answer.status_code
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"
-    return None if answer.is_success else f"HTTP {answer.status_code}"
+    return None if 200 <= status < 300 else f"HTTP {status}"
 
 
 @contextlib.asynccontextmanager

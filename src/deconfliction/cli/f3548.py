@@ -68,6 +68,13 @@ def f3548_options(fn: F) -> F:
             help="File holding the bearer token sent with constraint notifications (read at every"
             " send, so a token refresher may rewrite it).",
         ),
+        click.option(
+            "--f3548-notify-private",
+            is_flag=True,
+            default=False,
+            help="Also send constraint notifications to USS base URLs on private, loopback or"
+            " link-local addresses (tests and closed networks; off by default).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -79,6 +86,7 @@ def f3548_settings(
     f3548_base_url: str | None = None,
     f3548_notify_ca: Path | None = None,
     f3548_notify_token_file: Path | None = None,
+    f3548_notify_private: bool = False,
     **auth: Any,
 ) -> dict[str, object]:
     """The ``ApiSettings.extra`` entries the options describe."""

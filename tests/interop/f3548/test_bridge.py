@@ -146,13 +146,14 @@ class Service:
     access: AccessService
 
 
-def _app(store: Store, clock: ManualClock, tmp_path: Path) -> Any:
+def _app(store: Store, clock: ManualClock, tmp_path: Path, private: bool = True) -> Any:
     config = F3548AuthConfig(public_keys=(_pem(KEY),), audiences=(AUD,), issuers=(ISS,))
     extra: dict[str, object] = {
         "f3548_auth": config,
         "f3548_base_url": "https://dss.test",
         "f3548_notify_ca": str(tmp_path / "uss.pem"),
         "f3548_notify_period_s": 0.05,
+        "f3548_notify_private": private,
     }
     return create_app(ApiSettings(extra=extra), store=store, clock=clock)
 
@@ -391,3 +392,32 @@ def test_bridge_notifications_survive_a_stopped_server_and_refusals(
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert uss.received.empty()  # sent once it was taken, not again
+
+
+def test_bridge_does_not_send_to_private_addresses_unless_allowed(
+    store: Store, uss: Uss, tmp_path: Path
+) -> None:
+    """A USS chooses its subscription's base URL: by default the service does not POST to a
+    loopback (or private, or link-local) address, so a USS cannot use it to reach hosts
+    only the service can; such a notification is dropped, not retried."""
+    clock = ManualClock(NOW)
+    _parties(store)
+    access, bridge = AccessService(store, clock), Bridge(store, clock)
+    sub = {
+        "extents": extent(8_000.0, 120.0, -1000.0, 3000.0),
+        "uss_base_url": uss.url,
+        "notify_for_operational_intents": False,
+        "notify_for_constraints": True,
+    }
+    with in_thread(_app(store, clock, tmp_path, private=False)) as port:
+        made = httpx.put(
+            f"http://127.0.0.1:{port}/dss/v1/subscriptions/{uuid.uuid4()}", json=sub, headers=token(scope=CP)
+        )
+        assert made.status_code == 200, made.text
+        op = access.file(red_operation("red-1")).own.operation
+        access.transition("RED", op.id, OperationState.ACCEPTED, op.version)
+        deadline = time.monotonic() + 20.0
+        while bridge.pending():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert uss.received.empty()

@@ -173,6 +173,10 @@ class Bridge(F3548Base):
         with self.store.transaction() as tx:
             tx.repo(BridgeRepo).delivered(notification.id)
 
+    def drop(self, notification: PendingNotification) -> None:
+        """Give up on a notification the service will not send (its target is refused)."""
+        self.delivered(notification)
+
     def failed(self, notification: PendingNotification, error: str) -> None:
         """Schedule the next attempt, or drop the notification after :data:`MAX_ATTEMPTS`."""
         with self.store.transaction() as tx:
