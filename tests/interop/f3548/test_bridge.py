@@ -278,6 +278,12 @@ def test_bridge_native_operation_to_uss_and_back(service: Service, uss: Uss) -> 
     assert ref["manager"] == "deconfliction"
     assert ref["ovn"] == "Available from USS"
     assert ref["uss_base_url"] == "https://dss.test"
+    by_id = http.get(f"/dss/v1/constraint_references/{constraint_id}", headers=token(scope=CP))
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json()["constraint_reference"] == ref
+    # A new subscription for constraints is given it, as any constraint.
+    second = http.put(f"/dss/v1/subscriptions/{uuid.uuid4()}", json=sub, headers=token(scope=both))
+    assert [c["id"] for c in second.json()["constraint_references"]] == [constraint_id]
 
     # The details, as the managing USS gives them: same grid, with the OVN.
     details = http.get(f"/uss/v1/constraints/{constraint_id}", headers=token(scope=CP))

@@ -34,7 +34,7 @@ from deconfliction.geo.timewindow import TimeWindow
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.f3548.access import CONSTRAINT_PROCESSING, F3548Principal
 from deconfliction.service.f3548.common import F3548Base, new_ovn, volumes_sha256
-from deconfliction.service.f3548.model import CONSTRAINT, ConstraintDetails, Reference, bridge_entity
+from deconfliction.service.f3548.model import CONSTRAINT, ConstraintDetails, bridge_entity
 from deconfliction.store.base import PartyKind, Transaction
 from deconfliction.store.events import AuditRepo
 from deconfliction.store.f3548 import DssRepo
@@ -150,12 +150,14 @@ class Bridge(F3548Base):
         who.require_any(CONSTRAINT_PROCESSING)
         with self.store.transaction() as tx:
             found = tx.repo(BridgeRepo).get(constraint_id)
-        if found is None:
-            raise NotFound(f"no constraint {constraint_id}")
-        return self._details(found)
+            if found is None:
+                raise NotFound(f"no constraint {constraint_id}")
+            return self._details(tx, found)
 
-    def _details(self, c: BridgeConstraint) -> ConstraintDetails:
-        return ConstraintDetails(Reference(bridge_entity(c, self.base_url), "Normal", True), c.volumes)
+    def _details(self, tx: Transaction, c: BridgeConstraint) -> ConstraintDetails:
+        """The reference as its manager sees it (with the OVN), and the volumes."""
+        entity = bridge_entity(c, self.base_url)
+        return ConstraintDetails(self._reference(tx.repo(DssRepo), entity, entity.party), c.volumes)
 
     # -- notifications ------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Bridge(F3548Base):
             out = []
             for n in repo.claim_due(self.clock.now().timestamp(), LEASE_S, limit):
                 found = repo.get(n.constraint_id)
-                out.append(Delivery(n, self._details(found) if found is not None else None))
+                out.append(Delivery(n, self._details(tx, found) if found is not None else None))
             return out
 
     def delivered(self, notification: PendingNotification) -> None:

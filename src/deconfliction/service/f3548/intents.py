@@ -54,6 +54,7 @@ from deconfliction.service.f3548.model import (
     IntentRequest,
     Reference,
     UssDown,
+    bridge_entity,
 )
 from deconfliction.service.f3548.subscriptions import SubscriptionUseCases, covers
 from deconfliction.store.f3548 import DssEntity, DssRepo, DssSubscription
@@ -263,6 +264,9 @@ class F3548Service(SubscriptionUseCases):
         with self.store.transaction() as tx:
             dss = tx.repo(DssRepo)
             e = dss.get_entity(entity_id)
+            if e is None and kind == CONSTRAINT:  # a native operation's, published by the bridge
+                published = tx.repo(BridgeRepo).get(entity_id)
+                e = bridge_entity(published, self.base_url) if published is not None else None
             if e is None or e.kind != kind:
                 raise NotFound(f"no {what} {entity_id}")
             return self._reference(dss, e, who.manager)
