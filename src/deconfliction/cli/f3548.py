@@ -102,6 +102,7 @@ def f3548_settings(
         "f3548_notify_token_file": str(f3548_notify_token_file)
         if f3548_notify_token_file is not None
         else None,
+        "f3548_notify_private": f3548_notify_private,
     }
 
 

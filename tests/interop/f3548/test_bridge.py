@@ -28,13 +28,16 @@ from typing import Any
 import h3.api.basic_int as h3int
 import httpx
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from test_dss_http import AUD, ISS, KEY, NOW, _pem, token
+from test_dss_socket import DssServer
 
 from deconfliction.api.app import ApiSettings, create_app
+from deconfliction.cli import cli
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.policy import PairPolicy
 from deconfliction.errors import AwarenessRequired
@@ -43,9 +46,9 @@ from deconfliction.geo.altitude import Datum
 from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.interop.f3548.auth import F3548AuthConfig
 from deconfliction.service.access import AccessService
-from deconfliction.service.clock import ManualClock
+from deconfliction.service.clock import ManualClock, SystemClock
 from deconfliction.service.f3548.bridge import Bridge
-from deconfliction.store import Party, Store
+from deconfliction.store import Party, Store, open_store
 from deconfliction.store.base import PartyKind
 from deconfliction.store.events import EventsRepo
 from deconfliction.store.policy import PoliciesRepo
@@ -427,3 +430,47 @@ def test_bridge_does_not_send_to_private_addresses_unless_allowed(
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert uss.received.empty()
+
+
+def test_serve_sends_notifications_with_its_options(tmp_path: Path, uss: Uss) -> None:
+    """`deconfliction serve` in its own process, configured by its command-line options
+    alone, sends the notification of a change made by another process on the same store."""
+    db = str(tmp_path / "bridge.sqlite")
+    store = open_store(db)
+    try:
+        _parties(store)
+        pem = tmp_path / "auth-server.pem"
+        pem.write_text(_pem(KEY), encoding="ascii")
+        options = [
+            *("--f3548-public-key", str(pem), "--f3548-audience", AUD, "--f3548-issuer", ISS),
+            *("--f3548-base-url", "https://dss.example.net/", "--f3548-notify-ca", str(tmp_path / "uss.pem")),
+            "--f3548-notify-private",
+        ]
+        server = DssServer(db=db, workdir=tmp_path, options=options).start()
+        try:
+            sub = {
+                "extents": extent(8_000.0, 120.0, -1000.0, 3000.0),
+                "uss_base_url": uss.url,
+                "notify_for_operational_intents": False,
+                "notify_for_constraints": True,
+            }
+            made = httpx.put(
+                f"{server.url}/dss/v1/subscriptions/{uuid.uuid4()}", json=sub, headers=token(scope=CP)
+            )
+            assert made.status_code == 200, made.text
+            access = AccessService(store, SystemClock())
+            op = access.file(red_operation("red-1")).own.operation
+            access.transition("RED", op.id, OperationState.ACCEPTED, op.version)
+            try:
+                _, _, raw = uss.next(timeout_s=30.0)
+            except queue.Empty:
+                raise AssertionError((tmp_path / "server.log").read_text()[-3000:]) from None  # why not
+            reference = json.loads(raw)["constraint"]["reference"]
+            assert reference["uss_base_url"] == "https://dss.example.net"
+        finally:
+            server.stop()
+    finally:
+        store.close()
+    refused = CliRunner().invoke(cli, ["serve", "--db", db, "--f3548-base-url", "http://dss.example.net"])
+    assert refused.exit_code == 2
+    assert "https://" in refused.output
