@@ -25,19 +25,10 @@ from prometheus_client import (
 )
 
 from deconfliction import __version__
-from deconfliction.api import (
-    admin,
-    audit,
-    auth,
-    disclosures,
-    errors,
-    events,
-    f3548_bridge,
-    hotline,
-    operations,
-)
+from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, operations
 from deconfliction.api.errors import error_response
 from deconfliction.api.f3548 import mount as mount_f3548
+from deconfliction.api.f3548_bridge import delivering as f3548_delivering
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
 
@@ -98,7 +89,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with hotline.sweeping(app), f3548_bridge.delivering(app):  # deadlines; F3548 notifications
+        async with hotline.sweeping(app), f3548_delivering(app):  # deadlines; F3548 notifications
             yield
         if owned:
             app.state.store.close()
