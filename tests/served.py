@@ -213,3 +213,24 @@ class Subscriber:
         self._thread.join(timeout=5)
         self._file.close()
         self._sock.close()
+
+
+@contextlib.contextmanager
+def in_thread(app: Any) -> Iterator[int]:
+    """Serve ``app`` with uvicorn in a thread on a free port (yielded) until the block ends."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20.0
+    while not server.started:
+        assert thread.is_alive(), "the server stopped"
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20.0)

@@ -131,3 +131,35 @@ def test_bad_policy_is_422_and_changes_nothing(api: Api, body: dict[str, object]
 def test_policy_of_unknown_party_is_404(api: Api) -> None:
     admin = api.headers("OPS", "admin")
     assert api.client.put("/v1/admin/policies/OPS/NOPE", headers=admin, json={}).status_code == 404
+
+
+def test_admin_links_a_uss_to_a_party(api: Api) -> None:
+    admin = api.headers("OPS", "admin")
+    plain = api.headers("OPS", "read,file,message")
+    assert api.client.put("/v1/admin/uss/uss1", json={"party": "OPS"}).status_code == 401
+    assert api.client.put("/v1/admin/uss/uss1", headers=plain, json={"party": "OPS"}).status_code == 403
+    assert api.client.get("/v1/admin/uss", headers=plain).status_code == 403
+    assert api.client.delete("/v1/admin/uss/uss1", headers=plain).status_code == 403
+    missing = api.client.put("/v1/admin/uss/uss1", headers=admin, json={"party": "NOBODY"})
+    assert missing.status_code == 404
+    for body, field in (
+        ({}, "party"),
+        ({"party": ""}, "party"),
+        ({"party": 7}, "party"),
+        ({"party": "OPS", "more": 1}, "more"),
+        ({"party": "P" * 65}, "party"),
+    ):
+        bad = api.client.put("/v1/admin/uss/uss1", headers=admin, json=body)
+        assert bad.status_code == 422, body
+        assert bad.json()["error"]["field"] == field, bad.text
+    assert api.client.get("/v1/admin/uss", headers=admin).json() == []
+    linked = api.client.put("/v1/admin/uss/uss1", headers=admin, json={"party": "OPS"})
+    assert linked.status_code == 200, linked.text
+    assert linked.json() == {"client_id": "uss1", "party": "OPS"}
+    assert api.client.get("/v1/admin/uss", headers=admin).json() == [{"client_id": "uss1", "party": "OPS"}]
+    with api.store.transaction() as tx:
+        [entry] = [e for e in tx.repo(AuditRepo).entries("OPS") if e.kind == "f3548.uss.linked"]
+    assert entry.body == {"client_id": "uss1", "party": "OPS"}
+    assert api.client.delete("/v1/admin/uss/uss1", headers=admin).status_code == 204
+    assert api.client.delete("/v1/admin/uss/uss1", headers=admin).status_code == 404
+    assert api.client.get("/v1/admin/uss", headers=admin).json() == []

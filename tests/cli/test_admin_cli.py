@@ -120,3 +120,20 @@ def test_set_up_two_rivals_and_a_civil_party(tmp_path: Path) -> None:
             assert not tx.repo(CredentialsRepo).get(client_id).active
     finally:
         store.close()
+
+
+def test_link_a_uss_to_a_party(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    assert _run("admin", "party", "add", "SKYCO", "--name", "Sky", "--kind", "uas", "--db", db)[0] == 0
+    code, _, err = _run("admin", "uss", "link", "uss1", "NOBODY", "--db", db)
+    assert code == EXIT_NOT_FOUND, err
+    code, out, err = _run("admin", "uss", "link", "uss1", "SKYCO", "--db", db)
+    assert code == 0, err
+    assert "uss1" in out
+    assert "SKYCO" in out
+    code, out, _ = _run("admin", "uss", "list", "--db", db)
+    assert json.loads(out) == [{"client_id": "uss1", "party": "SKYCO"}]
+    assert _run("admin", "uss", "link", "x" * 300, "SKYCO", "--db", db)[0] == EXIT_INVALID_INPUT
+    assert _run("admin", "uss", "unlink", "uss1", "--db", db)[0] == 0
+    assert _run("admin", "uss", "unlink", "uss1", "--db", db)[0] == EXIT_NOT_FOUND
+    assert json.loads(_run("admin", "uss", "list", "--db", db)[1]) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.auth import Admin, Reader
 from deconfliction.api.models import (
@@ -25,6 +26,7 @@ from deconfliction.api.models import (
 )
 from deconfliction.errors import InvalidInput
 from deconfliction.service.admin import AdminService
+from deconfliction.service.f3548.bridge import Bridge
 from deconfliction.service.probing import MAX_LOOKBACK_H, ProbeAlarms
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=ERRORS)
@@ -123,3 +125,34 @@ def alarms(
     """Alarms of the last ``hours``: detector, suspect, owner, colluding parties, the
     suspects' operations, count and threshold (docs/disclosure.md, "Probe alarms")."""
     return ProbeAlarms(request.app.state.store, request.app.state.clock).recent(hours)
+
+
+class UssLink(BaseModel):
+    """The party a USS (the ``sub`` of its F3548 tokens) acts as."""
+
+    model_config = ConfigDict(extra="forbid")
+    party: str = Field(min_length=1, max_length=64)
+
+
+class UssLinkPublic(UssLink):
+    client_id: str
+
+
+def _bridge(request: Request) -> Bridge:
+    return Bridge(request.app.state.store, request.app.state.clock)
+
+
+@router.put("/admin/uss/{client_id}", summary="Link a USS (F3548 client id) to a party")
+def link_uss(client_id: str, body: UssLink, principal: Admin, request: Request) -> UssLinkPublic:
+    _bridge(request).link(client_id, body.party, actor=principal.client_id)
+    return UssLinkPublic(client_id=client_id, party=body.party)
+
+
+@router.delete("/admin/uss/{client_id}", status_code=204, summary="Unlink a USS from its party")
+def unlink_uss(client_id: str, principal: Admin, request: Request) -> None:
+    _bridge(request).unlink(client_id, actor=principal.client_id)
+
+
+@router.get("/admin/uss", summary="List USS links")
+def list_uss(principal: Admin, request: Request) -> list[UssLinkPublic]:
+    return [UssLinkPublic(client_id=c, party=p) for c, p in _bridge(request).links()]

@@ -29,6 +29,7 @@ from deconfliction.api import admin, audit, auth, disclosures, errors, events, h
 from deconfliction.api.console import mount as mount_console
 from deconfliction.api.errors import error_response
 from deconfliction.api.f3548 import mount as mount_f3548
+from deconfliction.api.f3548_bridge import delivering as f3548_delivering
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
 
@@ -89,7 +90,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with hotline.sweeping(app):  # the hotline's deadline sweep, every second
+        async with hotline.sweeping(app), f3548_delivering(app):  # deadlines; F3548 notifications
             yield
         if owned:
             app.state.store.close()

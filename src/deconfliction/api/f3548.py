@@ -33,12 +33,15 @@ from deconfliction.service.f3548.access import (
     CONSTRAINT_PROCESSING,
     STRATEGIC_COORDINATION,
 )
-from deconfliction.service.f3548.model import EntityChange
+from deconfliction.service.f3548.bridge import Bridge
+from deconfliction.service.f3548.model import DEFAULT_BASE_URL, EntityChange
 
 #: Where ``create_app``'s settings carry the F3548 token configuration.
 AUTH_SETTING: Final = "f3548_auth"
 #: ... and whether notification indices are time-based (``--f3548-time-based-notification-index``).
 TIME_BASED_INDEX_SETTING: Final = "f3548_time_based_index"
+#: ... and where USSs reach this service's ``/uss/v1`` (``--f3548-base-url``).
+BASE_URL_SETTING: Final = "f3548_base_url"
 #: The scopes each route needs one of (F3548-21's OpenAPI ``security``).
 INTENT_READ: Final = (STRATEGIC_COORDINATION, CONFORMANCE_MONITORING_SA)
 INTENT_WRITE: Final = INTENT_READ
@@ -73,6 +76,16 @@ def _install_errors(sub: FastAPI) -> None:
         return JSONResponse({"message": f"invalid request: {exc.errors()[:1]}"}, status_code=400)
 
 
+def _sub_app(title: str) -> FastAPI:
+    """An F3548 sub-application: its own OpenAPI, F3548's errors, no slash redirects (an
+    empty OVN in ``/{id}/`` is 400, not a redirect)."""
+    sub = FastAPI(
+        title=title, version="1.0.0", docs_url="/docs", openapi_url="/openapi.json", redirect_slashes=False
+    )
+    _install_errors(sub)
+    return sub
+
+
 async def _json(request: Request, required: bool = True) -> Any:
     raw = await request.body()
     if not raw:
@@ -101,13 +114,24 @@ def mount(app: FastAPI) -> None:
         return who
 
     def service() -> F3548Service:
-        time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))
-        return F3548Service(app.state.store, app.state.clock, time_based_index=time_based)
+        extra = app.state.settings.extra
+        time_based = bool(extra.get(TIME_BASED_INDEX_SETTING, False))
+        base_url = str(extra.get(BASE_URL_SETTING) or DEFAULT_BASE_URL)
+        return F3548Service(app.state.store, app.state.clock, time_based_index=time_based, base_url=base_url)
+
+    def bridge() -> Bridge:
+        base_url = str(app.state.settings.extra.get(BASE_URL_SETTING) or DEFAULT_BASE_URL)
+        return Bridge(app.state.store, app.state.clock, base_url=base_url)
 
     # Reading bodies, the use-cases and rendering all run in the threadpool: a body at the
     # standard's limits takes tens of milliseconds to check, which the event loop must not wait.
+    # A caller whose USS is linked to a party acts as that party (the link is read there too).
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
-        return await run_in_threadpool(fn, *args)
+        def run() -> Any:
+            resolved = [bridge().resolve(a) if isinstance(a, F3548Principal) else a for a in args]
+            return fn(*resolved)
+
+        return await run_in_threadpool(run)
 
     async def respond(render: Callable[[], dict[str, Any]], status: int = 200) -> JSONResponse:
         return await run_in_threadpool(lambda: JSONResponse(render(), status_code=status))
@@ -125,14 +149,7 @@ def mount(app: FastAPI) -> None:
         # ``/{id}/`` with an empty OVN or version: F3548 answers 400, not a redirect.
         raise InvalidInput(what, "is required")
 
-    dss = FastAPI(
-        title="ASTM F3548-21 DSS",
-        version="1.0.0",
-        docs_url="/docs",
-        openapi_url="/openapi.json",
-        redirect_slashes=False,
-    )
-    _install_errors(dss)
+    dss = _sub_app("ASTM F3548-21 DSS")
 
     # -- operational intent references ------------------------------------------------
 
@@ -276,6 +293,16 @@ def mount(app: FastAPI) -> None:
         body = wire.report_request(await _json(request))
         return JSONResponse(await call(service().report, who, body), status_code=201)
 
+    # -- the USS API, for the constraints of native operations (the bridge) -------------
+
+    uss = _sub_app("ASTM F3548-21 USS API (constraints of native operations)")
+
+    @uss.get("/constraints/{entityid}", summary="Details of a native operation's constraint")
+    async def constraint_details(entityid: str, request: Request) -> JSONResponse:
+        who = principal(request, CONSTRAINT_PROCESSING)
+        found = await call(bridge().details, who, entity(entityid))
+        return await respond(lambda: {"constraint": wire.constraint_details(found)})
+
     # -- InterUSS auxiliary API -------------------------------------------------------
 
     aux = FastAPI(title="InterUSS DSS auxiliary API", version="1.0.0", docs_url="/docs")
@@ -294,3 +321,4 @@ def mount(app: FastAPI) -> None:
 
     app.mount("/dss/v1", dss)
     app.mount("/aux/v1", aux)
+    app.mount("/uss/v1", uss)

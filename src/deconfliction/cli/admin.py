@@ -20,6 +20,7 @@ from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.f3548.bridge import Bridge
 from deconfliction.service.limits import standing_to_edge
 from deconfliction.service.probing import ProbeAlarms
 from deconfliction.settings import database_url
@@ -399,3 +400,52 @@ def alarms(hours: float, db: str | None) -> None:
         _print(ProbeAlarms(store, SystemClock()).recent(hours))
     finally:
         store.close()
+
+
+# -- USSs ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _bridge(db: str | None) -> Iterator[Bridge]:
+    store = open_store(database_url(db))
+    try:
+        yield Bridge(store, SystemClock())
+    finally:
+        store.close()
+
+
+@admin.group("uss")
+def uss() -> None:
+    """USSs (F3548 clients) and the parties they belong to."""
+
+
+@uss.command("link")
+@click.argument("client_id")
+@click.argument("party_id", metavar="PARTY")
+@_db_option
+@reports_errors
+def uss_link(client_id: str, party_id: str, db: str | None) -> None:
+    """Make the USS whose F3548 tokens name CLIENT_ID (their ``sub``) act as PARTY."""
+    with _bridge(db) as bridge:
+        bridge.link(client_id, party_id)
+    click.echo(f"USS {client_id} linked to party {party_id}")
+
+
+@uss.command("unlink")
+@click.argument("client_id")
+@_db_option
+@reports_errors
+def uss_unlink(client_id: str, db: str | None) -> None:
+    """Let the USS CLIENT_ID act as itself again."""
+    with _bridge(db) as bridge:
+        bridge.unlink(client_id)
+    click.echo(f"USS {client_id} unlinked")
+
+
+@uss.command("list")
+@_db_option
+@reports_errors
+def uss_list(db: str | None) -> None:
+    """The USS links, as JSON."""
+    with _bridge(db) as bridge:
+        _print([{"client_id": c, "party": p} for c, p in bridge.links()])

@@ -48,17 +48,61 @@ def f3548_options(fn: F) -> F:
             default=False,
             help="Subscription notification indices from the clock (seconds since 2020) instead of counters.",
         ),
+        click.option(
+            "--f3548-base-url",
+            default=None,
+            help="https:// URL at which USSs reach this service's /uss/v1 (it manages the constraints"
+            " of native operations); default https://localhost.",
+        ),
+        click.option(
+            "--f3548-notify-ca",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="PEM bundle of the CAs to trust when sending constraint notifications to USSs"
+            " (default: the system's).",
+        ),
+        click.option(
+            "--f3548-notify-token-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="File holding the bearer token sent with constraint notifications (read at every"
+            " send, so a token refresher may rewrite it).",
+        ),
+        click.option(
+            "--f3548-notify-private",
+            is_flag=True,
+            default=False,
+            help="Also send constraint notifications to USS base URLs on private, loopback or"
+            " link-local addresses (tests and closed networks; off by default).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def f3548_settings(f3548_time_based_notification_index: bool = False, **auth: Any) -> dict[str, object]:
+def f3548_settings(
+    f3548_time_based_notification_index: bool = False,
+    f3548_base_url: str | None = None,
+    f3548_notify_ca: Path | None = None,
+    f3548_notify_token_file: Path | None = None,
+    f3548_notify_private: bool = False,
+    **auth: Any,
+) -> dict[str, object]:
     """The ``ApiSettings.extra`` entries the options describe."""
+    if f3548_base_url is not None and not f3548_base_url.startswith("https://"):
+        raise click.BadParameter(
+            "must be an https:// URL (F3548 requires TLS)", param_hint="--f3548-base-url"
+        )
     return {
         "f3548_auth": f3548_config(**auth),
         "f3548_time_based_index": f3548_time_based_notification_index,
+        "f3548_base_url": (f3548_base_url or "").rstrip("/") or None,
+        "f3548_notify_ca": str(f3548_notify_ca) if f3548_notify_ca is not None else None,
+        "f3548_notify_token_file": str(f3548_notify_token_file)
+        if f3548_notify_token_file is not None
+        else None,
+        "f3548_notify_private": f3548_notify_private,
     }
 
 

@@ -136,6 +136,14 @@ class AltitudeBand:
             self.upper_m, self.datum, self.ground_m
         )[1]
 
+    def w84_envelope(self) -> tuple[float, float]:
+        """The interval of heights above the WGS84 ellipsoid this band may occupy, conversion
+        uncertainty included (the geoid's undulation range for any other datum)."""
+        if self.datum is Datum.W84:
+            return self.lower_m, self.upper_m
+        lo, hi = self.msl_envelope()
+        return lo + GEOID_UNDULATION_RANGE_M[0], hi + GEOID_UNDULATION_RANGE_M[1]
+
 
 def to_msl_interval(
     value_m: Metres, datum: Datum, ground_m: tuple[float, float] | None = None

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+import h3
 import h3.api.basic_int as h3int
 import shapely
 
@@ -135,3 +136,12 @@ def cell_token(cell: int) -> str:
 def cell_area_km2(cell: int) -> float:
     """The cell's area on the WGS84 authalic sphere, km²."""
     return float(h3int.cell_area(cell, unit="km^2"))
+
+
+def cell_outlines(cells: frozenset[int]) -> list[tuple[tuple[float, float], ...]]:
+    """The outer rings (lat, lon) of the unions of ``cells``, one per connected group, each
+    vertex a vertex of one of the cells (H3 builds them from the cells' own boundaries);
+    holes are left out, which adds only whole cells (the ones in the hole)."""
+    shape = h3int.cells_to_h3shape(sorted(cells))
+    polys = [shape] if isinstance(shape, h3.LatLngPoly) else list(shape)
+    return [tuple((float(lat), float(lng)) for lat, lng in p.outer) for p in polys]

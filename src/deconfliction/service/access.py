@@ -26,6 +26,7 @@ from deconfliction.geo.timewindow import format_utc
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.awareness import AcknowledgementResult, acknowledge, require_awareness
 from deconfliction.service.clock import Clock
+from deconfliction.service.f3548.bridge import Bridge
 from deconfliction.service.limits import check_change
 from deconfliction.service.notices import ChangeViews, announce_changes
 from deconfliction.service.operations import OperationService, check_batch
@@ -198,6 +199,7 @@ class AccessService:
             self._audit(tx, changed, "operation.updated", notice, now)
             announce_changes(tx, party, before, conflicts, "updated", now, _notice_dict(notice), views)
             watch(tx, changed, "updated", conflicts, _volumes_digest(changed.volumes), now)
+            Bridge(self.store, self.clock).sync(tx, changed)  # its F3548 constraint, if published
             return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def transition(
@@ -223,6 +225,7 @@ class AccessService:
             self._audit(tx, changed, f"operation.{target.value}", None, now)
             announce_changes(tx, party, before, conflicts, target.value, now, views=views)
             watch(tx, changed, target.value, conflicts, _volumes_digest(changed.volumes), now)
+            Bridge(self.store, self.clock).sync(tx, changed)  # publish or withdraw its F3548 constraint
             return Outcome(self._own(tx, changed), views.views(party, conflicts), tuple(conflicts))
 
     def acknowledge(self, party: str, reference: str, signature: str | None = None) -> AcknowledgementResult:

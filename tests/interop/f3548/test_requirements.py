@@ -8,8 +8,6 @@ manual one, so that expiry can be tested without waiting.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,14 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from test_dss_http import AUD, ISS, KEY, NOW, _pem, token
 
 from deconfliction.api.app import ApiSettings, create_app
 from deconfliction.interop.f3548.auth import F3548AuthConfig
 from deconfliction.service.clock import ManualClock
 from deconfliction.store import Store
-from served import free_port
+from served import in_thread
 
 SC = "utm.strategic_coordination"
 CMSA = "utm.conformance_monitoring_sa"
@@ -57,21 +54,11 @@ def dss(store: Store) -> Iterator[Dss]:
     clock = ManualClock(NOW)
     config = F3548AuthConfig(public_keys=(_pem(KEY),), audiences=(AUD,), issuers=(ISS,))
     app = create_app(ApiSettings(extra={"f3548_auth": config}), store=store, clock=clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20.0
-    while not server.started:
-        assert thread.is_alive(), "the server stopped"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/dss/v1", timeout=30.0) as http:
-            yield Dss(http, clock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20.0)
+    with (
+        in_thread(app) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}/dss/v1", timeout=30.0) as http,
+    ):
+        yield Dss(http, clock)
 
 
 def t(value: datetime) -> dict[str, str]:

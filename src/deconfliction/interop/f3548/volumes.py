@@ -21,7 +21,7 @@ import shapely
 from uas_standards.astm.f3548.v21 import constants as f3548_constants
 
 from deconfliction.errors import InvalidGeometry, InvalidInput, InvalidTimeWindow
-from deconfliction.geo.altitude import ALTITUDE_LIMITS_M, GEOID_UNDULATION_RANGE_M, Datum
+from deconfliction.geo.altitude import ALTITUDE_LIMITS_M
 from deconfliction.geo.footprint import Circle, Footprint, Polygon, Position
 from deconfliction.geo.timewindow import format_utc, parse_utc
 from deconfliction.geo.volume import Volume4D
@@ -170,11 +170,7 @@ def volume_to_f3548(volume: Volume4D) -> dict[str, Any]:
         ring = fp.shape_lonlat().exterior.coords[:-1]
         outline = {"outline_polygon": {"vertices": [{"lat": y, "lng": x} for x, y in ring]}}
     band = volume.band
-    if band.datum is Datum.W84:
-        lo, hi = band.lower_m, band.upper_m
-    else:
-        msl_lo, msl_hi = band.msl_envelope()
-        lo, hi = msl_lo + GEOID_UNDULATION_RANGE_M[0], msl_hi + GEOID_UNDULATION_RANGE_M[1]
+    lo, hi = band.w84_envelope()
     return {
         "volume": {
             **outline,

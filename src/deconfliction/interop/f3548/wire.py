@@ -20,12 +20,13 @@ import functools
 import types
 import typing
 import uuid
+from collections.abc import Sequence
 from typing import Any, Final
 
 from uas_standards.astm.f3548.v21 import api
 
 from deconfliction.errors import InvalidInput, InvalidTimeWindow
-from deconfliction.interop.f3548.volumes import format_time, parse_volume4d
+from deconfliction.interop.f3548.volumes import format_time, parse_volume4d, volume_to_f3548
 from deconfliction.service.f3548.model import (
     AVAILABILITIES,
     NO_OVN,
@@ -33,6 +34,7 @@ from deconfliction.service.f3548.model import (
     OPERATIONAL_INTENT,
     AirspaceConflict,
     Availability,
+    ConstraintDetails,
     ConstraintRequest,
     EntityChange,
     Extent,
@@ -289,3 +291,25 @@ def airspace_conflict(exc: AirspaceConflict) -> dict[str, Any]:
         "missing_operational_intents": [reference(r) for r in exc.missing],
         "missing_constraints": [reference(r) for r in exc.missing_constraints],
     }
+
+
+def constraint_details(details: ConstraintDetails) -> dict[str, Any]:
+    """F3548 ``Constraint``: the reference (with its OVN) and the details' volumes."""
+    return {
+        "reference": reference(details.reference),
+        "details": {"volumes": [volume_to_f3548(v) for v in details.volumes]},
+    }
+
+
+def constraint_notification(
+    constraint_id: str, details: ConstraintDetails | None, subscriptions: Sequence[tuple[str, int]]
+) -> dict[str, Any]:
+    """F3548 ``PutConstraintDetailsParameters``: what ``POST /uss/v1/constraints`` carries;
+    without ``constraint`` when it is gone."""
+    out: dict[str, Any] = {
+        "constraint_id": constraint_id,
+        "subscriptions": [{"subscription_id": s, "notification_index": i} for s, i in subscriptions],
+    }
+    if details is not None:
+        out["constraint"] = constraint_details(details)
+    return out

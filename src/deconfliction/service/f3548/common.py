@@ -26,12 +26,15 @@ from deconfliction.geo.volume import Volume4D
 from deconfliction.service.admin import DEFAULT_DESK
 from deconfliction.service.clock import Clock
 from deconfliction.service.f3548.model import (
+    CONSTRAINT,
+    DEFAULT_BASE_URL,
     MAX_AREA_M2,
     MAX_RESULTS,
     OPERATIONAL_INTENT,
     Extent,
     Reference,
     Subscribers,
+    bridge_entity,
 )
 from deconfliction.service.notices import announce_changes
 from deconfliction.service.operations import OperationService
@@ -39,6 +42,7 @@ from deconfliction.store.auth import Desk, DesksRepo
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 from deconfliction.store.events import AuditRepo, canonical_json
 from deconfliction.store.f3548 import DssEntity, DssRepo, DssSubscription
+from deconfliction.store.f3548_bridge import BridgeRepo
 
 #: Origin of time-based notification indices (which must fit F3548's int32 until 2088).
 INDEX_EPOCH: Final = datetime(2020, 1, 1, tzinfo=UTC)
@@ -64,6 +68,11 @@ def check_area(footprints: Sequence[Footprint], path: str) -> None:
         raise AreaTooLarge(path, f"covers {area / 1e6:,.0f} km^2; the limit is {MAX_AREA_M2 / 1e6:,.0f} km^2")
 
 
+def volumes_sha256(volumes: Sequence[Volume4D]) -> str:
+    """The digest of ``volumes`` that audit entries carry instead of the volumes."""
+    return hashlib.sha256(canonical_json([volume_to_dict(v) for v in volumes]).encode()).hexdigest()
+
+
 def subscription_extent(sub: DssSubscription) -> Extent:
     return Extent.of(sub.volume)
 
@@ -77,6 +86,7 @@ class F3548Base:
         clock: Clock,
         default_minima: Minima = EN_ROUTE,
         time_based_index: bool = False,
+        base_url: str = DEFAULT_BASE_URL,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -84,6 +94,8 @@ class F3548Base:
         #: Notification indices from the clock (seconds since :data:`INDEX_EPOCH`, and
         #: always at least one more than before) instead of plain counters.
         self.time_based_index = time_based_index
+        #: Where the service answers as the managing USS of native operations' constraints.
+        self.base_url = base_url
 
     def _ensure_party(self, tx: Transaction, manager: str) -> None:
         """Register the USS as a party of kind ``uas``, with a duty desk, on first use (as
@@ -130,6 +142,10 @@ class F3548Base:
             op = dss.tx.get_operation(entity.party, entity.id)
             if any(ext.intersects(v) for ext in extents for v in op.volumes):
                 found.append(entity)
+        if kind == CONSTRAINT:  # and the native operations published as constraints (the bridge)
+            for c in dss.tx.repo(BridgeRepo).search([e.search_box() for e in extents]):
+                if any(ext.intersects(v) for ext in extents for v in c.volumes):
+                    found.append(bridge_entity(c, self.base_url))
         if len(found) > MAX_RESULTS:
             raise AreaTooLarge("area_of_interest", f"matches more than {MAX_RESULTS} entities; narrow it")
         return found
@@ -197,9 +213,7 @@ class F3548Base:
             "operation_id": op.id,
             "version": op.version,
             "state": op.state.value,
-            "volumes_sha256": hashlib.sha256(
-                canonical_json([volume_to_dict(v) for v in op.volumes]).encode()
-            ).hexdigest(),
+            "volumes_sha256": volumes_sha256(op.volumes),
         }
         tx.repo(AuditRepo).append(op.party, f"f3548.{entity.kind}.{cause}", op.party, body, now)
         announce_changes(tx, op.party, before, after, f"f3548 {cause}", now)

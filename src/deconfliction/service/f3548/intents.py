@@ -40,6 +40,7 @@ from deconfliction.service.f3548.access import (
 )
 from deconfliction.service.f3548.common import new_ovn
 from deconfliction.service.f3548.model import (
+    BRIDGE_MANAGER,
     CONSTRAINT,
     INITIAL_STATE,
     KEY_STATES,
@@ -53,9 +54,11 @@ from deconfliction.service.f3548.model import (
     IntentRequest,
     Reference,
     UssDown,
+    bridge_entity,
 )
 from deconfliction.service.f3548.subscriptions import SubscriptionUseCases, covers
 from deconfliction.store.f3548 import DssEntity, DssRepo, DssSubscription
+from deconfliction.store.f3548_bridge import BridgeRepo
 
 
 def _hull(footprints: Sequence[Footprint]) -> Footprint:
@@ -261,6 +264,9 @@ class F3548Service(SubscriptionUseCases):
         with self.store.transaction() as tx:
             dss = tx.repo(DssRepo)
             e = dss.get_entity(entity_id)
+            if e is None and kind == CONSTRAINT:  # a native operation's, published by the bridge
+                published = tx.repo(BridgeRepo).get(entity_id)
+                e = bridge_entity(published, self.base_url) if published is not None else None
             if e is None or e.kind != kind:
                 raise NotFound(f"no {what} {entity_id}")
             return self._reference(dss, e, who.manager)
@@ -287,6 +293,8 @@ class F3548Service(SubscriptionUseCases):
             self._ensure_party(tx, who.manager)
             old = dss.get_entity(entity_id)
             self._check_change(old, who, ovn, CONSTRAINT, "constraint")
+            if tx.repo(BridgeRepo).get(entity_id) is not None:
+                raise AlreadyExists(f"constraint {entity_id} is managed by {BRIDGE_MANAGER}")
             touched = list(volumes)
             if old is not None:
                 touched.extend(tx.get_operation(old.party, old.id).volumes)

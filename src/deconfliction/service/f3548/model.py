@@ -27,6 +27,7 @@ from deconfliction.geo.volume import Volume4D
 from deconfliction.store.f3548 import CONSTRAINT as CONSTRAINT
 from deconfliction.store.f3548 import OPERATIONAL_INTENT as OPERATIONAL_INTENT
 from deconfliction.store.f3548 import DssEntity, DssSubscription, SearchBox
+from deconfliction.store.f3548_bridge import BridgeConstraint
 from deconfliction.store.sql import RESOLUTION
 
 #: F3548 operational intent states a reference may be put in, and the state of the
@@ -65,6 +66,11 @@ NULL_SUBSCRIPTION_ID: Final = "00000000-0000-4000-8000-000000000000"
 #: about 0.7 km^2, like the InterUSS DSS's S2 level-13 cells). A DSS reports every entity
 #: that *may* intersect; the USSs, holding the details, decide exactly.
 DSS_RESOLUTION: Final = 8
+#: The manager named in the constraint references of native operations (the bridge):
+#: the service itself, not the native party.
+BRIDGE_MANAGER: Final = "deconfliction"
+#: Where the service answers as a USS when ``--f3548-base-url`` does not say.
+DEFAULT_BASE_URL: Final = "https://localhost"
 #: Open time bounds of a search, in epoch seconds.
 _FAR_PAST_S: Final = -1e12
 _FAR_FUTURE_S: Final = 1e12
@@ -144,6 +150,23 @@ def index_cells(footprint: Footprint) -> frozenset[int]:
 def dss_cells(footprint: Footprint) -> frozenset[int]:
     """The cells at :data:`DSS_RESOLUTION` that touch ``footprint``."""
     return covering(footprint, 0.0, DSS_RESOLUTION)
+
+
+def bridge_entity(c: BridgeConstraint, base_url: str) -> DssEntity:
+    """A native operation's published constraint as a DSS constraint reference, managed by
+    the service (:data:`BRIDGE_MANAGER`) at ``base_url``."""
+    return DssEntity(
+        id=c.id,
+        kind=CONSTRAINT,
+        party=BRIDGE_MANAGER,
+        version=c.version,
+        ovn=c.ovn,
+        state="",
+        uss_base_url=base_url,
+        subscription_id=None,
+        time_start=c.time_start,
+        time_end=c.time_end,
+    )
 
 
 # -- requests --------------------------------------------------------------------------
@@ -229,6 +252,15 @@ class SubscriptionChange:
     subscription: SubscriptionView
     operational_intents: tuple[Reference, ...] | None
     constraints: tuple[Reference, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintDetails:
+    """A published native operation as its managing USS (the service) gives it: the
+    reference, with its OVN, and the gridded volumes."""
+
+    reference: Reference
+    volumes: tuple[Volume4D, ...]
 
 
 @dataclass(frozen=True, slots=True)
