@@ -12,7 +12,9 @@ classes to exit codes and status codes in one place each.
     │   ├── InvalidGeometry          polygons, coordinates, radii, bearings, areas
     │   ├── InvalidAltitude          units, datums, inverted bands
     │   ├── InvalidTimeWindow        naive times, inverted or too long windows
-    │   └── InvalidDocument          a file or payload that is not what its format says
+    │   ├── InvalidDocument          a file or payload that is not what its format says
+    │   └── ProtocolViolation        a private-mode message that is tampered, replayed, out of
+    │                                order, truncated, over budget, or carries a bad point
     ├── NotFound                     no such object (or not one the caller may see)
     ├── Conflict                     the request contradicts the stored state
     │   ├── StaleVersion             an update against a version that is no longer current
@@ -70,6 +72,21 @@ class InvalidTimeWindow(InvalidInput):
 
 class InvalidDocument(InvalidInput):
     """A file or payload that does not follow its documented format."""
+
+
+class ProtocolViolation(InvalidInput):
+    """A private-mode message broke the protocol (docs/private-mode.md); ``code`` names
+    how, for the record: ``tampered``, ``replayed``, ``reordered``, ``truncated``,
+    ``non_canonical``, ``identity``, ``over_budget``, ``oversize``, ``commitment_mismatch``,
+    ``out_of_turn``."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(field, f"{code}: {message}")
+
+    def within(self, prefix: str) -> ProtocolViolation:
+        path = f"{prefix}.{self.field}" if self.field else prefix
+        return ProtocolViolation(path, self.code, self.rule.removeprefix(f"{self.code}: "))
 
 
 class NotFound(DeconflictionError, LookupError):
