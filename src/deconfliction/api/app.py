@@ -25,7 +25,7 @@ from prometheus_client import (
 )
 
 from deconfliction import __version__
-from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, operations
+from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, operations, private
 from deconfliction.api.dss import mount as mount_dss
 from deconfliction.api.errors import error_response
 from deconfliction.service.clock import Clock, SystemClock
@@ -162,6 +162,7 @@ def create_app(
     app.include_router(disclosures.router)
     app.include_router(audit.router)
     app.include_router(hotline.router)
+    app.include_router(private.router)  # the private-mode relay (docs/private-mode.md)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_dss(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
     return app

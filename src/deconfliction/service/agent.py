@@ -1,0 +1,244 @@
+"""A party's private-mode agent: runs rounds with one peer through the relay, and turns
+the cells the two plans share into conflict notices for its own operations.
+
+The agent's store is the party's own (a SQLite file on its own machine): its operations,
+filed there as into any store, and its records (``store.agent``). The relay is reached
+through a :class:`RelayLink`, which the command line backs with the HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from deconfliction.engine.minima import Minima
+from deconfliction.engine.operation import OperationState, check_transition
+from deconfliction.errors import AwarenessRequired, NotFound, ProtocolViolation
+from deconfliction.geo.grid import DisclosureGrid
+from deconfliction.private import psi
+from deconfliction.private.cells import SpaceTimeCell, plan_cells
+from deconfliction.private.channel import Channel, Envelope, Header
+from deconfliction.private.protocol import EpochState, Round, reference
+from deconfliction.service.clock import Clock
+from deconfliction.store import Store
+from deconfliction.store.agent import AgentRepo, PrivateNotice, RoundRecord
+
+
+class RelayLink(Protocol):
+    """The relay's routes, as the agent uses them (``api.private``)."""
+
+    def pair(self, peer: str) -> dict[str, Any]: ...
+
+    def post(self, peer: str, message: dict[str, Any]) -> dict[str, Any]: ...
+
+    def fetch(self, peer: str, epoch: int, after: int) -> list[dict[str, Any]]: ...
+
+    def refuse(self, peer: str, epoch: int, round_: int, code: str, field: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentKeys:
+    """The agent's X25519 key, the peer's public key (exchanged out of band at setup) and
+    the master key its blinding secrets are derived from (never leaves the agent)."""
+
+    private_key: bytes
+    peer_public_key: bytes
+    master_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOutcome:
+    record: RoundRecord
+    notices: list[PrivateNotice]
+
+
+def to_wire(envelope: Envelope) -> dict[str, Any]:
+    h = envelope.header
+    return {
+        "epoch": h.epoch,
+        "round": h.round,
+        "seq": h.seq,
+        "kind": h.kind,
+        "bucket": h.bucket,
+        "commitment": h.commitment,
+        "box": base64.b64encode(envelope.box).decode(),
+    }
+
+
+def from_wire(me: str, data: dict[str, Any]) -> Envelope:
+    header = Header(
+        str(data["sender"]),
+        me,
+        int(data["epoch"]),
+        int(data["round"]),
+        int(data["seq"]),
+        str(data["kind"]),
+        int(data["bucket"]),
+        data.get("commitment"),
+    )
+    return Envelope(header, base64.b64decode(data["box"]))
+
+
+@dataclass
+class Agent:
+    store: Store
+    link: RelayLink
+    party: str
+    peer: str
+    keys: AgentKeys
+    clock: Clock
+    #: how long to wait for the peer's next message before calling its round truncated
+    timeout_s: float = 60.0
+    poll_s: float = 0.05
+    sleep: Callable[[float], None] = time.sleep
+    _inbox: list[dict[str, Any]] = field(default_factory=list)
+
+    def run_round(self) -> RoundOutcome:
+        """One round with the peer: send the plan's cells not yet sent this epoch, answer
+        the peer's, and record what is now shared."""
+        started = time.perf_counter()
+        terms = self.link.pair(self.peer)
+        epoch = int(terms["epoch"])
+        grid = DisclosureGrid(**terms["grid"])
+        minima = Minima(**terms["minima"])
+        with self.store.transaction() as tx:
+            operations = [op for op in tx.list_operations(party=self.party) if op.live]
+            saved = tx.repo(AgentRepo).state(self.peer, epoch)
+        state = EpochState.from_json(saved) if saved else EpochState(epoch)
+        cells = plan_cells(operations, minima, grid)
+        new = sorted(cells.cells - state.sent_cells)
+        dst = psi.domain_tag(self.party, self.peer, epoch, grid)
+        secret = psi.EpochSecret.derive(self.keys.master_key, dst)
+        channel = Channel(
+            self.party,
+            self.peer,
+            epoch,
+            self.keys.private_key,
+            self.keys.peer_public_key,
+            state.sent,
+            state.received,
+        )
+        number = state.round + 1
+        rnd = Round(state, channel, dst, secret, number)
+        sent_bytes = received_bytes = 0
+        self._inbox = []
+        try:
+            commit = rnd.prepare(new)
+            sent_bytes += self._post(commit)
+            envelope = self._next(epoch, state, number)
+            received_bytes += len(envelope.box)
+            rnd.take_commit(envelope)
+            for part in rnd.blinded_messages():
+                sent_bytes += self._post(part)
+            tags = None
+            while tags is None:
+                envelope = self._next(epoch, state, number)
+                received_bytes += len(envelope.box)
+                tags = rnd.take_blinded(envelope)
+            sent_bytes += self._post(tags)
+            envelope = self._next(epoch, state, number)
+            received_bytes += len(envelope.box)
+            rnd.take_tags(envelope)
+        except ProtocolViolation as exc:
+            self.link.refuse(self.peer, epoch, number, exc.code, exc.field)
+            raise
+        now = self.clock.now().timestamp()
+        shared = state.shared(cells.cells)
+        notices = self._notices(epoch, operations, cells.owners, shared, now)
+        assert rnd.outgoing is not None
+        assert rnd.peer_bucket is not None
+        record = RoundRecord(
+            self.peer,
+            epoch,
+            number,
+            len(new),
+            rnd.outgoing.bucket,
+            rnd.peer_bucket,
+            len(shared),
+            sent_bytes,
+            received_bytes,
+            time.perf_counter() - started,
+            now,
+        )
+        with self.store.transaction() as tx:
+            repo = tx.repo(AgentRepo)
+            repo.save_state(self.peer, epoch, state.to_json())
+            repo.add_round(record)
+            repo.add_notices(notices)
+        return RoundOutcome(record, notices)
+
+    def _post(self, envelope: Envelope) -> int:
+        self.link.post(self.peer, to_wire(envelope))
+        return len(envelope.box)
+
+    def _next(self, epoch: int, state: EpochState, number: int) -> Envelope:
+        """The peer's next message, waiting for it up to ``timeout_s``."""
+        deadline = time.monotonic() + self.timeout_s
+        while not self._inbox:
+            self._inbox = self.link.fetch(self.peer, epoch, state.received.seq - 1)
+            if self._inbox:
+                break
+            if time.monotonic() > deadline:
+                raise ProtocolViolation(
+                    "round",
+                    "truncated",
+                    f"the peer's round {number} stopped after its message {state.received.seq - 1}",
+                )
+            self.sleep(self.poll_s)
+        return from_wire(self.party, self._inbox.pop(0))
+
+    def _notices(
+        self,
+        epoch: int,
+        operations: list[Any],
+        owners: dict[SpaceTimeCell, tuple[tuple[str, int], ...]],
+        shared: dict[SpaceTimeCell, bytes],
+        now: float,
+    ) -> list[PrivateNotice]:
+        versions = {op.id: op.version for op in operations}
+        return [
+            PrivateNotice(
+                self.peer, epoch, reference(tag), op_id, versions[op_id], c.cell, c.band, c.slot, now, None
+            )
+            for c, tag in sorted(shared.items())
+            for op_id in sorted({o for o, _ in owners[c]})
+        ]
+
+
+# -- proof of awareness -------------------------------------------------------------------
+
+
+def acknowledge(store: Store, clock: Clock, reference_: str) -> int:
+    """Acknowledge every notice of a shared cell's reference; NotFound if there is none."""
+    with store.transaction() as tx:
+        count = tx.repo(AgentRepo).acknowledge(reference_, clock.now().timestamp())
+        if not count and not any(n.reference == reference_ for n in tx.repo(AgentRepo).notices()):
+            raise NotFound(f"no notice {reference_!r}")
+    return count
+
+
+def activate(store: Store, party: str, operation_id: str) -> None:
+    """Activate one of the party's own operations in its store, as in native mode only
+    once every shared cell of its current version has been acknowledged."""
+    with store.transaction() as tx:
+        operation = tx.get_operation(party, operation_id)
+        pending = [
+            n
+            for n in tx.repo(AgentRepo).notices(operation_id)
+            if n.version == operation.version and n.acknowledged_at_s is None
+        ]
+        if pending:
+            refs = sorted({n.reference for n in pending})
+            raise AwarenessRequired(
+                f"{operation_id} shares cells with {pending[0].peer}'s plans;"
+                f" acknowledge {', '.join(refs)} first",
+                [{"reference": r, "peer": pending[0].peer} for r in refs],
+            )
+        check_transition(operation.state, OperationState.ACTIVATED)
+        tx.update_operation(
+            replace(operation, state=OperationState.ACTIVATED, version=operation.version + 1),
+            operation.version,
+        )
