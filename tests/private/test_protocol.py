@@ -32,13 +32,13 @@ def _run(red, blue, red_cells, blue_cells):
     rc, bc = red.prepare(red_cells), blue.prepare(blue_cells)
     red.take_commit(bc)
     blue.take_commit(rc)
-    red_tags = blue_tags = None
+    red_tags, blue_tags = [], []
     for env in blue.blinded_messages():
-        red_tags = red.take_blinded(env) or red_tags
+        red_tags += red.take_blinded(env)
     for env in red.blinded_messages():
-        blue_tags = blue.take_blinded(env) or blue_tags
-    red.take_tags(blue_tags)
-    blue.take_tags(red_tags)
+        blue_tags += blue.take_blinded(env)
+    assert [red.take_tags(t) for t in blue_tags][-1]
+    assert [blue.take_tags(t) for t in red_tags][-1]
 
 
 def test_each_side_learns_exactly_the_shared_cells_and_the_same_reference():

@@ -106,5 +106,10 @@ def test_commitments_bind_the_set_and_not_its_order():
         psi.check_commitment(c, b"other", points, "points")
 
 
-def test_buckets_are_powers_of_two():
-    assert [psi.bucket(n) for n in (0, 1, 256, 257, 5000)] == [256, 256, 256, 512, 8192]
+def test_buckets_are_powers_of_two_and_half_again():
+    assert [psi.bucket(n) for n in (0, 1, 256, 257, 385, 5000, 6145)] == [256, 256, 256, 384, 512, 6144, 8192]
+    for n in range(1, 70_000, 97):
+        b = psi.bucket(n)
+        assert n <= b
+        assert psi.bucket(b) == b
+        assert b <= max(256, 1.5 * n)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from deconfliction.cli import demo_private
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import print_disclosures, print_summary, wide_console
 from deconfliction.cli.tactical import AlertPrinter
@@ -71,6 +72,7 @@ def unique_conflicts(service: OperationService, parties: list[str]) -> list[Stra
     help="Which recording of the traffic package the live phase replays.",
 )
 @click.option("--no-live", is_flag=True, help="Skip the live phase.")
+@click.option("--private", is_flag=True, help="Run the rival pair in private mode (private-mode.md).")
 @reports_errors
 def demo(
     out_dir: Path,
@@ -80,6 +82,7 @@ def demo(
     live_minutes: float,
     live_sample: str,
     no_live: bool,
+    private: bool,
 ) -> None:
     """File a day of operations by two rival forces and a civil ANSP over eastern Syria,
     then replay real recorded flights against the operations under way.
@@ -108,6 +111,8 @@ def demo(
             service.add_party(party)
         for (a, b), minima in scenario.pair_minima.items():
             service.set_pair_minima(a, b, minima)
+        if private:  # the service decides none of the rivals' conflicts; their agents do
+            demo_private.make_private(str(db_path), demo_private.RIVALS)
         console.print(
             f"[bold]Euphrates deconfliction line[/bold] — {len(scenario.operations)} operations by "
             f"{', '.join(p.id for p in scenario.parties)}, {format_utc(day_start)} + 24 h"
@@ -144,6 +149,8 @@ def demo(
     (out_dir / "map.html").write_text(page, encoding="utf-8")
     console.print(f"\nStore: {db_path}\nGeoJSON: {out_dir / 'scenario.geojson'}")
     console.print(f"Map: {out_dir / 'map.html'} (opens offline)")
+    if private:
+        demo_private.run_private_pair(console, scenario, out_dir, demo_private.RIVALS)
     if no_live:
         return
     console.print()

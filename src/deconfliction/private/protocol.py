@@ -6,7 +6,8 @@ A round, the same on both sides::
                 relay, which logs it in both audit chains, and sealed to the peer)
     2. blinded  the padded, sorted blinded points, in parts of at most PART points;
                 the relay hands them on only once the receiver has committed this round
-    3. tags     the tags of the peer's points raised to our secret, in the peer's order
+    3. tags     the tags of the peer's points raised to our secret, in the peer's order,
+                in parts of at most PART tags
 
 The first round of an epoch sends every cell of the plan; each later round only the
 cells the plan gained since (a cell blinded in this epoch is never sent again), padded
@@ -127,6 +128,7 @@ class Round:
     peer_bucket: int | None = None
     peer_points: list[bytes] = field(default_factory=list)
     parts: list[Envelope] = field(default_factory=list)
+    tags: bytes = b""
 
     # -- our side -------------------------------------------------------------------------
 
@@ -183,8 +185,9 @@ class Round:
             raise ProtocolViolation("bucket", "oversize", f"{h.bucket} is not a bucket size")
         self.peer_commitment, self.peer_bucket = h.commitment, h.bucket
 
-    def take_blinded(self, envelope: Envelope) -> Envelope | None:
-        """One part of the peer's set; after the last, our tags of the whole set."""
+    def take_blinded(self, envelope: Envelope) -> list[Envelope]:
+        """One part of the peer's set; after the last, our tags of the whole set, in parts
+        of PART tags (none before)."""
         h = self._expect(envelope, "blinded")
         if self.peer_commitment is None or self.peer_bucket is None:
             raise ProtocolViolation("kind", "out_of_turn", "a blinded set before its commitment")
@@ -204,28 +207,41 @@ class Round:
             )
         self.peer_points.extend(points)
         if len(self.peer_points) < self.peer_bucket:
-            return None
+            return []
         psi.check_commitment(self.peer_commitment, self.dst, self.peer_points, "points")
         tags = psi.reblind_tags(self.secret, self.peer_points, "points")
         self.state.peer_tags.update(tags)
-        return self.channel.seal(self.number, "tags", self.peer_bucket, b"".join(tags))
+        size = self.peer_bucket
+        return [
+            self.channel.seal(
+                self.number, "tags", size, b"".join(tags[k * PART : k * PART + part_size(size, k)])
+            )
+            for k in range(parts_of(size))
+        ]
 
-    def take_tags(self, envelope: Envelope) -> None:
-        """The peer's tags of our set: ours to look the shared cells up by."""
+    def take_tags(self, envelope: Envelope) -> bool:
+        """One part of the peer's tags of our set; True once all have come, and our cells
+        can be looked up by them."""
         out = self._out()
         self._expect(envelope, "tags")
         body = self.channel.open(envelope)
-        if len(body) != out.bucket * psi.TAG_BYTES:
+        part = len(self.tags) // (PART * psi.TAG_BYTES)
+        expected = part_size(out.bucket, part) * psi.TAG_BYTES
+        if len(body) != expected:
             raise ProtocolViolation(
                 "tags",
-                "truncated" if len(body) < out.bucket * psi.TAG_BYTES else "oversize",
-                f"{out.bucket} tags of {psi.TAG_BYTES} bytes expected, got {len(body)} bytes",
+                "truncated" if len(body) < expected else "oversize",
+                f"part {part} of {out.bucket} tags holds {expected} bytes, got {len(body)}",
             )
+        self.tags += body
+        if len(self.tags) < out.bucket * psi.TAG_BYTES:
+            return False
         for k, cell in enumerate(out.cells):
             if cell is not None:
-                self.state.own_tags[cell] = body[k * psi.TAG_BYTES : (k + 1) * psi.TAG_BYTES]
+                self.state.own_tags[cell] = self.tags[k * psi.TAG_BYTES : (k + 1) * psi.TAG_BYTES]
                 self.state.sent_cells.add(cell)
         self.state.round = self.number
+        return True
 
     def _expect(self, envelope: Envelope, kind: str) -> Any:
         h = envelope.header

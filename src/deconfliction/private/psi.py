@@ -170,12 +170,16 @@ def padding(count: int) -> list[bytes]:
 
 
 def bucket(count: int, smallest: int = 256) -> int:
-    """The fixed size a set of ``count`` is padded to: the next power of two, at least
-    ``smallest``, so its size on the wire says only which power of two it is under."""
+    """The fixed size a set of ``count`` is padded to: the next of 256, 384, 512, 768,
+    1024, … (powers of two and one and a half times them), so its size on the wire says
+    only which of these steps it is under, and padding costs at most a third of a set."""
     size = smallest
-    while size < count:
+    while True:
+        if size >= count:
+            return size
+        if size * 3 // 2 >= count:
+            return size * 3 // 2
         size *= 2
-    return size
 
 
 def commitment(dst: bytes, points: Iterable[bytes]) -> str:

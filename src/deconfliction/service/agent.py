@@ -133,15 +133,18 @@ class Agent:
             rnd.take_commit(envelope)
             for part in rnd.blinded_messages():
                 sent_bytes += self._post(part)
-            tags = None
-            while tags is None:
+            tags: list[Envelope] = []
+            while not tags:
                 envelope = self._next(epoch, state, number)
                 received_bytes += len(envelope.box)
                 tags = rnd.take_blinded(envelope)
-            sent_bytes += self._post(tags)
-            envelope = self._next(epoch, state, number)
-            received_bytes += len(envelope.box)
-            rnd.take_tags(envelope)
+            for part in tags:
+                sent_bytes += self._post(part)
+            done = False
+            while not done:
+                envelope = self._next(epoch, state, number)
+                received_bytes += len(envelope.box)
+                done = rnd.take_tags(envelope)
         except ProtocolViolation as exc:
             self.link.refuse(self.peer, epoch, number, exc.code, exc.field)
             raise

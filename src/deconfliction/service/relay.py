@@ -152,7 +152,12 @@ class RelayService:
                 raise ProtocolViolation(
                     "commitment", "commitment_mismatch", "a commit carries a SHA-256 hex digest"
                 )
-            if last is not None and (last.kind != "tags" or m.round <= last.round):
+            if last is not None and (
+                last.kind != "tags"
+                or m.round <= last.round
+                or len(relay.of_round(sender, m.receiver, m.epoch, last.round, "tags"))
+                < parts_of(last.bucket)
+            ):
                 raise ProtocolViolation("round", "out_of_turn", f"round {last.round} is not finished")
             used = relay.submitted(sender, m.receiver, m.epoch)
             if used + m.bucket > policy.private_budget:
@@ -179,7 +184,8 @@ class RelayService:
         # tags: after our whole set, and the peer's whole set of the round
         sent = len(relay.of_round(sender, m.receiver, m.epoch, m.round, "blinded"))
         theirs = relay.of_round(m.receiver, sender, m.epoch, m.round, "blinded")
-        if last.kind != "blinded" or sent < parts_of(commit.bucket):
+        done = len(relay.of_round(sender, m.receiver, m.epoch, m.round, "tags"))
+        if last.kind not in ("blinded", "tags") or sent < parts_of(commit.bucket):
             raise ProtocolViolation("kind", "out_of_turn", "tags before the whole set was sent")
         if not theirs or len(theirs) < parts_of(theirs[0].bucket):
             raise ProtocolViolation("kind", "out_of_turn", "tags before the peer's set arrived")
@@ -187,7 +193,9 @@ class RelayService:
             raise ProtocolViolation(
                 "bucket", "oversize", f"the peer's set is of {theirs[0].bucket}, not {m.bucket}"
             )
-        _size(size, m.bucket * psi.TAG_BYTES, "box")
+        if done >= parts_of(m.bucket):
+            raise ProtocolViolation("kind", "out_of_turn", "every part of the tags was already sent")
+        _size(size, part_size(m.bucket, done) * psi.TAG_BYTES, "box")
         return size
 
     def _refused(
