@@ -48,7 +48,7 @@ from deconfliction.geo.grid import DEFAULT_GRID
 from deconfliction.private import psi
 from deconfliction.private.cells import plan_cells
 from deconfliction.private.channel import Channel, new_private_key, public_key
-from deconfliction.private.protocol import PART, EpochState, Round
+from deconfliction.private.protocol import PART, EpochState, Round, blind_cells
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.credentials import create_credential
 from deconfliction.store import Party, open_store
@@ -155,7 +155,7 @@ def _setup(workdir: Path, red: list[Operation], blue: list[Operation]) -> dict[s
     return setup
 
 
-def private_end_to_end(red: list[Operation], blue: list[Operation]) -> dict[str, Any]:
+def private_end_to_end(red: list[Operation], blue: list[Operation], ahead: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         s = _setup(workdir, red, blue)
@@ -187,39 +187,29 @@ def private_end_to_end(red: list[Operation], blue: list[Operation]) -> dict[str,
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+
+            def args(command: str, p: str, q: str) -> list[str]:
+                cid, secret = s["creds"][p]
+                return [
+                    *(BIN, "private", command, "--store", s["stores"][p], "--as", p, "--relay", url),
+                    *("--client-id", cid, "--client-secret", secret, "--peer", q, "--key-file"),
+                    *(str(s["keys"][p]), "--peer-key", s["public"][q], "--timeout-s", "120"),
+                ]
+
+            out: dict[str, Any] = {}
+            if ahead:
+                for p, q in (("red", "blue"), ("blue", "red")):
+                    proc = subprocess.Popen(args("ahead", p, q), stdout=subprocess.DEVNULL)
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    if status:
+                        raise RuntimeError(f"{p}'s ahead failed")
+                    out[f"{p}_ahead_cpu_s"] = usage.ru_utime + usage.ru_stime
             agents = {}
             started = time.perf_counter()
             for p, q in (("red", "blue"), ("blue", "red")):
-                cid, secret = s["creds"][p]
                 agents[p] = subprocess.Popen(
-                    [
-                        BIN,
-                        "private",
-                        "agent",
-                        "--store",
-                        s["stores"][p],
-                        "--as",
-                        p,
-                        "--relay",
-                        url,
-                        "--client-id",
-                        cid,
-                        "--client-secret",
-                        secret,
-                        "--peer",
-                        q,
-                        "--key-file",
-                        str(s["keys"][p]),
-                        "--peer-key",
-                        s["public"][q],
-                        "--json",
-                        "--timeout-s",
-                        "120",
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
+                    [*args("agent", p, q), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
                 )
-            out: dict[str, Any] = {}
             for p, proc in agents.items():
                 _, status, usage = os.wait4(proc.pid, 0)
                 stdout = proc.stdout.read() if proc.stdout else b""
@@ -295,14 +285,11 @@ def batched(n: int, shared: int) -> dict[str, Any]:
         return Round(state, channel, dst, psi.EpochSecret.derive(me.encode() * 32, dst), 1)
 
     a, b = side("a", "b"), side("b", "a")
-    hasher = psi.HashToGroup(dst)
-    t0 = time.process_time()
-    hashed = {p: hasher.many(c.encode() for c in cells[p]) for p in ("a", "b")}
-    t_hash = time.process_time() - t0
     t1 = time.process_time()
-    ca, cb = a.prepare(cells["a"], hashed["a"]), b.prepare(cells["b"], hashed["b"])
+    ahead = {p: blind_cells(dst, side_.secret, cells[p]) for p, side_ in (("a", a), ("b", b))}
     t_blind = time.process_time() - t1
     t2 = time.process_time()
+    ca, cb = a.prepare(cells["a"], ahead["a"]), b.prepare(cells["b"], ahead["b"])
     a.take_commit(cb)
     b.take_commit(ca)
     ta: list[Any] = []
@@ -317,7 +304,7 @@ def batched(n: int, shared: int) -> dict[str, Any]:
         b.take_tags(env)
     t_online = time.process_time() - t2
     assert len(a.state.shared(cells["a"])) == shared
-    cold = (t_hash + t_blind + t_online) / 2
+    cold = (t_blind + t_online) / 2
     padded = psi.bucket(n)
     wire = (32 + 16) + (padded * 32 + 16 * -(-padded // PART)) + (padded * 16 + 16 * -(-padded // PART))
     return {
@@ -369,16 +356,20 @@ def main() -> None:
         f"false-positive rate {fp['false_positive_rate']:.1%} (the grid's)"
     )
     if not args.skip_end_to_end:
-        e2e = private_end_to_end(red, blue)
-        for p in ("red", "blue"):
-            r = e2e[p]
-            per_cell = r["bytes_sent"] / max(1, r["cells_sent"])
-            print(
-                f"private, end to end, {p}: {r['cpu_s']:.2f} s CPU, {r['wall_s']:.2f} s wall;"
-                f" sent {r['cells_sent']} cells in a bucket of {r['bucket']} ({per_cell:.1f} sealed bytes"
-                f" a cell), received a bucket of {r['peer_bucket']}; {r['shared']} cells shared"
-            )
-        print(f"relay: {e2e['relay_cpu_s']:.2f} s CPU")
+        for ahead in (False, True):
+            e2e = private_end_to_end(red, blue, ahead)
+            label = "blinded ahead" if ahead else "cold"
+            for p in ("red", "blue"):
+                r = e2e[p]
+                per_cell = r["bytes_sent"] / max(1, r["cells_sent"])
+                before = f" (after {e2e[p + '_ahead_cpu_s']:.2f} s blinding ahead)" if ahead else ""
+                print(
+                    f"private, end to end, {label}, {p}: {r['cpu_s']:.2f} s CPU{before},"
+                    f" {r['wall_s']:.2f} s wall;"
+                    f" sent {r['cells_sent']} cells in a bucket of {r['bucket']} ({per_cell:.1f} sealed bytes"
+                    f" a cell), received a bucket of {r['peer_bucket']}; {r['shared']} cells shared"
+                )
+            print(f"relay: {e2e['relay_cpu_s']:.2f} s CPU")
     n = args.cells
     base = naive(n, n // 10)
     fast = batched(n, n // 10)

@@ -13,12 +13,13 @@ import h3.api.basic_int as h3int
 import orjson
 import psycopg
 
-from conftest import GRID, LAT, LON, MINIMA, circle_op
+from conftest import GRID, LAT, LON, MINIMA, circle_op, run
 from deconfliction.engine.minima import MinimaPolicy
 from deconfliction.engine.strategic import operation_conflict
 from deconfliction.private.cells import plan_cells
 from deconfliction.store import open_store
 from deconfliction.store.agent import AgentRepo
+from served import Server
 
 
 def _plan(url, party):
@@ -136,3 +137,46 @@ def test_the_relay_store_and_log_hold_no_cell_coordinate_or_plan_field(private_p
         "altitude",
     ):
         assert field not in text
+
+
+def test_cells_blinded_ahead_are_used_by_the_round(private_pair):
+    for party, peer in (("red", "blue"), ("blue", "red")):
+        args = private_pair.agent_args(party, peer)
+        args[1] = "ahead"
+        made = run(*args)
+        assert made.returncode == 0, made.stderr
+        assert int(made.stdout.split()[0]) > 0
+        again = run(*args)  # nothing left to blind
+        assert again.stdout.startswith("0 cells"), again.stdout
+    done = private_pair.both_rounds()
+    assert all(r.returncode == 0 for r in done.values()), done
+    red_ops, blue_ops = _plan(private_pair.stores["red"], "red"), _plan(private_pair.stores["blue"], "blue")
+    expected = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
+    assert {(n.cell, n.band, n.slot) for n in _notices(private_pair.stores["red"])} == {
+        (c.cell, c.band, c.slot) for c in expected
+    }
+    store = open_store(private_pair.stores["red"])
+    try:
+        with store.transaction() as tx:
+            epoch = tx.repo(AgentRepo).rounds("blue")[0].epoch
+            assert tx.repo(AgentRepo).ahead("blue", epoch) == {}  # spent by the round
+            assert tx.repo(AgentRepo).ahead("blue", epoch + 1)  # tomorrow's, ready
+    finally:
+        store.close()
+
+
+def test_agents_wait_out_the_relays_rate_limit(private_pair, store_url):
+    private_pair.relay.stop()
+    slow = Server(
+        store_url,
+        private_pair.workdir,
+        extra_args=["--rate-per-s", "4", "--rate-burst", "4", "--log-level", "info"],
+    ).start()
+    private_pair.relay = slow
+    try:
+        done = private_pair.both_rounds()
+    finally:
+        slow.stop()
+    assert all(r.returncode == 0 for r in done.values()), done
+    assert _notices(private_pair.stores["red"])
+    assert '"status": 429' in (private_pair.workdir / "server.log").read_text()  # the limit did bite

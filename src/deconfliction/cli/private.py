@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import orjson
 
 from deconfliction.cli.connection import remote
 from deconfliction.cli.errors import reports_errors
-from deconfliction.client import Client
+from deconfliction.client import ApiError, Client
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import cell_token
 from deconfliction.private.channel import decode_key, encode_key, new_private_key, public_key
@@ -27,24 +29,39 @@ from deconfliction.service.clock import SystemClock
 from deconfliction.store import open_store
 from deconfliction.store.agent import AgentRepo
 
+R = TypeVar("R")
+
 
 class ClientLink:
-    """The relay's routes through the HTTP client."""
+    """The relay's routes through the HTTP client. A request refused for rate (429) is
+    sent again after the wait the relay names: a round's polling must not fail on it."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, sleep: Callable[[float], None] = time.sleep, tries: int = 20) -> None:
         self.client = client
+        self.sleep = sleep
+        self.tries = tries
+
+    def _call(self, call: Callable[[], R]) -> R:
+        for _ in range(self.tries - 1):
+            try:
+                return call()
+            except ApiError as exc:
+                if exc.status != 429:
+                    raise
+                self.sleep(exc.retry_after_s or 1.0)
+        return call()
 
     def pair(self, peer: str) -> dict[str, Any]:
-        return self.client.private_pair(peer)
+        return self._call(lambda: self.client.private_pair(peer))
 
     def post(self, peer: str, message: dict[str, Any]) -> dict[str, Any]:
-        return self.client.private_post(peer, message)
+        return self._call(lambda: self.client.private_post(peer, message))
 
     def fetch(self, peer: str, epoch: int, after: int) -> list[dict[str, Any]]:
-        return self.client.private_messages(peer, epoch, after)
+        return self._call(lambda: self.client.private_messages(peer, epoch, after))
 
     def refuse(self, peer: str, epoch: int, round_: int, code: str, field: str) -> None:
-        self.client.private_refusal(peer, epoch, round_, code, field)
+        self._call(lambda: self.client.private_refusal(peer, epoch, round_, code, field))
 
 
 def write_keys(path: Path) -> str:
@@ -99,65 +116,104 @@ def _relay_options(command: Any) -> Any:
     return command
 
 
+def _agent_options(command: Any) -> Any:
+    """The options of a command that acts as the party's agent towards one peer."""
+    for option in reversed(
+        [
+            _STORE,
+            _PARTY,
+            click.option("--relay", envvar="DECONFLICTION_URL", required=True, help="Relay base URL."),
+            click.option("--client-id", envvar="DECONFLICTION_CLIENT_ID", help="Credential id at the relay."),
+            click.option("--client-secret", envvar="DECONFLICTION_CLIENT_SECRET", help="Its secret."),
+            click.option("--peer", required=True, help="The other party of the private pair."),
+            click.option(
+                "--key-file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                required=True,
+                help="From `keys`.",
+            ),
+            click.option("--peer-key", required=True, help="The peer's public key, received out of band."),
+            click.option(
+                "--timeout-s",
+                default=60.0,
+                show_default=True,
+                help="Wait this long for the peer's next message.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def _agent(options: dict[str, Any]) -> Iterator[Agent]:
+    keys_ = read_keys(options["key_file"], options["peer_key"])
+    store = open_store(options["store_url"])
+    try:
+        with remote(options["relay"], options["client_id"], options["client_secret"]) as client:
+            yield Agent(
+                store,
+                ClientLink(client),
+                options["party"],
+                options["peer"],
+                keys_,
+                SystemClock(),
+                timeout_s=options["timeout_s"],
+            )
+    finally:
+        store.close()
+
+
 @private.command("agent")
-@_STORE
-@_PARTY
-@_relay_options
-@click.option(
-    "--key-file", type=click.Path(path_type=Path, dir_okay=False), required=True, help="From `keys`."
-)
-@click.option("--peer-key", required=True, help="The peer's public key, received out of band.")
+@_agent_options
 @click.option(
     "--rounds", default=1, show_default=True, type=click.IntRange(min=0), help="Rounds to run (0: forever)."
 )
 @click.option("--every-s", default=60.0, show_default=True, help="Seconds between rounds.")
 @click.option(
-    "--timeout-s", default=60.0, show_default=True, help="Wait this long for the peer's next message."
+    "--ahead", is_flag=True, help="Between rounds, blind the plan's cells for this epoch and the next ahead."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print each round as JSON.")
 @reports_errors
-def agent(
-    store_url: str,
-    party: str,
-    relay: str,
-    client_id: str | None,
-    client_secret: str | None,
-    peer: str,
-    key_file: Path,
-    peer_key: str,
-    rounds: int,
-    every_s: float,
-    timeout_s: float,
-    as_json: bool,
-) -> None:
+def agent(rounds: int, every_s: float, ahead: bool, as_json: bool, **options: Any) -> None:
     """Run rounds with PEER through the relay, from the plans in the agent's own store."""
-    keys_ = read_keys(key_file, peer_key)
-    store = open_store(store_url)
-    try:
-        with remote(relay, client_id, client_secret) as client:
-            runner = Agent(store, ClientLink(client), party, peer, keys_, SystemClock(), timeout_s=timeout_s)
-            done = 0
-            while rounds == 0 or done < rounds:
-                if done:
-                    time.sleep(every_s)
-                outcome = runner.run_round()
-                done += 1
-                r = outcome.record
-                refs = sorted({n.reference for n in outcome.notices})
-                if as_json:
-                    click.echo(orjson.dumps({"round": asdict(r), "references": refs}).decode())
-                else:
+    with _agent(options) as runner:
+        done = 0
+        while rounds == 0 or done < rounds:
+            if done:
+                time.sleep(every_s)
+            outcome = runner.run_round()
+            done += 1
+            r = outcome.record
+            refs = sorted({n.reference for n in outcome.notices})
+            if as_json:
+                click.echo(orjson.dumps({"round": asdict(r), "references": refs}).decode())
+            else:
+                click.echo(
+                    f"epoch {r.epoch} round {r.round}: sent {r.cells_sent} new cells (bucket {r.bucket}),"
+                    f" peer bucket {r.peer_bucket}; {r.shared} cells shared in {r.seconds:.2f} s"
+                )
+                for n in outcome.notices:
                     click.echo(
-                        f"epoch {r.epoch} round {r.round}: sent {r.cells_sent} new cells (bucket {r.bucket}),"
-                        f" peer bucket {r.peer_bucket}; {r.shared} cells shared in {r.seconds:.2f} s"
+                        f"  {n.reference} {n.operation_id}@{n.version} cell {cell_token(n.cell)}"
+                        f" band {n.band} slot {n.slot}"
                     )
-                    for n in outcome.notices:
-                        click.echo(
-                            f"  {n.reference} {n.operation_id}@{n.version} cell {cell_token(n.cell)}"
-                            f" band {n.band} slot {n.slot}"
-                        )
-    finally:
-        store.close()
+            if ahead and (rounds == 0 or done < rounds):
+                runner.blind_ahead()
+
+
+@private.command("ahead")
+@_agent_options
+@click.option(
+    "--epochs", default=2, show_default=True, type=click.IntRange(1, 7), help="This epoch and the next N-1."
+)
+@reports_errors
+def ahead_command(epochs: int, **options: Any) -> None:
+    """Blind the plan's cells ahead of their rounds (after filing, or before midnight), so
+    that a round only re-blinds the peer's set."""
+    with _agent(options) as runner:
+        count = runner.blind_ahead(epochs)
+    click.echo(f"{count} cells blinded ahead")
 
 
 @private.command("notices")

@@ -43,6 +43,12 @@ def part_size(bucket: int, part: int) -> int:
     return min(PART, bucket - part * PART)
 
 
+def blind_cells(dst: bytes, secret: psi.EpochSecret, cells: Iterable[SpaceTimeCell]) -> list[bytes]:
+    """Each cell hashed to the group under ``dst`` and raised to ``secret``: what a round
+    sends of it, computable as soon as the cell is known (blinding ahead)."""
+    return psi.blind(secret, psi.HashToGroup(dst).many(c.encode() for c in cells))
+
+
 def reference(tag: bytes) -> str:
     """The reference both sides cite for a shared cell: they hold the same tag."""
     return "PX-" + tag.hex()[:10].upper()
@@ -132,13 +138,11 @@ class Round:
 
     # -- our side -------------------------------------------------------------------------
 
-    def prepare(self, new_cells: Sequence[SpaceTimeCell], hashed: Sequence[bytes] | None = None) -> Envelope:
-        """Blind ``new_cells`` (``hashed``: their points, if hashed ahead), pad them to a
-        bucket, sort, commit: the round's commit message."""
-        points = (
-            hashed if hashed is not None else psi.HashToGroup(self.dst).many(c.encode() for c in new_cells)
-        )
-        blinded = psi.blind(self.secret, points)
+    def prepare(self, new_cells: Sequence[SpaceTimeCell], blinded: Sequence[bytes] | None = None) -> Envelope:
+        """Blind ``new_cells`` (``blinded``: their blinded points, if blinded ahead with
+        :func:`blind_cells`), pad them to a bucket, sort, commit: the round's commit message."""
+        if blinded is None:
+            blinded = blind_cells(self.dst, self.secret, new_cells)
         size = psi.bucket(len(blinded))
         dummies = psi.padding(size - len(blinded))
         pairs: list[tuple[bytes, SpaceTimeCell | None]] = [*zip(blinded, new_cells, strict=True)]

@@ -21,7 +21,7 @@ from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.private import psi
 from deconfliction.private.cells import SpaceTimeCell, plan_cells
 from deconfliction.private.channel import Channel, Envelope, Header
-from deconfliction.private.protocol import EpochState, Round, reference
+from deconfliction.private.protocol import EpochState, Round, blind_cells, reference
 from deconfliction.service.clock import Clock
 from deconfliction.store import Store
 from deconfliction.store.agent import AgentRepo, PrivateNotice, RoundRecord
@@ -100,18 +100,20 @@ class Agent:
         """One round with the peer: send the plan's cells not yet sent this epoch, answer
         the peer's, and record what is now shared."""
         started = time.perf_counter()
-        terms = self.link.pair(self.peer)
-        epoch = int(terms["epoch"])
-        grid = DisclosureGrid(**terms["grid"])
-        minima = Minima(**terms["minima"])
+        epoch, grid, minima = self._terms()
         with self.store.transaction() as tx:
             operations = [op for op in tx.list_operations(party=self.party) if op.live]
-            saved = tx.repo(AgentRepo).state(self.peer, epoch)
+            repo = tx.repo(AgentRepo)
+            saved = repo.state(self.peer, epoch)
+            ahead = repo.ahead(self.peer, epoch)
         state = EpochState.from_json(saved) if saved else EpochState(epoch)
         cells = plan_cells(operations, minima, grid)
         new = sorted(cells.cells - state.sent_cells)
         dst = psi.domain_tag(self.party, self.peer, epoch, grid)
         secret = psi.EpochSecret.derive(self.keys.master_key, dst)
+        missing = [c for c in new if (c.cell, c.band, c.slot) not in ahead]
+        fresh = dict(zip(missing, blind_cells(dst, secret, missing), strict=True))
+        blinded = [fresh[c] if c in fresh else ahead[(c.cell, c.band, c.slot)] for c in new]
         channel = Channel(
             self.party,
             self.peer,
@@ -126,7 +128,7 @@ class Agent:
         sent_bytes = received_bytes = 0
         self._inbox = []
         try:
-            commit = rnd.prepare(new)
+            commit = rnd.prepare(new, blinded)
             sent_bytes += self._post(commit)
             envelope = self._next(epoch, state, number)
             received_bytes += len(envelope.box)
@@ -168,10 +170,40 @@ class Agent:
         )
         with self.store.transaction() as tx:
             repo = tx.repo(AgentRepo)
+            repo.drop_ahead(self.peer, epoch)
             repo.save_state(self.peer, epoch, state.to_json())
             repo.add_round(record)
             repo.add_notices(notices)
         return RoundOutcome(record, notices)
+
+    def _terms(self) -> tuple[int, DisclosureGrid, Minima]:
+        terms = self.link.pair(self.peer)
+        return int(terms["epoch"]), DisclosureGrid(**terms["grid"]), Minima(**terms["minima"])
+
+    def blind_ahead(self, epochs: int = 2) -> int:
+        """Blind, for this epoch and the next ``epochs - 1``, the plan's cells that no
+        round of the epoch has sent and no earlier call has blinded: a round then only
+        re-blinds the peer's set. Returns how many cells were blinded."""
+        current, grid, minima = self._terms()
+        with self.store.transaction() as tx:
+            operations = [op for op in tx.list_operations(party=self.party) if op.live]
+        cells = plan_cells(operations, minima, grid).cells
+        done = 0
+        for epoch in range(current, current + epochs):
+            with self.store.transaction() as tx:
+                repo = tx.repo(AgentRepo)
+                saved = repo.state(self.peer, epoch)
+                have = repo.ahead(self.peer, epoch)
+            sent = EpochState.from_json(saved).sent_cells if saved else set()
+            todo = sorted(c for c in cells - sent if (c.cell, c.band, c.slot) not in have)
+            dst = psi.domain_tag(self.party, self.peer, epoch, grid)
+            points = blind_cells(dst, psi.EpochSecret.derive(self.keys.master_key, dst), todo)
+            with self.store.transaction() as tx:
+                tx.repo(AgentRepo).save_ahead(
+                    self.peer, epoch, {(c.cell, c.band, c.slot): p for c, p in zip(todo, points, strict=True)}
+                )
+            done += len(todo)
+        return done
 
     def _post(self, envelope: Envelope) -> int:
         self.link.post(self.peer, to_wire(envelope))

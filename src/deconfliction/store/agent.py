@@ -3,6 +3,7 @@ its progress in each epoch with each peer, each round's figures, and its notices
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,26 @@ class AgentRepo(SqlRepo):
             )
             for r in rows
         ]
+
+    def ahead(self, peer: str, epoch: int) -> dict[tuple[int, int, int], bytes]:
+        """The points blinded ahead for ``epoch``, by (cell, band, slot)."""
+        rows = self._x(
+            "SELECT cell, band, slot, point FROM private_agent_ahead WHERE peer = ? AND epoch = ?",
+            (peer, epoch),
+        ).fetchall()
+        return {(int(c), int(b), int(s)): base64.b64decode(p) for c, b, s, p in rows}
+
+    def save_ahead(self, peer: str, epoch: int, points: dict[tuple[int, int, int], bytes]) -> None:
+        self._many(
+            "INSERT INTO private_agent_ahead (peer, epoch, cell, band, slot, point) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (peer, epoch, cell, band, slot) DO NOTHING",
+            [(peer, epoch, c, b, s, base64.b64encode(p).decode()) for (c, b, s), p in points.items()],
+        )
+
+    def drop_ahead(self, peer: str, through_epoch: int) -> None:
+        """Forget the points of epochs up to ``through_epoch``: a round has sent them (a
+        cell is never sent twice in an epoch) or they are past."""
+        self._x("DELETE FROM private_agent_ahead WHERE peer = ? AND epoch <= ?", (peer, through_epoch))
 
     def acknowledge(self, reference: str, at_s: float) -> int:
         cursor = self._x(

@@ -72,3 +72,14 @@ CREATE TABLE private_notices (
     acknowledged_at_s DOUBLE PRECISION,
     PRIMARY KEY (peer, epoch, reference, operation_id, version)
 );
+-- Cells blinded ahead of their round (when the plan was filed, or before the epoch
+-- began), so that a round only re-blinds the peer's set: the point each cell will send.
+CREATE TABLE private_agent_ahead (
+    peer TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    cell BIGINT NOT NULL,
+    band INTEGER NOT NULL,
+    slot BIGINT NOT NULL,
+    point TEXT NOT NULL,
+    PRIMARY KEY (peer, epoch, cell, band, slot)
+);
