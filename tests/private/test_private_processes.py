@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import h3.api.basic_int as h3int
@@ -15,6 +16,7 @@ import psycopg
 
 from conftest import GRID, LAT, LON, MINIMA, circle_op, run
 from deconfliction.engine.minima import MinimaPolicy
+from deconfliction.engine.operation import OperationState
 from deconfliction.engine.strategic import operation_conflict
 from deconfliction.private.cells import plan_cells
 from deconfliction.store import open_store
@@ -180,3 +182,58 @@ def test_agents_wait_out_the_relays_rate_limit(private_pair, store_url):
     assert all(r.returncode == 0 for r in done.values()), done
     assert _notices(private_pair.stores["red"])
     assert '"status": 429' in (private_pair.workdir / "server.log").read_text()  # the limit did bite
+
+
+def test_notices_acknowledgements_activation_and_the_leak_report(private_pair):
+    done = private_pair.both_rounds()
+    assert all(r.returncode == 0 for r in done.values()), done
+    store = private_pair.stores["red"]
+    listed = run("private", "notices", "--store", store)
+    assert listed.returncode == 0
+    assert "to acknowledge" in listed.stdout
+    refs = sorted({n.reference for n in _notices(store)})
+    s = open_store(store)
+    try:
+        with s.transaction() as tx:
+            op = tx.get_operation("red", "red-strike-1")
+            tx.update_operation(
+                replace(op, state=OperationState.ACCEPTED, version=op.version + 1), op.version
+            )
+    finally:
+        s.close()
+    refused = run("private", "activate", "red-strike-1", "--store", store, "--as", "red")
+    assert refused.returncode == 5, refused.stderr
+    assert refs[0] in refused.stderr
+    assert run("private", "ack", "PX-0000000000", "--store", store).returncode == 4
+    for ref in refs:
+        acked = run("private", "ack", ref, "--store", store)
+        assert acked.returncode == 0, acked.stderr
+    activated = run("private", "activate", "red-strike-1", "--store", store, "--as", "red")
+    assert activated.returncode == 0, activated.stderr
+    cid, secret = private_pair.creds["red"]
+    report = run(
+        "private",
+        "report",
+        "--store",
+        store,
+        "--relay",
+        private_pair.relay.url,
+        "--peer",
+        "blue",
+        "--client-id",
+        cid,
+        "--client-secret",
+        secret,
+    )
+    assert report.returncode == 0, report.stderr
+    data = orjson.loads(report.stdout)
+    [round_] = data["rounds"]
+    red_ops, blue_ops = _plan(store, "red"), _plan(private_pair.stores["blue"], "blue")
+    shared = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
+    assert round_["shared_cells"] == len(shared) == len(data["we_learned"])
+    assert round_["we_sent"]["cells"] == len(plan_cells(red_ops, MINIMA, GRID))
+    [relay_round] = data["relay"]["rounds"]
+    assert set(relay_round["sides"]) == {"red", "blue"}
+    assert relay_round["sides"]["red"]["bucket"] == round_["we_sent"]["bucket"]
+    relay_text = orjson.dumps(data["relay"]).decode()
+    assert not any(str(c.cell) in relay_text for c in shared)

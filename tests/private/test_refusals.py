@@ -63,6 +63,8 @@ def test_the_relay_refuses_and_records_each_bad_header(private_pair):
         _refused(red, _message(epoch, 0, "commit", bucket=1 << 17), "over_budget", "bucket")
         _refused(red, _message(epoch, 0, "commit", box_bytes=20), "truncated", "box")
         _refused(red, _message(epoch + 5, 0, "commit"), "out_of_turn", "epoch")
+        _refused(red, _message(epoch + 1, 0, "commit"), "out_of_turn", "epoch")  # tomorrow's budget
+        _refused(red, _message(epoch - 1, 0, "commit"), "out_of_turn", "epoch")
         red.private_post("blue", _message(epoch, 0, "commit"))
         _refused(red, _message(epoch, 0, "commit"), "replayed", "seq")
         _refused(red, _message(epoch, 1, "blinded", box_bytes=256 * 32 + 17), "oversize", "box")
@@ -80,6 +82,8 @@ def test_the_relay_refuses_and_records_each_bad_header(private_pair):
         "oversize",
         "over_budget",
         "truncated",
+        "out_of_turn",
+        "out_of_turn",
         "out_of_turn",
         "replayed",
         "oversize",

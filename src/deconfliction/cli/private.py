@@ -135,9 +135,9 @@ def _agent_options(command: Any) -> Any:
             click.option("--peer-key", required=True, help="The peer's public key, received out of band."),
             click.option(
                 "--timeout-s",
-                default=60.0,
+                default=600.0,
                 show_default=True,
-                help="Wait this long for the peer's next message.",
+                help="Wait this long for the peer's next message (its agent may start later).",
             ),
         ]
     ):

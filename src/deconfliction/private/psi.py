@@ -22,15 +22,14 @@ input, is refused here first).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-import rbcl
-
-from deconfliction.errors import ProtocolViolation
+from deconfliction.errors import DeconflictionError, ProtocolViolation
 from deconfliction.geo.grid import DisclosureGrid
 
 POINT_BYTES: Final = 32
@@ -40,6 +39,19 @@ TAG_BYTES: Final = 16
 IDENTITY: Final = bytes(POINT_BYTES)
 SUITE: Final = b"ristretto255_XMD:SHA-512_R255MAP_RO_"
 _OVERSIZE: Final = b"H2C-OVERSIZE-DST-"
+
+
+@functools.cache
+def _sodium() -> Any:
+    """libsodium's ristretto255 functions (``rbcl``), imported on first use: the relay,
+    which only counts and forwards, and the rest of the package run without them."""
+    try:
+        import rbcl
+    except ImportError as exc:  # pragma: no cover - the private extra is in every test setup
+        raise DeconflictionError(
+            "private mode's agent needs libsodium's ristretto255: pip install 'deconfliction[private]'"
+        ) from exc
+    return rbcl
 
 
 def domain_tag(party_a: str, party_b: str, epoch: int, grid: DisclosureGrid) -> bytes:
@@ -89,10 +101,10 @@ class HashToGroup:
         return hashlib.sha512(h.digest() + b"\x01" + self._prime).digest()
 
     def __call__(self, msg: bytes) -> bytes:
-        return bytes(rbcl.crypto_core_ristretto255_from_hash(self.uniform(msg)))
+        return bytes(_sodium().crypto_core_ristretto255_from_hash(self.uniform(msg)))
 
     def many(self, msgs: Iterable[bytes]) -> list[bytes]:
-        from_hash, uniform = rbcl.crypto_core_ristretto255_from_hash, self.uniform
+        from_hash, uniform = _sodium().crypto_core_ristretto255_from_hash, self.uniform
         return [bytes(from_hash(uniform(m))) for m in msgs]
 
 
@@ -108,7 +120,7 @@ class EpochSecret:
         if len(master_key) < 32:
             raise ValueError("the master key must be at least 32 bytes")
         wide = hmac.new(master_key, b"epoch-secret|" + dst, hashlib.sha512).digest()
-        scalar = bytes(rbcl.crypto_core_ristretto255_scalar_reduce(wide))
+        scalar = bytes(_sodium().crypto_core_ristretto255_scalar_reduce(wide))
         if scalar == bytes(32):  # probability 2^-252; never multiply by zero
             raise ValueError("the derived scalar is zero")
         return EpochSecret(scalar)
@@ -120,7 +132,7 @@ def check_point(point: bytes, field: str) -> None:
         raise ProtocolViolation(field, "oversize", f"a point is {POINT_BYTES} bytes, got {len(point)}")
     if point == IDENTITY:
         raise ProtocolViolation(field, "identity", "the identity element is not a blinded cell")
-    if not rbcl.crypto_core_ristretto255_is_valid_point(point):
+    if not _sodium().crypto_core_ristretto255_is_valid_point(point):
         raise ProtocolViolation(field, "non_canonical", "not a canonical ristretto255 encoding")
 
 
@@ -133,7 +145,7 @@ def split_points(blob: bytes, field: str) -> list[bytes]:
 
 def blind(secret: EpochSecret, points: Iterable[bytes]) -> list[bytes]:
     """Each of our own hashed points raised to our secret."""
-    mul, s = rbcl.crypto_scalarmult_ristretto255, secret.scalar
+    mul, s = _sodium().crypto_scalarmult_ristretto255, secret.scalar
     return [bytes(mul(s, p)) for p in points]
 
 
@@ -147,7 +159,7 @@ def reblind_tags(secret: EpochSecret, points: Sequence[bytes], field: str) -> li
 
     A point that is the identity, not canonical, or whose product is the identity is
     refused with its index in ``field``."""
-    mul, s = rbcl.crypto_scalarmult_ristretto255, secret.scalar
+    mul, s = _sodium().crypto_scalarmult_ristretto255, secret.scalar
     out = []
     for k, p in enumerate(points):
         if p == IDENTITY:
@@ -166,7 +178,7 @@ def reblind_tags(secret: EpochSecret, points: Sequence[bytes], field: str) -> li
 def padding(count: int) -> list[bytes]:
     """``count`` random group elements: dummies that fill a set up to its bucket, which no
     cell of the peer's can ever meet (they are hashed from nothing)."""
-    return [bytes(rbcl.crypto_core_ristretto255_random()) for _ in range(count)]
+    return [bytes(_sodium().crypto_core_ristretto255_random()) for _ in range(count)]
 
 
 def bucket(count: int, smallest: int = 256) -> int:

@@ -91,7 +91,7 @@ class Agent:
     keys: AgentKeys
     clock: Clock
     #: how long to wait for the peer's next message before calling its round truncated
-    timeout_s: float = 60.0
+    timeout_s: float = 600.0
     poll_s: float = 0.05
     sleep: Callable[[float], None] = time.sleep
     _inbox: list[dict[str, Any]] = field(default_factory=list)
@@ -257,14 +257,11 @@ def acknowledge(store: Store, clock: Clock, reference_: str) -> int:
 
 def activate(store: Store, party: str, operation_id: str) -> None:
     """Activate one of the party's own operations in its store, as in native mode only
-    once every shared cell of its current version has been acknowledged."""
+    once every shared cell found for it has been acknowledged."""
     with store.transaction() as tx:
         operation = tx.get_operation(party, operation_id)
-        pending = [
-            n
-            for n in tx.repo(AgentRepo).notices(operation_id)
-            if n.version == operation.version and n.acknowledged_at_s is None
-        ]
+        # every version's: a version filed since the last round has no notices of its own yet
+        pending = [n for n in tx.repo(AgentRepo).notices(operation_id) if n.acknowledged_at_s is None]
         if pending:
             refs = sorted({n.reference for n in pending})
             raise AwarenessRequired(

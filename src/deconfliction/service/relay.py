@@ -127,8 +127,10 @@ class RelayService:
             raise ProtocolViolation(
                 "kind", "out_of_turn", f"unknown step {m.kind!r}; one of {', '.join(KINDS)}"
             )
+        # A round starts (commits) only in the current epoch, so a party has one budget a
+        # day; one begun just before midnight may finish in the next.
         current = self.epoch()
-        if not current - 1 <= m.epoch <= current + 1:
+        if m.epoch != current and not (m.kind != "commit" and m.epoch == current - 1):
             raise ProtocolViolation("epoch", "out_of_turn", f"epoch {m.epoch} is not open (now {current})")
         if m.bucket < 1 or psi.bucket(m.bucket) != m.bucket:
             raise ProtocolViolation(

@@ -4,7 +4,7 @@ its progress in each epoch with each peer, each round's figures, and its notices
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -103,6 +103,19 @@ class AgentRepo(SqlRepo):
         ]
 
     def add_notices(self, notices: list[PrivateNotice]) -> None:
+        """Store new notices; one whose cell (reference) the same operation's earlier
+        version already acknowledged stays acknowledged: the shared cell is the same."""
+        acked = {
+            (str(p), int(e), str(r), str(o)): float(at)
+            for p, e, r, o, at in self._x(
+                "SELECT peer, epoch, reference, operation_id, MIN(acknowledged_at_s) FROM private_notices"
+                " WHERE acknowledged_at_s IS NOT NULL GROUP BY peer, epoch, reference, operation_id"
+            ).fetchall()
+        }
+        notices = [
+            replace(n, acknowledged_at_s=acked.get((n.peer, n.epoch, n.reference, n.operation_id)))
+            for n in notices
+        ]
         self._many(
             f"INSERT INTO private_notices ({_NOTICE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (peer, epoch, reference, operation_id, version) DO NOTHING",
