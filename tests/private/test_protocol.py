@@ -12,7 +12,7 @@ from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.private import psi
 from deconfliction.private.cells import SpaceTimeCell
 from deconfliction.private.channel import Channel, ChannelState, new_private_key, public_key
-from deconfliction.private.protocol import PART, EpochState, Round
+from deconfliction.private.protocol import PART, EpochState, Round, padded_set
 
 KEYS = {"red": new_private_key(), "blue": new_private_key()}
 DST = psi.domain_tag("red", "blue", 5, DisclosureGrid())
@@ -131,3 +131,16 @@ def test_a_commitment_the_relay_swapped_is_refused():
     red, _, _, bc = _started()
     swapped = replace(bc, header=replace(bc.header, commitment="00" * 32))
     assert _code(lambda: red.take_commit(swapped)) == "tampered"
+
+
+def test_a_round_resumed_from_its_saved_set_seals_the_same_bytes():
+    red = _side("red", "blue")
+    saved = EpochState.from_json(red.state.to_json())  # before the round
+    saved.pending = padded_set(DST, red.secret, _cells(1, 2, 3))
+    saved = EpochState.from_json(saved.to_json())
+    first = _side("red", "blue", EpochState.from_json(saved.to_json()))
+    again = _side("red", "blue", EpochState.from_json(saved.to_json()))
+    assert first.resume(saved.pending) == again.resume(saved.pending)
+    assert first.blinded_messages() == again.blinded_messages()
+    assert {c for c in saved.pending.cells if c is not None} == set(_cells(1, 2, 3))
+    assert len(saved.pending.points) == 256

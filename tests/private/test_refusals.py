@@ -13,15 +13,17 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import BIN, GRID
+from conftest import BIN, GRID, MINIMA
 from deconfliction.cli.private import read_keys
 from deconfliction.client import ApiError, Client
 from deconfliction.private import psi
+from deconfliction.private.cells import plan_cells
 from deconfliction.private.channel import Channel
 from deconfliction.service.admin import AdminService
 from deconfliction.service.agent import to_wire
 from deconfliction.service.clock import SystemClock
 from deconfliction.store import open_store
+from deconfliction.store.agent import AgentRepo
 from deconfliction.store.events import AuditRepo
 
 
@@ -177,3 +179,31 @@ def test_a_round_the_peer_never_finishes_is_refused_as_truncated(private_pair):
     with _client(private_pair, "red") as client:
         report = client.private_report("blue")
     assert [(r["code"], r["reporter"]) for r in report["refusals"]] == [("truncated", "red")]
+    # the round is not lost: run again with the peer, red resumes it where it stopped
+    # (its commitment and set, already at the relay, are not sent twice)
+    done = private_pair.both_rounds()
+    assert all(r.returncode == 0 for r in done.values()), done
+    red_ops, blue_ops = _ops(private_pair.stores["red"], "red"), _ops(private_pair.stores["blue"], "blue")
+    expected = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
+    for party in ("red", "blue"):
+        store = open_store(private_pair.stores[party])
+        try:
+            with store.transaction() as tx:
+                found = {(n.cell, n.band, n.slot) for n in tx.repo(AgentRepo).notices()}
+                [record] = tx.repo(AgentRepo).rounds("blue" if party == "red" else "red")
+        finally:
+            store.close()
+        assert found == {(c.cell, c.band, c.slot) for c in expected}
+        assert record.round == 1
+    with _client(private_pair, "red") as client:
+        [round_] = client.private_report("blue")["rounds"]
+    assert round_["sides"]["red"]["messages"] == round_["sides"]["blue"]["messages"]
+
+
+def _ops(url, party):
+    store = open_store(url)
+    try:
+        with store.transaction() as tx:
+            return tx.list_operations(party=party)
+    finally:
+        store.close()

@@ -49,6 +49,24 @@ def blind_cells(dst: bytes, secret: psi.EpochSecret, cells: Iterable[SpaceTimeCe
     return psi.blind(secret, psi.HashToGroup(dst).many(c.encode() for c in cells))
 
 
+def padded_set(
+    dst: bytes,
+    secret: psi.EpochSecret,
+    new_cells: Sequence[SpaceTimeCell],
+    blinded: Sequence[bytes] | None = None,
+) -> Outgoing:
+    """A round's set: the cells blinded, padded with random points to the bucket, sorted
+    (the order says nothing of which cell is which), and its commitment."""
+    if blinded is None:
+        blinded = blind_cells(dst, secret, new_cells)
+    size = psi.bucket(len(blinded))
+    pairs: list[tuple[bytes, SpaceTimeCell | None]] = [*zip(blinded, new_cells, strict=True)]
+    pairs += [(d, None) for d in psi.padding(size - len(blinded))]
+    pairs.sort(key=lambda pair: pair[0])
+    points = [p for p, _ in pairs]
+    return Outgoing([c for _, c in pairs], points, psi.commitment(dst, points))
+
+
 def reference(tag: bytes) -> str:
     """The reference both sides cite for a shared cell: they hold the same tag."""
     return "PX-" + tag.hex()[:10].upper()
@@ -81,6 +99,8 @@ class EpochState:
     peer_tags: set[bytes] = field(default_factory=set)
     #: cells sent in this epoch (never blinded or sent again)
     sent_cells: set[SpaceTimeCell] = field(default_factory=set)
+    #: the set of a round begun and not finished (the relay may hold its messages)
+    pending: Outgoing | None = None
 
     def shared(self, live: Iterable[SpaceTimeCell]) -> dict[SpaceTimeCell, bytes]:
         """Our cells, among ``live``, that the peer also holds, with their tags."""
@@ -95,6 +115,13 @@ class EpochState:
             "own_tags": [[*_cell(c), b64(t)] for c, t in sorted(self.own_tags.items())],
             "peer_tags": b64(b"".join(sorted(self.peer_tags))),
             "sent_cells": [_cell(c) for c in sorted(self.sent_cells)],
+            "pending": None
+            if self.pending is None
+            else {
+                "cells": [None if c is None else _cell(c) for c in self.pending.cells],
+                "points": b64(b"".join(self.pending.points)),
+                "commitment": self.pending.commitment,
+            },
         }
 
     @staticmethod
@@ -109,7 +136,19 @@ class EpochState:
             {SpaceTimeCell(c, b, s): d64(t) for c, b, s, t in data["own_tags"]},
             {peer[k : k + psi.TAG_BYTES] for k in range(0, len(peer), psi.TAG_BYTES)},
             {SpaceTimeCell(*c) for c in data["sent_cells"]},
+            _pending(data.get("pending")),
         )
+
+
+def _pending(data: dict[str, Any] | None) -> Outgoing | None:
+    if data is None:
+        return None
+    points = base64.b64decode(data["points"])
+    return Outgoing(
+        [None if c is None else SpaceTimeCell(*c) for c in data["cells"]],
+        [points[k : k + psi.POINT_BYTES] for k in range(0, len(points), psi.POINT_BYTES)],
+        str(data["commitment"]),
+    )
 
 
 def b64(data: bytes) -> str:
@@ -141,17 +180,14 @@ class Round:
     def prepare(self, new_cells: Sequence[SpaceTimeCell], blinded: Sequence[bytes] | None = None) -> Envelope:
         """Blind ``new_cells`` (``blinded``: their blinded points, if blinded ahead with
         :func:`blind_cells`), pad them to a bucket, sort, commit: the round's commit message."""
-        if blinded is None:
-            blinded = blind_cells(self.dst, self.secret, new_cells)
-        size = psi.bucket(len(blinded))
-        dummies = psi.padding(size - len(blinded))
-        pairs: list[tuple[bytes, SpaceTimeCell | None]] = [*zip(blinded, new_cells, strict=True)]
-        pairs += [(d, None) for d in dummies]
-        pairs.sort(key=lambda pair: pair[0])  # order says nothing of which cell is which
-        self.outgoing = Outgoing(
-            [c for _, c in pairs], [p for p, _ in pairs], psi.commitment(self.dst, [p for p, _ in pairs])
-        )
-        out = self.outgoing
+        return self.resume(padded_set(self.dst, self.secret, new_cells, blinded))
+
+    def resume(self, outgoing: Outgoing) -> Envelope:
+        """The round with a set made before (:func:`padded_set`): its commit message; the
+        same channel state seals the same bytes, so a round an agent began and did not
+        finish is sent again exactly."""
+        self.outgoing = out = outgoing
+        size = out.bucket
         commit = self.channel.seal(self.number, "commit", size, bytes.fromhex(out.commitment), out.commitment)
         # sealed now, in the order they go: the tags this round sends come after them
         self.parts = [

@@ -21,7 +21,7 @@ from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.private import psi
 from deconfliction.private.cells import SpaceTimeCell, plan_cells
 from deconfliction.private.channel import Channel, Envelope, Header
-from deconfliction.private.protocol import EpochState, Round, blind_cells, reference
+from deconfliction.private.protocol import EpochState, Round, blind_cells, padded_set, reference
 from deconfliction.service.clock import Clock
 from deconfliction.store import Store
 from deconfliction.store.agent import AgentRepo, PrivateNotice, RoundRecord
@@ -95,12 +95,13 @@ class Agent:
     poll_s: float = 0.05
     sleep: Callable[[float], None] = time.sleep
     _inbox: list[dict[str, Any]] = field(default_factory=list)
+    _relay_has: int = -1
 
     def run_round(self) -> RoundOutcome:
         """One round with the peer: send the plan's cells not yet sent this epoch, answer
         the peer's, and record what is now shared."""
         started = time.perf_counter()
-        epoch, grid, minima = self._terms()
+        epoch, grid, minima, self._relay_has = self._terms()
         with self.store.transaction() as tx:
             operations = [op for op in tx.list_operations(party=self.party) if op.live]
             repo = tx.repo(AgentRepo)
@@ -108,12 +109,18 @@ class Agent:
             ahead = repo.ahead(self.peer, epoch)
         state = EpochState.from_json(saved) if saved else EpochState(epoch)
         cells = plan_cells(operations, minima, grid)
-        new = sorted(cells.cells - state.sent_cells)
         dst = psi.domain_tag(self.party, self.peer, epoch, grid)
         secret = psi.EpochSecret.derive(self.keys.master_key, dst)
-        missing = [c for c in new if (c.cell, c.band, c.slot) not in ahead]
-        fresh = dict(zip(missing, blind_cells(dst, secret, missing), strict=True))
-        blinded = [fresh[c] if c in fresh else ahead[(c.cell, c.band, c.slot)] for c in new]
+        if state.pending is None:
+            new = sorted(cells.cells - state.sent_cells)
+            missing = [c for c in new if (c.cell, c.band, c.slot) not in ahead]
+            fresh = dict(zip(missing, blind_cells(dst, secret, missing), strict=True))
+            blinded = [fresh[c] if c in fresh else ahead[(c.cell, c.band, c.slot)] for c in new]
+            state.pending = padded_set(dst, secret, new, blinded)
+            # kept before anything is posted: an agent stopped in the round resumes it
+            with self.store.transaction() as tx:
+                tx.repo(AgentRepo).save_state(self.peer, epoch, state.to_json())
+        new = [c for c in state.pending.cells if c is not None]
         channel = Channel(
             self.party,
             self.peer,
@@ -128,7 +135,7 @@ class Agent:
         sent_bytes = received_bytes = 0
         self._inbox = []
         try:
-            commit = rnd.prepare(new, blinded)
+            commit = rnd.resume(state.pending)
             sent_bytes += self._post(commit)
             envelope = self._next(epoch, state, number)
             received_bytes += len(envelope.box)
@@ -150,6 +157,7 @@ class Agent:
         except ProtocolViolation as exc:
             self.link.refuse(self.peer, epoch, number, exc.code, exc.field)
             raise
+        state.pending = None
         now = self.clock.now().timestamp()
         shared = state.shared(cells.cells)
         notices = self._notices(epoch, operations, cells.owners, shared, now)
@@ -176,15 +184,17 @@ class Agent:
             repo.add_notices(notices)
         return RoundOutcome(record, notices)
 
-    def _terms(self) -> tuple[int, DisclosureGrid, Minima]:
+    def _terms(self) -> tuple[int, DisclosureGrid, Minima, int]:
+        """The epoch, grid and minima, and the last sequence number of ours the relay holds."""
         terms = self.link.pair(self.peer)
-        return int(terms["epoch"]), DisclosureGrid(**terms["grid"]), Minima(**terms["minima"])
+        grid, minima = DisclosureGrid(**terms["grid"]), Minima(**terms["minima"])
+        return int(terms["epoch"]), grid, minima, int(terms["sent_seq"])
 
     def blind_ahead(self, epochs: int = 2) -> int:
         """Blind, for this epoch and the next ``epochs - 1``, the plan's cells that no
         round of the epoch has sent and no earlier call has blinded: a round then only
         re-blinds the peer's set. Returns how many cells were blinded."""
-        current, grid, minima = self._terms()
+        current, grid, minima, _ = self._terms()
         with self.store.transaction() as tx:
             operations = [op for op in tx.list_operations(party=self.party) if op.live]
         cells = plan_cells(operations, minima, grid).cells
@@ -206,7 +216,8 @@ class Agent:
         return done
 
     def _post(self, envelope: Envelope) -> int:
-        self.link.post(self.peer, to_wire(envelope))
+        if envelope.header.seq > self._relay_has:  # a resumed round skips what the relay holds
+            self.link.post(self.peer, to_wire(envelope))
         return len(envelope.box)
 
     def _next(self, epoch: int, state: EpochState, number: int) -> Envelope:

@@ -65,6 +65,7 @@ class RelayService:
             policy = self._policy(tx, me, peer)
             minima = MinimaPolicy(self.operations.default_minima, tx.pair_minima()).for_pair(me, peer)
             used = tx.repo(RelayRepo).submitted(me, peer, self.epoch())
+            last = tx.repo(RelayRepo).last(me, peer, self.epoch())
         grid = policy.grid
         assert grid is not None  # a private pair has a grid (PairPolicy)
         return {
@@ -77,6 +78,7 @@ class RelayService:
             "grid": {"resolution": grid.resolution, "band_m": grid.band_m, "slot_s": grid.slot_s},
             "budget": policy.private_budget,
             "submitted": used,
+            "sent_seq": -1 if last is None else last.seq,
             "epoch": self.epoch(),
             "epoch_s": EPOCH_S,
         }
