@@ -19,6 +19,7 @@ from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
 from deconfliction.store import Party, open_store
+from deconfliction.store.agent import AgentRepo, PrivateNotice
 from served import Server, setup_parties
 
 #: A coarse grid keeps the plans to a few thousand cells, so rounds take a second or two.
@@ -56,6 +57,26 @@ def agent_store(path: Path, party: str, operations: list[Operation]) -> str:
     finally:
         store.close()
     return url
+
+
+def plan_of(url: str, party: str) -> list[Operation]:
+    """The party's operations in an agent's store."""
+    store = open_store(url)
+    try:
+        with store.transaction() as tx:
+            return tx.list_operations(party=party)
+    finally:
+        store.close()
+
+
+def notices_of(url: str) -> list[PrivateNotice]:
+    """The notices in an agent's store."""
+    store = open_store(url)
+    try:
+        with store.transaction() as tx:
+            return tx.repo(AgentRepo).notices()
+    finally:
+        store.close()
 
 
 def run(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:

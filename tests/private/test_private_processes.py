@@ -14,7 +14,7 @@ import h3.api.basic_int as h3int
 import orjson
 import psycopg
 
-from conftest import GRID, LAT, LON, MINIMA, circle_op, run
+from conftest import GRID, LAT, LON, MINIMA, circle_op, notices_of, plan_of, run
 from deconfliction.engine.minima import MinimaPolicy
 from deconfliction.engine.operation import OperationState
 from deconfliction.engine.strategic import operation_conflict
@@ -24,32 +24,17 @@ from deconfliction.store.agent import AgentRepo
 from served import Server
 
 
-def _plan(url, party):
-    store = open_store(url)
-    try:
-        with store.transaction() as tx:
-            return tx.list_operations(party=party)
-    finally:
-        store.close()
-
-
-def _notices(url):
-    store = open_store(url)
-    try:
-        with store.transaction() as tx:
-            return tx.repo(AgentRepo).notices()
-    finally:
-        store.close()
-
-
 def test_two_agents_find_exactly_the_shared_cells_through_the_relay(private_pair):
     done = private_pair.both_rounds()
     for party, result in done.items():
         assert result.returncode == 0, f"{party}: {result.stderr}"
-    red_ops, blue_ops = _plan(private_pair.stores["red"], "red"), _plan(private_pair.stores["blue"], "blue")
+    red_ops, blue_ops = (
+        plan_of(private_pair.stores["red"], "red"),
+        plan_of(private_pair.stores["blue"], "blue"),
+    )
     expected = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
     assert expected, "the scenario must share cells"
-    red, blue = _notices(private_pair.stores["red"]), _notices(private_pair.stores["blue"])
+    red, blue = notices_of(private_pair.stores["red"]), notices_of(private_pair.stores["blue"])
     found = {(n.cell, n.band, n.slot) for n in red}
     assert found == {(c.cell, c.band, c.slot) for c in expected}
     assert found == {(n.cell, n.band, n.slot) for n in blue}
@@ -79,11 +64,11 @@ def test_a_later_round_sends_only_the_cells_that_changed(private_pair):
     red_round = orjson.loads(second["red"].stdout.splitlines()[0])["round"]
     blue_round = orjson.loads(second["blue"].stdout.splitlines()[0])["round"]
     new_blue = plan_cells([circle_op("blue", "blue-late-3", 1.52, 1.52, 10.5)], MINIMA, GRID).cells
-    earlier = [op for op in _plan(private_pair.stores["blue"], "blue") if op.id != "blue-late-3"]
+    earlier = [op for op in plan_of(private_pair.stores["blue"], "blue") if op.id != "blue-late-3"]
     old_blue = plan_cells(earlier, MINIMA, GRID).cells
     assert (red_round["round"], red_round["cells_sent"]) == (2, 0)
     assert blue_round["cells_sent"] == len(new_blue - old_blue)
-    ops = {n.operation_id for n in _notices(private_pair.stores["red"])}
+    ops = {n.operation_id for n in notices_of(private_pair.stores["red"])}
     assert ops == {"red-strike-1", "red-patrol-2"}  # the patrol meets the late operation
 
 
@@ -120,7 +105,10 @@ def test_the_relay_store_and_log_hold_no_cell_coordinate_or_plan_field(private_p
     text = _relay_text(store_url, private_pair.workdir)
     assert "private.commit" in text  # the relay did log the round's commitments (audit)
     assert '"route": "/v1/private/pairs/{peer}/messages"' in text  # and its log is at info level
-    red_ops, blue_ops = _plan(private_pair.stores["red"], "red"), _plan(private_pair.stores["blue"], "blue")
+    red_ops, blue_ops = (
+        plan_of(private_pair.stores["red"], "red"),
+        plan_of(private_pair.stores["blue"], "blue"),
+    )
     cells = plan_cells(red_ops, MINIMA, GRID).cells | plan_cells(blue_ops, MINIMA, GRID).cells
     h3_ids = {c.cell for c in cells}
     for cell in h3_ids:
@@ -152,9 +140,12 @@ def test_cells_blinded_ahead_are_used_by_the_round(private_pair):
         assert again.stdout.startswith("0 cells"), again.stdout
     done = private_pair.both_rounds()
     assert all(r.returncode == 0 for r in done.values()), done
-    red_ops, blue_ops = _plan(private_pair.stores["red"], "red"), _plan(private_pair.stores["blue"], "blue")
+    red_ops, blue_ops = (
+        plan_of(private_pair.stores["red"], "red"),
+        plan_of(private_pair.stores["blue"], "blue"),
+    )
     expected = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
-    assert {(n.cell, n.band, n.slot) for n in _notices(private_pair.stores["red"])} == {
+    assert {(n.cell, n.band, n.slot) for n in notices_of(private_pair.stores["red"])} == {
         (c.cell, c.band, c.slot) for c in expected
     }
     store = open_store(private_pair.stores["red"])
@@ -180,7 +171,7 @@ def test_agents_wait_out_the_relays_rate_limit(private_pair, store_url):
     finally:
         slow.stop()
     assert all(r.returncode == 0 for r in done.values()), done
-    assert _notices(private_pair.stores["red"])
+    assert notices_of(private_pair.stores["red"])
     assert '"status": 429' in (private_pair.workdir / "server.log").read_text()  # the limit did bite
 
 
@@ -191,7 +182,7 @@ def test_notices_acknowledgements_activation_and_the_leak_report(private_pair):
     listed = run("private", "notices", "--store", store)
     assert listed.returncode == 0
     assert "to acknowledge" in listed.stdout
-    refs = sorted({n.reference for n in _notices(store)})
+    refs = sorted({n.reference for n in notices_of(store)})
     s = open_store(store)
     try:
         with s.transaction() as tx:
@@ -228,7 +219,7 @@ def test_notices_acknowledgements_activation_and_the_leak_report(private_pair):
     assert report.returncode == 0, report.stderr
     data = orjson.loads(report.stdout)
     [round_] = data["rounds"]
-    red_ops, blue_ops = _plan(store, "red"), _plan(private_pair.stores["blue"], "blue")
+    red_ops, blue_ops = plan_of(store, "red"), plan_of(private_pair.stores["blue"], "blue")
     shared = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
     assert round_["shared_cells"] == len(shared) == len(data["we_learned"])
     assert round_["we_sent"]["cells"] == len(plan_cells(red_ops, MINIMA, GRID))

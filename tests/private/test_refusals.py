@@ -13,7 +13,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import BIN, GRID, MINIMA
+from conftest import BIN, GRID, MINIMA, plan_of
 from deconfliction.cli.private import read_keys
 from deconfliction.client import ApiError, Client
 from deconfliction.private import psi
@@ -183,7 +183,10 @@ def test_a_round_the_peer_never_finishes_is_refused_as_truncated(private_pair):
     # (its commitment and set, already at the relay, are not sent twice)
     done = private_pair.both_rounds()
     assert all(r.returncode == 0 for r in done.values()), done
-    red_ops, blue_ops = _ops(private_pair.stores["red"], "red"), _ops(private_pair.stores["blue"], "blue")
+    red_ops, blue_ops = (
+        plan_of(private_pair.stores["red"], "red"),
+        plan_of(private_pair.stores["blue"], "blue"),
+    )
     expected = plan_cells(red_ops, MINIMA, GRID).cells & plan_cells(blue_ops, MINIMA, GRID).cells
     for party in ("red", "blue"):
         store = open_store(private_pair.stores[party])
@@ -198,12 +201,3 @@ def test_a_round_the_peer_never_finishes_is_refused_as_truncated(private_pair):
     with _client(private_pair, "red") as client:
         [round_] = client.private_report("blue")["rounds"]
     assert round_["sides"]["red"]["messages"] == round_["sides"]["blue"]["messages"]
-
-
-def _ops(url, party):
-    store = open_store(url)
-    try:
-        with store.transaction() as tx:
-            return tx.list_operations(party=party)
-    finally:
-        store.close()
