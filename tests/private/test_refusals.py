@@ -201,3 +201,17 @@ def test_a_round_the_peer_never_finishes_is_refused_as_truncated(private_pair):
     with _client(private_pair, "red") as client:
         [round_] = client.private_report("blue")["rounds"]
     assert round_["sides"]["red"]["messages"] == round_["sides"]["blue"]["messages"]
+
+
+def test_a_set_is_handed_on_only_once_the_receiver_has_committed(private_pair):
+    with _client(private_pair, "red") as red, _client(private_pair, "blue") as blue:
+        epoch = red.private_pair("blue")["epoch"]
+        red.private_post("blue", _message(epoch, 0, "commit"))
+        red.private_post("blue", _message(epoch, 1, "blinded"))
+        seen = blue.private_messages("red", epoch, -1)
+        assert [m["kind"] for m in seen] == ["commit"]  # red's set waits for blue's commitment
+        blue.private_post("red", {**_message(epoch, 0, "commit"), "commitment": "cd" * 32})
+        seen = blue.private_messages("red", epoch, -1)
+        assert [m["kind"] for m in seen] == ["commit", "blinded"]
+        assert [m["kind"] for m in red.private_messages("blue", epoch, -1)] == ["commit"]
+        assert blue.private_messages("red", epoch, 1) == []
