@@ -136,7 +136,7 @@ def test_a_commitment_the_relay_swapped_is_refused():
 def test_a_round_resumed_from_its_saved_set_seals_the_same_bytes():
     red = _side("red", "blue")
     saved = EpochState.from_json(red.state.to_json())  # before the round
-    saved.pending = padded_set(DST, red.secret, _cells(1, 2, 3))
+    saved.pending = padded_set(DST, red.secret, 1, _cells(1, 2, 3))
     saved = EpochState.from_json(saved.to_json())
     first = _side("red", "blue", EpochState.from_json(saved.to_json()))
     again = _side("red", "blue", EpochState.from_json(saved.to_json()))
@@ -144,3 +144,16 @@ def test_a_round_resumed_from_its_saved_set_seals_the_same_bytes():
     assert first.blinded_messages() == again.blinded_messages()
     assert {c for c in saved.pending.cells if c is not None} == set(_cells(1, 2, 3))
     assert len(saved.pending.points) == 256
+
+
+def test_an_arbiter_given_the_cells_and_the_secret_recomputes_the_commitment():
+    red, blue = _side("red", "blue"), _side("blue", "red")
+    _run(red, blue, _cells(1, 2, 3), _cells(3, 4))
+    logged = red.outgoing.commitment
+    opened = padded_set(DST, psi.EpochSecret.derive(b"red" * 32, DST), 1, _cells(3, 2, 1))
+    assert opened.commitment == logged
+    # another cell set, or another round's padding, does not open it
+    assert padded_set(DST, red.secret, 1, _cells(1, 2)).commitment != logged
+    assert padded_set(DST, red.secret, 2, _cells(1, 2, 3)).commitment != logged
+    # and no dummy repeats from one round to the next
+    assert not set(padded_set(DST, red.secret, 1, []).points) & set(padded_set(DST, red.secret, 2, []).points)

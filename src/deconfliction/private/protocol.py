@@ -52,16 +52,20 @@ def blind_cells(dst: bytes, secret: psi.EpochSecret, cells: Iterable[SpaceTimeCe
 def padded_set(
     dst: bytes,
     secret: psi.EpochSecret,
+    round_: int,
     new_cells: Sequence[SpaceTimeCell],
     blinded: Sequence[bytes] | None = None,
 ) -> Outgoing:
-    """A round's set: the cells blinded, padded with random points to the bucket, sorted
-    (the order says nothing of which cell is which), and its commitment."""
+    """A round's set: the cells blinded, padded to the bucket with points derived from the
+    epoch secret and the round, sorted (the order says nothing of which cell is which), and
+    its commitment. Given the cells and the secret, an arbiter recomputes the same set, so
+    a commitment opens to exactly the cells behind it."""
     if blinded is None:
         blinded = blind_cells(dst, secret, new_cells)
     size = psi.bucket(len(blinded))
     pairs: list[tuple[bytes, SpaceTimeCell | None]] = [*zip(blinded, new_cells, strict=True)]
-    pairs += [(d, None) for d in psi.padding(size - len(blinded))]
+    seed = psi.padding_seed(secret, dst, round_)
+    pairs += [(d, None) for d in psi.padding(size - len(blinded), seed)]
     pairs.sort(key=lambda pair: pair[0])
     points = [p for p, _ in pairs]
     return Outgoing([c for _, c in pairs], points, psi.commitment(dst, points))
@@ -180,7 +184,7 @@ class Round:
     def prepare(self, new_cells: Sequence[SpaceTimeCell], blinded: Sequence[bytes] | None = None) -> Envelope:
         """Blind ``new_cells`` (``blinded``: their blinded points, if blinded ahead with
         :func:`blind_cells`), pad them to a bucket, sort, commit: the round's commit message."""
-        return self.resume(padded_set(self.dst, self.secret, new_cells, blinded))
+        return self.resume(padded_set(self.dst, self.secret, self.number, new_cells, blinded))
 
     def resume(self, outgoing: Outgoing) -> Envelope:
         """The round with a set made before (:func:`padded_set`): its commit message; the

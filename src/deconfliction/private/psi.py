@@ -175,10 +175,20 @@ def reblind_tags(secret: EpochSecret, points: Sequence[bytes], field: str) -> li
     return out
 
 
-def padding(count: int) -> list[bytes]:
-    """``count`` random group elements: dummies that fill a set up to its bucket, which no
-    cell of the peer's can ever meet (they are hashed from nothing)."""
-    return [bytes(_sodium().crypto_core_ristretto255_random()) for _ in range(count)]
+def padding(count: int, seed: bytes | None = None) -> list[bytes]:
+    """``count`` group elements that fill a set up to its bucket, which no cell of the
+    peer's can meet: random, or derived from ``seed`` (:func:`padding_seed`) so that an
+    arbiter given the epoch secret can recompute them and tell them from cells."""
+    if seed is None:
+        return [bytes(_sodium().crypto_core_ristretto255_random()) for _ in range(count)]
+    from_hash = _sodium().crypto_core_ristretto255_from_hash
+    return [bytes(from_hash(hashlib.sha512(seed + k.to_bytes(4, "big")).digest())) for k in range(count)]
+
+
+def padding_seed(secret: EpochSecret, dst: bytes, round_: int) -> bytes:
+    """The seed of a round's padding: a new one each round (a dummy seen twice would be
+    known for a dummy), known to no one without the epoch secret."""
+    return hmac.new(secret.scalar, b"padding|" + dst + round_.to_bytes(8, "big"), hashlib.sha256).digest()
 
 
 def bucket(count: int, smallest: int = 256) -> int:

@@ -116,7 +116,7 @@ class Agent:
             missing = [c for c in new if (c.cell, c.band, c.slot) not in ahead]
             fresh = dict(zip(missing, blind_cells(dst, secret, missing), strict=True))
             blinded = [fresh[c] if c in fresh else ahead[(c.cell, c.band, c.slot)] for c in new]
-            state.pending = padded_set(dst, secret, new, blinded)
+            state.pending = padded_set(dst, secret, state.round + 1, new, blinded)
             # kept before anything is posted: an agent stopped in the round resumes it
             with self.store.transaction() as tx:
                 tx.repo(AgentRepo).save_state(self.peer, epoch, state.to_json())
