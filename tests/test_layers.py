@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "geo": 1,
     "engine": 2,
+    "private": 2,  # pure computations beside the engine: no I/O
     "store": 3,
     "service": 4,
     "api": 5,

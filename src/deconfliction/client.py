@@ -225,6 +225,26 @@ class Client:
         path = f"/v1/admin/policies/{_seg(party_a)}/{_seg(party_b)}"
         return dict(self.request("PUT", path, json=policy))
 
+    # -- private mode's relay (docs/private-mode.md) --------------------------------------
+
+    def private_pair(self, peer: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/v1/private/pairs/{_seg(peer)}"))
+
+    def private_post(self, peer: str, message: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.request("POST", f"/v1/private/pairs/{_seg(peer)}/messages", json=message))
+
+    def private_messages(self, peer: str, epoch: int, after: int) -> list[dict[str, Any]]:
+        params = {"epoch": epoch, "after": after}
+        return list(self.request("GET", f"/v1/private/pairs/{_seg(peer)}/messages", params=params))
+
+    def private_refusal(self, peer: str, epoch: int, round_: int, code: str, field: str) -> dict[str, Any]:
+        body = {"epoch": epoch, "round": round_, "code": code, "field": field}
+        return dict(self.request("POST", f"/v1/private/pairs/{_seg(peer)}/refusals", json=body))
+
+    def private_report(self, peer: str, since_epoch: int = 0) -> dict[str, Any]:
+        params = {"since_epoch": since_epoch}
+        return dict(self.request("GET", f"/v1/private/pairs/{_seg(peer)}/report", params=params))
+
     # -- hotline (docs/hotline.md) --------------------------------------------------------
 
     def send_message(

@@ -13,7 +13,9 @@ classes to exit codes and status codes in one place each.
     │   ├── InvalidAltitude          units, datums, inverted bands
     │   ├── InvalidTimeWindow        naive times, inverted or too long windows
     │   ├── InvalidDocument          a file or payload that is not what its format says
-    │   └── LimitExceeded            beyond one of the party's plausibility limits
+    │   ├── LimitExceeded            beyond one of the party's plausibility limits
+    │   └── ProtocolViolation        a private-mode message that is tampered, replayed, out of
+    │                                order, truncated, over budget, or carries a bad point
     ├── NotFound                     no such object (or not one the caller may see)
     ├── Conflict                     the request contradicts the stored state
     │   ├── StaleVersion             an update against a version that is no longer current
@@ -76,6 +78,21 @@ class InvalidDocument(InvalidInput):
 class LimitExceeded(InvalidInput):
     """A filing beyond one of its party's plausibility limits (area, altitude span or
     duration of a volume, volumes of an operation, space-time held); nothing was stored."""
+
+
+class ProtocolViolation(InvalidInput):
+    """A private-mode message broke the protocol (docs/private-mode.md); ``code`` names
+    how, for the record: ``tampered``, ``replayed``, ``reordered``, ``truncated``,
+    ``non_canonical``, ``identity``, ``over_budget``, ``oversize``, ``commitment_mismatch``,
+    ``out_of_turn``."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(field, f"{code}: {message}")
+
+    def within(self, prefix: str) -> ProtocolViolation:
+        path = f"{prefix}.{self.field}" if self.field else prefix
+        return ProtocolViolation(path, self.code, self.rule.removeprefix(f"{self.code}: "))
 
 
 class NotFound(DeconflictionError, LookupError):

@@ -104,6 +104,8 @@ def set_policy(
         sees.get(party_b),
         actor=principal.client_id,
         grid="keep" if body.disclosure is None else body.disclosure.to_domain(),
+        mode=body.mode,
+        private_budget=body.private_budget,
     )
     return PolicyPublic.of(terms)
 

@@ -25,7 +25,18 @@ from prometheus_client import (
 )
 
 from deconfliction import __version__
-from deconfliction.api import admin, audit, auth, disclosures, errors, events, hotline, limits, operations
+from deconfliction.api import (
+    admin,
+    audit,
+    auth,
+    disclosures,
+    errors,
+    events,
+    hotline,
+    limits,
+    operations,
+    private,
+)
 from deconfliction.api.console import mount as mount_console
 from deconfliction.api.errors import error_response
 from deconfliction.api.f3548 import mount as mount_f3548
@@ -165,6 +176,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(hotline.router)
     app.include_router(limits.router)
+    app.include_router(private.router)  # the private-mode relay (docs/private-mode.md)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_f3548(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
     mount_console(app)  # the duty desk's console at /console (static files over the JSON API)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.api.errors import ErrorBody
 from deconfliction.engine.operation import MAX_VOLUMES, Operation, OperationState
-from deconfliction.engine.policy import Visibility
+from deconfliction.engine.policy import MAX_PRIVATE_BUDGET, Visibility
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.geo.timewindow import format_utc
@@ -112,6 +112,10 @@ class PolicyUpdate(Wire):
     sees: dict[str, Visibility] | None = Field(default=None, max_length=2)
     #: the rule that decides the pair's conflicts and what is shown of them
     disclosure: DisclosureWire | None = None
+    #: native (the service finds conflicts) or private (the parties' agents do, by PSI)
+    mode: Literal["native", "private"] | None = None
+    #: cells each side may submit per epoch in private mode
+    private_budget: int | None = Field(default=None, ge=256, le=MAX_PRIVATE_BUDGET)
 
 
 class DisclosureWire(Wire):
@@ -145,6 +149,8 @@ class PolicyPublic(Public):
     min_lead_s: float
     sees: dict[str, str]
     disclosure: DisclosurePublic
+    mode: str
+    private_budget: int
 
     @staticmethod
     def of(terms: PairTerms) -> PolicyPublic:

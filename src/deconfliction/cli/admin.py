@@ -325,6 +325,15 @@ _LEVELS = click.Choice([v.value for v in Visibility])
 @click.option("--grid-resolution", type=int, default=None, help="Disclosure grid: H3 resolution, 4 to 8.")
 @click.option("--grid-band-ft", type=float, default=None, help="Disclosure grid: altitude band height, feet.")
 @click.option("--grid-slot-min", type=float, default=None, help="Disclosure grid: time slot length, minutes.")
+@click.option(
+    "--mode",
+    type=click.Choice(["native", "private"]),
+    default=None,
+    help="native: the service finds the pair's conflicts; private: the parties' agents do (private-mode.md).",
+)
+@click.option(
+    "--private-budget", type=int, default=None, help="Private mode: cells each side may submit per epoch."
+)
 @_db_option
 @reports_errors
 def policy_set(
@@ -341,6 +350,8 @@ def policy_set(
     grid_resolution: int | None,
     grid_band_ft: float | None,
     grid_slot_min: float | None,
+    mode: str | None,
+    private_budget: int | None,
     db: str | None,
 ) -> None:
     """Set the policy between parties A and B; what is not given stays as it was."""
@@ -371,6 +382,8 @@ def policy_set(
             a_sees or visibility,
             b_sees or visibility,
             grid=grid,
+            mode=mode,
+            private_budget=private_budget,
         )
     _print(terms.to_dict())
 

@@ -11,6 +11,7 @@ from deconfliction.cli.demo import demo
 from deconfliction.cli.disclosures import disclosures
 from deconfliction.cli.file import file_operations
 from deconfliction.cli.hotline import hotline
+from deconfliction.cli.private import private
 from deconfliction.cli.serve import serve
 from deconfliction.cli.tactical import tactical
 
@@ -20,3 +21,4 @@ ALL.append(audit)
 ALL.append(admin)
 ALL.append(hotline)
 ALL.append(disclosures)
+ALL.append(private)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from deconfliction.cli import demo_private
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import print_disclosures, print_summary, wide_console
 from deconfliction.cli.tactical import AlertPrinter
@@ -79,6 +80,7 @@ def unique_conflicts(service: OperationService, parties: list[str]) -> list[Stra
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface the console is served on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Its TCP port.")
+@click.option("--private", is_flag=True, help="Run the rival pair in private mode (private-mode.md).")
 @reports_errors
 def demo(
     out_dir: Path,
@@ -91,6 +93,7 @@ def demo(
     serve_after: bool,
     host: str,
     port: int,
+    private: bool,
 ) -> None:
     """File a day of operations by two rival forces and a civil ANSP over eastern Syria,
     then replay real recorded flights against the operations under way.
@@ -122,6 +125,8 @@ def demo(
             service.add_party(party)
         for (a, b), minima in scenario.pair_minima.items():
             service.set_pair_minima(a, b, minima)
+        if private:  # the service decides none of the rivals' conflicts; their agents do
+            demo_private.make_private(str(db_path), demo_private.RIVALS)
         console.print(
             f"[bold]Euphrates deconfliction line[/bold] — {len(scenario.operations)} operations by "
             f"{', '.join(p.id for p in scenario.parties)}, {format_utc(day_start)} + 24 h"
@@ -159,6 +164,8 @@ def demo(
     (out_dir / "map.html").write_text(page, encoding="utf-8")
     console.print(f"\nStore: {db_path}\nGeoJSON: {out_dir / 'scenario.geojson'}")
     console.print(f"Map: {out_dir / 'map.html'} (opens offline)")
+    if private:
+        demo_private.run_private_pair(console, scenario, out_dir, demo_private.RIVALS)
     print_sign_ins(console, sign_ins, host, port, db_path, serve_after)
     if not no_live:
         _live(console, scenario, db_path, live_sample, live_minutes)

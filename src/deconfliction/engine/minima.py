@@ -66,10 +66,14 @@ class MinimaPolicy:
     pairs: Mapping[tuple[str, str], Minima] = field(default_factory=dict)
     default_grid: DisclosureGrid | None = None
     grids: Mapping[tuple[str, str], DisclosureGrid | None] = field(default_factory=dict)
+    #: pairs in private mode: their own agents find their conflicts (docs/private-mode.md),
+    #: so the service never decides, stores or discloses one between them
+    private: frozenset[tuple[str, str]] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pairs", {pair_key(*k): v for k, v in dict(self.pairs).items()})
         object.__setattr__(self, "grids", {pair_key(*k): v for k, v in dict(self.grids).items()})
+        object.__setattr__(self, "private", frozenset(pair_key(*k) for k in self.private))
 
     def __hash__(self) -> int:
         return hash(
@@ -78,8 +82,13 @@ class MinimaPolicy:
                 tuple(sorted(self.pairs.items())),
                 self.default_grid,
                 tuple(sorted(self.grids.items(), key=lambda item: item[0])),
+                self.private,
             )
         )
+
+    def is_private(self, party_a: str, party_b: str) -> bool:
+        """Whether the pair is in private mode (the service decides none of its conflicts)."""
+        return bool(self.private) and pair_key(party_a, party_b) in self.private
 
     def for_pair(self, party_a: str, party_b: str) -> Minima:
         """Minima in force between two parties."""

@@ -49,6 +49,26 @@ def parse_visibility(value: object, field: str) -> Visibility:
     raise InvalidInput(field, f"unknown visibility {value!r}; one of {levels}")
 
 
+class PairMode(StrEnum):
+    """Where a pair's conflicts are found."""
+
+    NATIVE = "native"  #: by the service, from both parties' plans (the host sees them)
+    PRIVATE = "private"  #: by the parties' own agents, by private set intersection (docs/private-mode.md)
+
+
+def parse_mode(value: object) -> PairMode:
+    """A :class:`PairMode` from its name; InvalidInput naming ``mode`` otherwise."""
+    if isinstance(value, str) and value in {m.value for m in PairMode}:
+        return PairMode(value)
+    raise InvalidInput("mode", f"unknown mode {value!r}; one of native, private")
+
+
+#: Cells (padded) each side of a private pair may submit in one epoch, unless set.
+DEFAULT_PRIVATE_BUDGET = 65_536
+#: The most a pair may allow: 2^22 cells a side, about 134 MB of blinded points.
+MAX_PRIVATE_BUDGET = 1 << 22
+
+
 @dataclass(frozen=True, slots=True)
 class PairPolicy:
     """The lead time, visibility and disclosure grid agreed between two parties (stored
@@ -61,6 +81,9 @@ class PairPolicy:
     a_sees: Visibility = Visibility.OVERLAP
     b_sees: Visibility = Visibility.OVERLAP
     grid: DisclosureGrid | None = DEFAULT_GRID
+    mode: PairMode = PairMode.NATIVE
+    #: cells each side may submit per epoch in private mode (padded to buckets)
+    private_budget: int = DEFAULT_PRIVATE_BUDGET
 
     def __post_init__(self) -> None:
         check_identifier(self.party_a, "party_a")
@@ -78,6 +101,14 @@ class PairPolicy:
         if self.grid is not None and not isinstance(self.grid, DisclosureGrid):
             raise InvalidInput(
                 "grid", f"must be a disclosure grid or None (the exact rule), got {self.grid!r}"
+            )
+        object.__setattr__(self, "mode", parse_mode(self.mode))
+        if self.mode is PairMode.PRIVATE and self.grid is None:
+            raise InvalidInput("mode", "private mode finds conflicts on a disclosure grid; the pair has none")
+        budget = self.private_budget
+        if isinstance(budget, bool) or not isinstance(budget, int) or not 256 <= budget <= MAX_PRIVATE_BUDGET:
+            raise InvalidInput(
+                "private_budget", f"must be an integer 256 .. {MAX_PRIVATE_BUDGET}, got {budget!r}"
             )
         if self.party_b < self.party_a:
             # One row per unordered pair: store it with the smaller id first.

@@ -400,7 +400,7 @@ def conflicts_of_each(
     owners: list[tuple[int, OperationRef]] = []
     for n, (operation, candidates) in enumerate(checks):
         for other in candidates:
-            if other.key == operation.key or other.party == operation.party:
+            if other.party == operation.party or policy.is_private(operation.party, other.party):
                 continue
             volumes: Mapping[int, Volume4D] | Sequence[Volume4D]
             if isinstance(other, Candidate):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from deconfliction.engine.minima import Minima, MinimaPolicy, pair_key
-from deconfliction.engine.policy import PairPolicy, Visibility, parse_visibility
+from deconfliction.engine.policy import PairMode, PairPolicy, Visibility, parse_mode, parse_visibility
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.service.clock import Clock
@@ -48,6 +48,8 @@ class PairTerms:
             "min_lead_s": p.min_lead_s,
             "sees": {p.party_a: p.a_sees.value, p.party_b: p.b_sees.value},
             "disclosure": grid_view(p.grid),
+            "mode": p.mode.value,
+            "private_budget": p.private_budget,
         }
 
 
@@ -174,6 +176,8 @@ class AdminService:
         b_sees: Visibility | str | None = None,
         actor: str = "admin",
         grid: DisclosureGrid | Literal["keep"] | None = "keep",
+        mode: PairMode | str | None = None,
+        private_budget: int | None = None,
     ) -> PairTerms:
         """Change what is given (the rest is kept) and record it in both parties' chains.
 
@@ -199,6 +203,8 @@ class AdminService:
                 sees[a],
                 sees[b],
                 old.grid if grid == "keep" else grid,
+                old.mode if mode is None else parse_mode(mode),
+                old.private_budget if private_budget is None else private_budget,
             )
             terms = PairTerms(minima or current.minima, policy)
             tx.set_pair_minima(a, b, terms.minima)

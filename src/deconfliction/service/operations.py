@@ -16,6 +16,7 @@ from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.plan import conflicting_candidates
+from deconfliction.engine.policy import PairMode
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
 from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
 from deconfliction.geo.grid import DEFAULT_GRID
@@ -79,8 +80,10 @@ class OperationService:
 
     def policy_in(self, tx: Transaction) -> MinimaPolicy:
         """The minima policy in force in ``tx``, with each pair's disclosure grid."""
-        grids = {key: policy.grid for key, policy in tx.repo(PoliciesRepo).all().items()}
-        return MinimaPolicy(self.default_minima, tx.pair_minima(), DEFAULT_GRID, grids)
+        policies = tx.repo(PoliciesRepo).all()
+        grids = {key: policy.grid for key, policy in policies.items()}
+        private = frozenset(key for key, policy in policies.items() if policy.mode is PairMode.PRIVATE)
+        return MinimaPolicy(self.default_minima, tx.pair_minima(), DEFAULT_GRID, grids, private)
 
     # -- operations -----------------------------------------------------------------------
 

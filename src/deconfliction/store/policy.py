@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from deconfliction.engine.minima import pair_key
-from deconfliction.engine.policy import Notice, PairPolicy, Visibility, default_policy
+from deconfliction.engine.policy import Notice, PairMode, PairPolicy, Visibility, default_policy
 from deconfliction.errors import NotFound
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.geo.timewindow import format_utc, parse_utc
@@ -24,11 +24,12 @@ class PoliciesRepo(SqlRepo):
         try:
             self._x(
                 "INSERT INTO pair_policies (party_a, party_b, min_lead_s, a_sees, b_sees,"
-                " rule, grid_resolution, grid_band_m, grid_slot_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party_a, party_b) DO UPDATE SET"
+                " rule, grid_resolution, grid_band_m, grid_slot_s, mode, private_budget)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party_a, party_b) DO UPDATE SET"
                 " min_lead_s = excluded.min_lead_s, a_sees = excluded.a_sees, b_sees = excluded.b_sees,"
                 " rule = excluded.rule, grid_resolution = excluded.grid_resolution,"
-                " grid_band_m = excluded.grid_band_m, grid_slot_s = excluded.grid_slot_s",
+                " grid_band_m = excluded.grid_band_m, grid_slot_s = excluded.grid_slot_s,"
+                " mode = excluded.mode, private_budget = excluded.private_budget",
                 (
                     p.party_a,
                     p.party_b,
@@ -39,6 +40,8 @@ class PoliciesRepo(SqlRepo):
                     grid.resolution,
                     grid.band_m,
                     grid.slot_s,
+                    p.mode.value,
+                    p.private_budget,
                 ),
             )
         except self.tx.dialect.integrity_error as exc:
@@ -58,12 +61,24 @@ class PoliciesRepo(SqlRepo):
         return {(r[0], r[1]): _policy(r) for r in rows}
 
 
-_COLUMNS = "party_a, party_b, min_lead_s, a_sees, b_sees, rule, grid_resolution, grid_band_m, grid_slot_s"
+_COLUMNS = (
+    "party_a, party_b, min_lead_s, a_sees, b_sees, rule, grid_resolution, grid_band_m, grid_slot_s,"
+    " mode, private_budget"
+)
 
 
-def _policy(row: tuple[str, str, float, str, str, str, int, float, float]) -> PairPolicy:
+def _policy(row: tuple[str, str, float, str, str, str, int, float, float, str, int]) -> PairPolicy:
     grid = None if row[5] == "exact" else DisclosureGrid(int(row[6]), float(row[7]), float(row[8]))
-    return PairPolicy(row[0], row[1], float(row[2]), Visibility(row[3]), Visibility(row[4]), grid)
+    return PairPolicy(
+        row[0],
+        row[1],
+        float(row[2]),
+        Visibility(row[3]),
+        Visibility(row[4]),
+        grid,
+        PairMode(row[9]),
+        int(row[10]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,15 @@ from deconfliction.store.events import canonical_json, sha256_hex
 #: the field relative to that object (``geometry.coordinates[0]``).
 FootprintReader = Callable[[Any], Footprint]
 
-CONFLICT_REF: Final = re.compile(r"CX-[0-9A-F]{8}")
+#: ``CX-…`` names a conflict the service found; ``PX-…`` a cell a private pair's agents
+#: found shared (docs/private-mode.md), which only the two agents can check.
+CONFLICT_REF: Final = re.compile(r"CX-[0-9A-F]{8}|PX-[0-9A-F]{10}")
 MESSAGE_ID: Final = re.compile(r"M-[0-9a-f]{16}")
 SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 
 class FieldKind(StrEnum):
-    CONFLICT = "conflict"  #: a conflict reference ``CX-1A2B3C4D``
+    CONFLICT = "conflict"  #: a conflict reference ``CX-1A2B3C4D`` (or ``PX-1A2B3C4D5E``)
     OPERATION = "operation"  #: ``{"party", "operation_id", "version"?}``
     TIME = "time"  #: RFC 3339 UTC
     ALTITUDE = "altitude"  #: ``{"lower", "upper", "units", "datum"?}``

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from deconfliction.engine.operation import check_identifier
+from deconfliction.engine.policy import PairMode
 from deconfliction.engine.strategic import conflict_reference
 from deconfliction.errors import Conflict, Forbidden, GeometryMismatch, InvalidInput, LineSuspended, NotFound
 from deconfliction.geo.timewindow import format_utc, parse_utc
@@ -41,6 +42,7 @@ from deconfliction.store.auth import Desk, DesksRepo
 from deconfliction.store.base import Store, Transaction
 from deconfliction.store.events import AuditRepo, EventsRepo
 from deconfliction.store.hotline import HotlineRepo
+from deconfliction.store.policy import PoliciesRepo
 
 #: The desk a message goes to when the sender names none.
 DUTY_DESK: Final = "duty"
@@ -265,6 +267,15 @@ class HotlineService:
 
     @staticmethod
     def _require_current_conflict(tx: Transaction, sender: str, to: str, reference: str) -> None:
+        if reference.startswith("PX-"):
+            # a shared cell of a private pair: only the two agents hold it, so the service
+            # checks only that the pair is private (each agent checks the reference itself)
+            if tx.repo(PoliciesRepo).get(sender, to).mode is not PairMode.PRIVATE:
+                raise InvalidInput(
+                    "fields.conflict",
+                    f"{reference} names a private-mode cell; {sender} and {to} are not private",
+                )
+            return
         current = {conflict_reference(c) for c in tx.conflicts_of(sender) if c.b.party == to}
         if reference not in current:
             raise InvalidInput(
