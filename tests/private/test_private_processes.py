@@ -81,10 +81,15 @@ def _relay_text(url, workdir):
             tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             for table in tables:
                 parts += [repr(row) for row in conn.execute(f"SELECT * FROM {table}")]
+            # the schema's own text names columns of every feature (an altitude limit, say)
+            schema = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")]
         for suffix in ("", "-wal"):
             file = Path(path + suffix)
             if file.exists():
-                parts.append(file.read_bytes().decode("latin-1"))
+                raw = file.read_bytes().decode("latin-1")
+                for sql in schema:
+                    raw = raw.replace(sql, "")
+                parts.append(raw)
     else:
         with psycopg.connect(url) as conn:
             tables = [
