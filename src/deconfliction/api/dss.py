@@ -66,15 +66,21 @@ async def _json(request: Request, required: bool = True) -> Any:
         raise InvalidInput("body", f"not JSON: {exc}") from None
 
 
+def _config(app: FastAPI) -> F3548AuthConfig:
+    found = app.state.settings.extra.get(AUTH_SETTING)
+    return found if isinstance(found, F3548AuthConfig) else F3548AuthConfig()
+
+
+def uss_of(app: FastAPI, authorization: str) -> str:
+    """The USS a genuine F3548 token of ``app`` names (for admission); Unauthenticated otherwise."""
+    return verify(_config(app), authorization).manager
+
+
 def mount(app: FastAPI) -> None:
     """Serve F3548 at ``/dss/v1`` and the InterUSS auxiliary API at ``/aux/v1`` on ``app``."""
 
-    def config() -> F3548AuthConfig:
-        found = app.state.settings.extra.get(AUTH_SETTING)
-        return found if isinstance(found, F3548AuthConfig) else F3548AuthConfig()
-
     def principal(request: Request) -> F3548Principal:
-        return verify(config(), request.headers.get("authorization"))
+        return verify(_config(app), request.headers.get("authorization"))
 
     def service() -> DssService:
         time_based = bool(app.state.settings.extra.get(TIME_BASED_INDEX_SETTING, False))

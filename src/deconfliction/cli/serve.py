@@ -9,7 +9,10 @@ import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.f3548 import f3548_options, f3548_settings
+from deconfliction.errors import InvalidInput
 from deconfliction.settings import database_url
+
+_PEM = click.Path(exists=True, dir_okay=False)
 
 
 @click.command("serve")
@@ -45,6 +48,49 @@ from deconfliction.settings import database_url
     type=click.IntRange(min=1),
     help="Requests this process works on at once; later ones wait their turn.",
 )
+@click.option(
+    "--anonymous-in-flight",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Places of their own for requests without a genuine token (sign-in, health).",
+)
+@click.option(
+    "--header-timeout-s",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="A request's headers must be complete this long after the connection is ready (else 408).",
+)
+@click.option(
+    "--body-timeout-s",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="A request's body must be complete this long after its headers (else 408).",
+)
+@click.option(
+    "--max-connections-per-address",
+    default=64,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections one client address may hold; one more is refused (429).",
+)
+@click.option("--tls-cert", default=None, type=_PEM, help="PEM certificate (chain): serve HTTPS.")
+@click.option("--tls-key", default=None, type=_PEM, help="PEM private key of --tls-cert.")
+@click.option(
+    "--forwarded-allow-ips",
+    default="",
+    show_default=True,
+    help="Comma-separated proxy addresses whose X-Forwarded-For/-Proto are believed (none by default).",
+)
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Also serve /metrics without a token on this port (for a scraper); off by default.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Interface of --metrics-port.")
 @f3548_options
 @reports_errors
 def serve(
@@ -56,6 +102,15 @@ def serve(
     rate_per_s: float,
     rate_burst: int,
     max_in_flight: int,
+    anonymous_in_flight: int,
+    header_timeout_s: float,
+    body_timeout_s: float,
+    max_connections_per_address: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    forwarded_allow_ips: str,
+    metrics_port: int | None,
+    metrics_host: str,
     **f3548: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
@@ -63,6 +118,7 @@ def serve(
 
     from deconfliction.api.app import ApiSettings, create_app
     from deconfliction.api.auth import auth_state
+    from deconfliction.api.connections import guarded_protocol
     from deconfliction.api.logs import configure
 
     configure(log_level)
@@ -73,6 +129,8 @@ def serve(
             rate_per_s=rate_per_s,
             rate_burst=rate_burst,
             max_in_flight=max_in_flight,
+            anonymous_in_flight=anonymous_in_flight,
+            body_timeout_s=body_timeout_s,
             extra=f3548_settings(**f3548),
         )
     )
@@ -82,4 +140,26 @@ def serve(
     # objects (tens of milliseconds) in the middle of some request.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    if (tls_cert is None) != (tls_key is None):
+        missing = "tls_key" if tls_key is None else "tls_cert"
+        raise InvalidInput(missing, "--tls-cert and --tls-key go together")
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host, registry=app.state.metrics.registry)
+    trusted = [ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip()]
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,  # keep the JSON handlers configure() installed
+        access_log=False,
+        http=guarded_protocol(max_connections_per_address, header_timeout_s),
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        # X-Forwarded-For/-Proto are believed only from these peers; from anyone else
+        # they are ignored, so a client cannot claim another address to escape its limits.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
