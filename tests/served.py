@@ -128,6 +128,11 @@ class Server:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            if "--workers" in self.extra_args:
+                # SIGKILL would leave the worker processes running, orphaned, on the port.
+                self.proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=30)
             self.proc.kill()
             self.proc.wait(timeout=10)
 

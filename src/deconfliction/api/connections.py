@@ -3,7 +3,7 @@
 uvicorn closes an idle keep-alive connection after a few seconds, but restarts that
 timer on every byte received, and waits for a request's headers without any limit; a
 client that sends one header byte at a time holds its connection forever (slow-loris).
-:func:`guarded_protocol` makes a protocol class that, per process:
+:class:`GuardedProtocol`, per process:
 
 - gives every request ``header_timeout_s`` from the moment the connection is ready for
   it (opened, or the previous response sent) until its headers are complete, however
@@ -33,71 +33,86 @@ def _response(status: int, reason: str, kind: str, message: str, extra: str = ""
     return head.encode("ascii") + body
 
 
-def guarded_protocol(max_per_address: int, header_timeout_s: float) -> type[H11Protocol]:
-    """An h11 protocol class for ``uvicorn.Config(http=...)`` with the limits above."""
-    open_by_address: dict[str, int] = {}
-    too_many = _response(
-        429,
-        "Too Many Requests",
-        "TooManyConnections",
-        f"more than {max_per_address} open connections from one address",
-        "retry-after: 1\r\n",
-    )
-    too_slow = _response(
-        408,
-        "Request Timeout",
-        "RequestTimeout",
-        f"the request headers did not arrive within {header_timeout_s:g} s",
-    )
+class GuardedProtocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits above; ``uvicorn.Config(http=...)`` takes the
+    class or its import string ``deconfliction.api.connections:GuardedProtocol`` (for
+    worker processes). :meth:`configure` sets the limits of this process."""
 
-    class GuardedProtocol(H11Protocol):
-        _address: str | None = None
-        _header_timer: asyncio.TimerHandle | None = None
+    max_per_address: int = 64
+    header_timeout_s: float = 10.0
+    _open_by_address: dict[str, int] = {}  # noqa: RUF012 (per process, shared by its connections)
+    _too_many = b""
+    _too_slow = b""
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            address = self.client[0] if self.client else "?"
-            if open_by_address.get(address, 0) >= max_per_address:
-                transport.write(too_many)
-                transport.close()
-                return
-            open_by_address[address] = open_by_address.get(address, 0) + 1
-            self._address = address
-            self._arm()
+    @classmethod
+    def configure(cls, max_per_address: int, header_timeout_s: float) -> type[GuardedProtocol]:
+        cls.max_per_address = max_per_address
+        cls.header_timeout_s = header_timeout_s
+        cls._too_many = _response(
+            429,
+            "Too Many Requests",
+            "TooManyConnections",
+            f"more than {max_per_address} open connections from one address",
+            "retry-after: 1\r\n",
+        )
+        cls._too_slow = _response(
+            408,
+            "Request Timeout",
+            "RequestTimeout",
+            f"the request headers did not arrive within {header_timeout_s:g} s",
+        )
+        return cls
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            if self._address is not None:
-                left = open_by_address[self._address] - 1
-                if left:
-                    open_by_address[self._address] = left
-                else:
-                    del open_by_address[self._address]
-                self._address = None
-            super().connection_lost(exc)
+    _address: str | None = None
+    _header_timer: asyncio.TimerHandle | None = None
 
-        def handle_events(self) -> None:
-            super().handle_events()
-            if self.conn.their_state is not h11.IDLE:
-                self._disarm()  # the request's headers are complete
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        address = self.client[0] if self.client else "?"
+        counts = self._open_by_address
+        if counts.get(address, 0) >= self.max_per_address:
+            transport.write(self._too_many)
+            transport.close()
+            return
+        counts[address] = counts.get(address, 0) + 1
+        self._address = address
+        self._arm()
 
-        def on_response_complete(self) -> None:
-            self._arm()  # before: a pipelined request handled in there disarms it again
-            super().on_response_complete()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self._address is not None:
+            counts = self._open_by_address
+            left = counts[self._address] - 1
+            if left:
+                counts[self._address] = left
+            else:
+                del counts[self._address]
+            self._address = None
+        super().connection_lost(exc)
 
-        def _arm(self) -> None:
-            self._disarm()
-            self._header_timer = self.loop.call_later(header_timeout_s, self._headers_late)
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()  # the request's headers are complete
 
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+    def on_response_complete(self) -> None:
+        self._arm()  # before: a pipelined request handled in there disarms it again
+        super().on_response_complete()
 
-        def _headers_late(self) -> None:
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-                self.transport.write(too_slow)
-                self.transport.close()
 
-    return GuardedProtocol
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.write(self._too_slow)
+            self.transport.close()
+
+
+GuardedProtocol.configure(GuardedProtocol.max_per_address, GuardedProtocol.header_timeout_s)

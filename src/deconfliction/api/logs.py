@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
 
 #: Loggers sent to stderr as JSON: ours, and the server's own (its errors and start-up
 #: lines), so that a log shipper sees one format only.
-LOGGERS = ("deconfliction", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+LOGGERS = ("deconfliction", "uvicorn", "uvicorn.error", "uvicorn.asgi")
 
 
 def configure(level: str = "info") -> None:
@@ -39,3 +39,8 @@ def configure(level: str = "info") -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
         logger.propagate = False
+    # uvicorn's access lines repeat the "request" line the API logs itself (with the route
+    # and duration): silenced, whatever handlers the root logger has.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False

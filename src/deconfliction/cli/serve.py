@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +14,12 @@ from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.f3548 import f3548_options, f3548_settings
 from deconfliction.errors import InvalidInput
 from deconfliction.settings import database_url
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+#: Where ``serve`` hands its options to the API processes it starts.
+_OPTIONS_ENV = "DECONFLICTION_SERVE_OPTIONS"
 
 _PEM = click.Path(exists=True, dir_okay=False)
 
@@ -91,6 +100,13 @@ _PEM = click.Path(exists=True, dir_okay=False)
     help="Also serve /metrics without a token on this port (for a scraper); off by default.",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Interface of --metrics-port.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="API processes on this port (PostgreSQL; SQLite takes one writer at a time).",
+)
 @f3548_options
 @reports_errors
 def serve(
@@ -111,26 +127,94 @@ def serve(
     forwarded_allow_ips: str,
     metrics_port: int | None,
     metrics_host: str,
+    workers: int,
     **f3548: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
+    from deconfliction.api.connections import GuardedProtocol
+
+    if (tls_cert is None) != (tls_key is None):
+        missing = "tls_key" if tls_key is None else "tls_cert"
+        raise InvalidInput(missing, "--tls-cert and --tls-key go together")
+    if workers > 1 and metrics_port is not None:
+        raise InvalidInput(
+            "metrics_port", "--metrics-port serves one process's metrics; with --workers scrape /metrics"
+        )
+    options = {
+        "db": database_url(db),
+        "log_level": log_level,
+        "key_file": key_file,
+        "rate_per_s": rate_per_s,
+        "rate_burst": rate_burst,
+        "max_in_flight": max_in_flight,
+        "anonymous_in_flight": anonymous_in_flight,
+        "body_timeout_s": body_timeout_s,
+        "header_timeout_s": header_timeout_s,
+        "max_connections_per_address": max_connections_per_address,
+        "f3548": {k: list(map(str, v)) if isinstance(v, tuple) else v for k, v in f3548.items()},
+    }
+    # Worker processes read the options from the environment (uvicorn starts them afresh).
+    os.environ[_OPTIONS_ENV] = json.dumps(options)
+    # Made here even with workers: the store is migrated and the key files created once,
+    # before any worker starts, and a bad option fails here with its message.
+    app = worker_app()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host, registry=app.state.metrics.registry)
+    trusted = [ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip()]
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "log_config": None,  # keep the JSON handlers configure() installed
+        "access_log": False,
+        "ssl_certfile": tls_cert,
+        "ssl_keyfile": tls_key,
+        # X-Forwarded-For/-Proto are believed only from these peers; from anyone else
+        # they are ignored, so a client cannot claim another address to escape its limits.
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+    }
+    if workers == 1:
+        uvicorn.run(app, http=GuardedProtocol, **common)
+        return
+    app.state.store.close()
+    uvicorn.run(
+        "deconfliction.cli.serve:worker_app",
+        factory=True,
+        workers=workers,
+        http="deconfliction.api.connections:GuardedProtocol",
+        # A worker imports the whole package before it answers the supervisor's first
+        # ping: seconds on a busy machine, where uvicorn's default 5 s killed some.
+        timeout_worker_healthcheck=60,
+        **common,
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one API process, from the options ``serve`` put in the environment."""
     from deconfliction.api.app import ApiSettings, create_app
     from deconfliction.api.auth import auth_state
-    from deconfliction.api.connections import guarded_protocol
+    from deconfliction.api.connections import GuardedProtocol
     from deconfliction.api.logs import configure
 
-    configure(log_level)
+    options = json.loads(os.environ[_OPTIONS_ENV])
+    configure(options["log_level"])
+    GuardedProtocol.configure(options["max_connections_per_address"], options["header_timeout_s"])
+    f3548 = options["f3548"]
+    f3548["f3548_public_keys"] = tuple(Path(p) for p in f3548.get("f3548_public_keys", ()))
     app = create_app(
         ApiSettings(
-            db=database_url(db),
-            key_file=key_file,
-            rate_per_s=rate_per_s,
-            rate_burst=rate_burst,
-            max_in_flight=max_in_flight,
-            anonymous_in_flight=anonymous_in_flight,
-            body_timeout_s=body_timeout_s,
+            db=options["db"],
+            key_file=options["key_file"],
+            rate_per_s=options["rate_per_s"],
+            rate_burst=options["rate_burst"],
+            max_in_flight=options["max_in_flight"],
+            anonymous_in_flight=options["anonymous_in_flight"],
+            body_timeout_s=options["body_timeout_s"],
             extra=f3548_settings(**f3548),
         )
     )
@@ -140,26 +224,4 @@ def serve(
     # objects (tens of milliseconds) in the middle of some request.
     gc.collect()
     gc.freeze()
-    if (tls_cert is None) != (tls_key is None):
-        missing = "tls_key" if tls_key is None else "tls_cert"
-        raise InvalidInput(missing, "--tls-cert and --tls-key go together")
-    if metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr=metrics_host, registry=app.state.metrics.registry)
-    trusted = [ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip()]
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        log_config=None,  # keep the JSON handlers configure() installed
-        access_log=False,
-        http=guarded_protocol(max_connections_per_address, header_timeout_s),
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        # X-Forwarded-For/-Proto are believed only from these peers; from anyone else
-        # they are ignored, so a client cannot claim another address to escape its limits.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted or None,
-    )
+    return app
