@@ -18,9 +18,10 @@ from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.credentials import IssuedCredential
 from deconfliction.settings import database_url
 from deconfliction.store import open_store
-from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
+from deconfliction.store.auth import LANGUAGES, OPERATOR, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
@@ -153,6 +154,20 @@ def credential_create(party_id: str, scopes: str, db: str | None) -> None:
     wanted = parse_scopes(scopes, "--scopes")
     with _admin(db) as service:
         issued = service.create_credential(party_id, wanted)
+    _show(issued)
+
+
+@credential.command("operator")
+@_db_option
+@reports_errors
+def credential_operator(db: str | None) -> None:
+    """Create an operator's credential: it belongs to no party and has the admin scope only
+    (parties, desks, credentials, policies, metrics; no party's data). Prints its secret once."""
+    with _admin(db) as service:
+        _show(service.create_operator_credential())
+
+
+def _show(issued: IssuedCredential) -> None:
     click.echo(f"client_id:     {issued.credential.client_id}")
     click.echo(f"client_secret: {issued.secret}")
     click.echo(f"scopes:        {scopes_text(issued.credential.scopes)}")
@@ -167,7 +182,8 @@ def credential_revoke(client_id: str, db: str | None) -> None:
     """Revoke CLIENT_ID: its tokens stop working at once."""
     with _admin(db) as service:
         revoked = service.revoke_credential(client_id)
-    click.echo(f"credential {revoked.client_id} of {revoked.party} revoked")
+    owner = revoked.party if revoked.party != OPERATOR else "the operator"
+    click.echo(f"credential {revoked.client_id} of {owner} revoked")
 
 
 @credential.command("list")

@@ -34,7 +34,9 @@ _PEM = click.Path(exists=True, dir_okay=False)
 @click.option(
     "--key-file",
     default=None,
-    help="Ed25519 token-signing key, created 0600 if missing (default: <db>.key beside a SQLite file).",
+    envvar="DECONFLICTION_TOKEN_KEY",
+    help="Ed25519 token-signing key file, created 0600 if missing "
+    "(default $DECONFLICTION_TOKEN_KEY, else <db>.key beside a SQLite file).",
 )
 @click.option(
     "--rate-per-s",
