@@ -116,6 +116,17 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(server: Serve
     sock.close()
 
 
+def test_without_a_genuine_token_the_body_limit_is_64_kib(server: Server) -> None:
+    """Parsing a megabyte costs the server milliseconds: an outsider may send 64 KiB; a
+    party's request with the same 200 KiB body gets past the limit to its route."""
+    body = b'{"purpose": "' + b"x" * 200_000 + b'"}'
+    r = httpx.post(f"{server.url}/v1/auth/token", content=body, timeout=30)
+    assert (r.status_code, r.json()["error"]["type"]) == (413, "PayloadTooLarge")
+    headers = {"Authorization": f"Bearer {_token(server, 'red')}", "Content-Type": "application/json"}
+    r = httpx.post(f"{server.url}/v1/operations", content=body, headers=headers, timeout=30)
+    assert r.status_code == 422, r.text  # judged by the route: no id, no volumes
+
+
 def test_a_declared_length_over_the_limit_is_refused_before_reading(server: Server) -> None:
     sock = _connect(server)
     sock.sendall(b"POST /v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")

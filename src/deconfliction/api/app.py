@@ -39,6 +39,8 @@ class ApiSettings:
 
     db: str = "deconfliction.sqlite"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: ... for a request without a genuine token (sign-in, and whatever will get 401)
+    anonymous_max_body_bytes: int = 64 * 1024
     #: Ed25519 key that signs tokens; default: ``<db>.key`` beside a SQLite file (never in the store)
     key_file: str | None = None
     #: lifetime of an access token
@@ -115,7 +117,12 @@ def create_app(
     # saturation a commit reached its stream 464 ms late at p99); admitting two at a time
     # keeps that within about one hub tick (45 ms at p99) for 6-10 % of the throughput,
     # as the store takes one writer at a time anyway (docs/benchmarks.md, "Service load").
-    limits = EdgeLimits(settings.max_body_bytes, settings.body_timeout_s, settings.max_json_depth)
+    limits = EdgeLimits(
+        settings.max_body_bytes,
+        settings.body_timeout_s,
+        settings.max_json_depth,
+        settings.anonymous_max_body_bytes,
+    )
     members, anonymous = FairGate(settings.max_in_flight), FairGate(settings.anonymous_in_flight)
     app.state.gates = (members, anonymous)
 
