@@ -32,6 +32,13 @@ p50/p99 latency per kind of request. Target: p99 commit-to-client delay under 50
     .venv/bin/python benchmarks/service_load.py --db sqlite
     .venv/bin/python benchmarks/service_load.py --db postgresql:///test
     .venv/bin/python benchmarks/service_load.py --db sqlite --json out.json
+
+With ``--workers 1,2,3 --hostile`` it runs, in one invocation, each process count
+(``serve --workers N``) quiet and then with a hostile client beside the honest ones, each
+on a fresh store, and prints them side by side. The hostile client has no credential: it
+keeps ``--hostile-slow`` connections sending their headers one byte every 0.5 s
+(slow-loris; each is closed by the header deadline and opened again), and sends 4 MiB
+chunked bodies to ``POST /v1/auth/token`` back to back (each refused with 413 while read).
 """
 
 from __future__ import annotations
@@ -172,9 +179,9 @@ class ServerProcess:
         raise SystemExit("server did not start")
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signal.SIGTERM)  # with --workers, SIGKILL would orphan the workers
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -376,6 +383,69 @@ def _summary(delays: list[float], expected: int | None = None) -> dict[str, Any]
     return found
 
 
+async def slow_loris(base: str, stop: asyncio.Event, counts: dict[str, int]) -> None:
+    """One connection that sends its request headers one byte every 0.5 s, reopened when
+    the server closes it."""
+    host, port = base.removeprefix("http://").split(":")
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError:
+            await asyncio.sleep(0.5)
+            continue
+        counts["slow_opened"] += 1
+        try:
+            writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            while not stop.is_set() and not reader.at_eof():
+                writer.write(b"X")
+                await writer.drain()
+                with contextlib.suppress(TimeoutError):
+                    if await asyncio.wait_for(reader.read(1024), 0.5):
+                        counts["slow_answered"] += 1  # the server's 408 (or 429): it closes
+                        break
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+
+async def chunked_bodies(base: str, stop: asyncio.Event, counts: dict[str, int]) -> None:
+    """4 MiB chunked bodies to the sign-in route, one after the other."""
+    chunk = b" " * 65536
+
+    async def body() -> Any:
+        for _ in range(64):
+            yield chunk
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while not stop.is_set():
+            try:
+                r = await client.post(
+                    "/v1/auth/token", content=body(), headers={"Content-Type": "application/json"}
+                )
+                counts[f"chunked_{r.status_code}"] += 1
+            except httpx.HTTPError:
+                counts["chunked_cut"] += 1  # refused while sending: the server closed it
+
+
+async def _hostile(base: str, slow: int, stop_file: Path, out: Path) -> None:
+    stop = asyncio.Event()
+    counts: dict[str, int] = defaultdict(int)
+    tasks = [asyncio.create_task(slow_loris(base, stop, counts)) for _ in range(slow)]
+    tasks += [asyncio.create_task(chunked_bodies(base, stop, counts)) for _ in range(2)]
+    while not stop_file.exists():
+        await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    out.write_text(json.dumps(counts))
+
+
+def hostile_process(base: str, slow: int, stop_file: str, out: str) -> None:
+    """The hostile client in a process of its own, so that it competes with the honest
+    clients for the server, not for the load generator's event loop."""
+    asyncio.run(_hostile(base, slow, Path(stop_file), Path(out)))
+
+
 async def run(
     base: str,
     url: str,
@@ -385,6 +455,7 @@ async def run(
     probe_hz: float,
     workdir: Path,
     rate: float,
+    hostile_slow: int = 0,
 ) -> dict[str, Any]:
     stats = Stats()
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -412,6 +483,13 @@ async def run(
         for i, p in enumerate(parties)
     ]
     probe = asyncio.create_task(prober(url, parties, stats, stop, probe_hz))
+    hostile_stop, hostile_out = workdir / "hostile.stop", workdir / "hostile.json"
+    hostile = None
+    if hostile_slow:
+        hostile = multiprocessing.get_context("spawn").Process(
+            target=hostile_process, args=(base, hostile_slow, str(hostile_stop), str(hostile_out))
+        )
+        hostile.start()
     await asyncio.sleep(warmup_s)
     stats.measuring = True
     window_start = time.time()
@@ -422,6 +500,11 @@ async def run(
     elapsed = time.perf_counter() - started
     stop.set()
     await asyncio.gather(*workers, probe, return_exceptions=True)
+    hostile_counts: dict[str, int] = {}
+    if hostile is not None:
+        hostile_stop.write_text("stop")
+        await asyncio.to_thread(hostile.join, 60)
+        hostile_counts = json.loads(hostile_out.read_text())
     await asyncio.sleep(1.0)
     stop_file.write_text("stop")
     await asyncio.to_thread(sub.join, 30)
@@ -479,6 +562,7 @@ async def run(
         },
         "errors": stats.errors[:10],
         "error_count": len(stats.errors),
+        "hostile": dict(hostile_counts),
     }
 
 
@@ -504,30 +588,75 @@ def main() -> None:
         default=None,
         help="passed to `serve` (default: serve's own); 1000 admits every request at once",
     )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated process counts to run one after the other (`serve --workers N`), e.g. 1,2,3",
+    )
+    parser.add_argument(
+        "--hostile", action="store_true", help="run each process count quiet, then with the hostile client"
+    )
+    parser.add_argument(
+        "--hostile-slow", type=int, default=40, help="slow-loris connections of the hostile client"
+    )
     args = parser.parse_args()
-    args.serve_args = [] if args.max_in_flight is None else ["--max-in-flight", str(args.max_in_flight)]
+    base_args = [] if args.max_in_flight is None else ["--max-in-flight", str(args.max_in_flight)]
+    # Every client of this benchmark connects from 127.0.0.1: the per-address cap is
+    # raised so that the honest parties' 100 connections are not what it limits.
+    base_args += ["--max-connections-per-address", "1000", "--rate-per-s", "1000", "--rate-burst", "1000"]
+    runs = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        for hostile in (False, True) if args.hostile else (False,):
+            serve_args = [*base_args, "--workers", str(workers)]
+            result = one_run(args, serve_args, args.hostile_slow if hostile else 0)
+            result["workers"], result["hostile_client"] = workers, hostile
+            result["serve_args"] = serve_args
+            runs.append(result)
+            all_ = result["latency_ms"]["all"]
+            probe = result["events"]["probe_from_commit"]
+            print(
+                f"workers={workers} hostile={hostile}: {result['throughput_rps']} req/s, "
+                f"p50 {all_['p50']} ms, p99 {all_['p99']} ms; commit-to-client {probe}",
+                file=sys.stderr,
+            )
+    out: dict[str, Any] = {
+        "backend": "sqlite" if args.db == "sqlite" else "postgresql",
+        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()},
+        "runs": runs,
+    }
+    if len(runs) == 1:
+        out = {**runs[0], "backend": out["backend"], "machine": out["machine"]}
+    print(json.dumps(out, indent=1))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(out, indent=1) + "\n")
 
+
+def one_run(args: argparse.Namespace, serve_args: list[str], hostile_slow: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
         workdir = Path(tmp)
         url, schema = fresh_store_url(args.db, workdir)
         server = None
         try:
             creds = make_parties(url, args.parties)
-            server = ServerProcess(url, workdir, args.serve_args)
-            result = asyncio.run(
-                run(server.base, url, creds, args.warmup, args.duration, args.probe_hz, workdir, args.rate)
+            server = ServerProcess(url, workdir, serve_args)
+            return asyncio.run(
+                run(
+                    server.base,
+                    url,
+                    creds,
+                    args.warmup,
+                    args.duration,
+                    args.probe_hz,
+                    workdir,
+                    args.rate,
+                    hostile_slow,
+                )
             )
         finally:
             if server is not None:
                 server.stop()
             if schema is not None:
                 drop_schema(args.db, schema)
-    result["backend"] = "sqlite" if args.db == "sqlite" else "postgresql"
-    result["serve_args"] = args.serve_args
-    result["machine"] = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
-    print(json.dumps(result, indent=1))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -66,10 +67,14 @@ class Server:
     credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: more `serve` options
     extra_args: list[str] = field(default_factory=list)
+    #: "https" with --tls-cert/--tls-key among extra_args, and the CA file to trust
+    scheme: str = "http"
+    verify: ssl.SSLContext | bool = True
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> Server:
         env = {
@@ -84,7 +89,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {(self.workdir / 'server.log').read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1.0, verify=self.verify).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -102,7 +107,7 @@ class Server:
                 "--key-file",
                 str(self.workdir / "token.key"),
                 "--log-level",
-                "warning",
+                self.log_level,
                 *self.extra_args,
             ],
             env=env,
@@ -116,8 +121,19 @@ class Server:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
 
+    def terminate(self) -> int:
+        """SIGTERM, as systemd stops a unit; the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            if "--workers" in self.extra_args:
+                # SIGKILL would leave the worker processes running, orphaned, on the port.
+                self.proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=30)
             self.proc.kill()
             self.proc.wait(timeout=10)
 

@@ -11,6 +11,15 @@
 
 The client fetches an access token with its credentials on first use and fetches a
 new one shortly before it expires (or once, on a 401, if the server says it has).
+
+Given several base URLs (the nodes of one service over one PostgreSQL), it talks to one
+and moves to the next when that one cannot be reached: a request that never reached a
+node (connection refused, connect timeout) is sent to the next; a read (``GET``,
+``PUT``, ``DELETE``, whose repetition changes nothing more) is sent again to the next
+whatever the transport error; a ``POST`` whose connection broke after it was sent is
+not repeated (it may have been done) and raises ``httpx.TransportError``: the caller
+knows best whether to send it again (a filing sent twice answers 409 ``AlreadyExists``).
+An event stream reconnects to the next node with ``Last-Event-ID``.
 Errors come back as :class:`ApiError` carrying the status and the server's error body,
 so a caller can tell 404 from 409 from 429 (``retry_after_s``). Methods return the
 decoded JSON, as documented in ``docs/api.md`` and the OpenAPI document.
@@ -24,15 +33,19 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconfliction.errors import InvalidInput
+
 #: Ask for a new token this long before the current one expires.
 REFRESH_MARGIN_S: Final = 30.0
+#: Methods that may be sent again to another node after any transport error.
+_REPEATABLE: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class ApiError(Exception):
@@ -56,7 +69,7 @@ class Client:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         client_id: str,
         client_secret: str,
         *,
@@ -65,8 +78,15 @@ class Client:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``http`` lets a caller supply its own httpx client (e.g. an in-process test client)."""
-        self._http = http if http is not None else httpx.Client(base_url=base_url, timeout=timeout_s)
+        """``base_url``: one node, or several to fail over between, in order of preference.
+        ``http`` lets a caller supply its own httpx client (e.g. an in-process test client)."""
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise InvalidInput("base_url", "at least one base URL is needed")
+        self.base_urls = urls
+        made = [httpx.Client(base_url=url, timeout=timeout_s) for url in urls] if http is None else []
+        self._nodes = [http] if http is not None else made
+        self._node = 0
         self._owns_http = http is None
         self.client_id = client_id
         self._secret = client_secret
@@ -80,7 +100,37 @@ class Client:
 
     def close(self) -> None:
         if self._owns_http:
-            self._http.close()
+            for node in self._nodes:
+                node.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._nodes[self._node]
+
+    @property
+    def base_url(self) -> str:
+        """The node requests go to now."""
+        return str(self._http.base_url)
+
+    def _next_node(self, failed: httpx.Client) -> None:
+        with self._lock:
+            if self._nodes[self._node] is failed:  # another thread may have moved on already
+                self._node = (self._node + 1) % len(self._nodes)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """``method path`` to the current node, moving on as the module docstring says."""
+        for tried in range(1, len(self._nodes) + 1):
+            http = self._http
+            try:
+                return http.request(method, path, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if tried == len(self._nodes):
+                    raise
+            except httpx.TransportError:
+                if method not in _REPEATABLE or tried == len(self._nodes):
+                    raise
+            self._next_node(http)
+        raise AssertionError("unreachable")
 
     def __enter__(self) -> Client:
         return self
@@ -98,7 +148,7 @@ class Client:
         if self._scope:
             body["scope"] = self._scope
         started = self._clock()
-        response = self._http.post("/v1/auth/token", json=body)
+        response = self._send("POST", "/v1/auth/token", json=body)
         data = _decoded(response)
         self._token = str(data["access_token"])
         self._expires_at = started + float(data["expires_in"])
@@ -115,7 +165,7 @@ class Client:
         """Send an authenticated request and decode its JSON; ApiError on any error status."""
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self._bearer()}", **kwargs.pop("headers", {})}
-            response = self._http.request(method, path, headers=headers, **kwargs)
+            response = self._send(method, path, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 1:
                 # The server may have restarted with a new key, or our clock may be off.
                 with self._lock:
@@ -313,10 +363,11 @@ class Client:
         unless ``reconnect`` is false. Stop by leaving the loop."""
         last = after
         while True:
+            http = self._http
             try:
                 headers = {"Authorization": f"Bearer {self._bearer()}", "Last-Event-ID": str(last)}
                 timeout = httpx.Timeout(10.0, read=read_timeout_s)
-                with self._http.stream("GET", "/v1/events/stream", headers=headers, timeout=timeout) as r:
+                with http.stream("GET", "/v1/events/stream", headers=headers, timeout=timeout) as r:
                     if r.status_code >= 400:
                         r.read()
                         if r.status_code == 401:
@@ -332,6 +383,8 @@ class Client:
             except (httpx.TransportError, ApiError) as exc:
                 if not reconnect or (isinstance(exc, ApiError) and exc.status not in (401, 429, 503)):
                     raise
+                if isinstance(exc, httpx.TransportError):
+                    self._next_node(http)  # resume on the next node, from the same event
             if not reconnect:
                 return
             time.sleep(retry_s)
@@ -340,7 +393,7 @@ class Client:
 
     def audit_keys(self) -> list[dict[str, Any]]:
         """The server's checkpoint signing keys (pin one for ``audit verify --server-key``)."""
-        return list(_decoded(self._http.get("/v1/audit/keys"))["keys"])
+        return list(_decoded(self._send("GET", "/v1/audit/keys"))["keys"])
 
     def audit_export(self) -> dict[str, Any]:
         """This party's audit chain, checkpoints and keys, for ``deconfliction audit verify``."""

@@ -7,14 +7,11 @@ several API processes can serve one PostgreSQL store.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,23 +27,23 @@ from deconfliction.api import (
     audit,
     auth,
     disclosures,
+    docs_page,
     errors,
     events,
     hotline,
-    limits,
     operations,
     private,
 )
+from deconfliction.api import limits as party_limits
+from deconfliction.api.admission import FairGate
 from deconfliction.api.console import mount as mount_console
-from deconfliction.api.errors import error_response
+from deconfliction.api.edge import Edge, EdgeLimits
 from deconfliction.api.f3548 import mount as mount_f3548
 from deconfliction.api.f3548_bridge import delivering as f3548_delivering
 from deconfliction.service.clock import Clock, SystemClock
 from deconfliction.store import Store, open_store
 
-log = logging.getLogger("deconfliction.api")
-
-#: Request bodies above this are refused with 413 before they are read.
+#: Request bodies above this are refused with 413 while they are read.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -56,6 +53,8 @@ class ApiSettings:
 
     db: str = "deconfliction.sqlite"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: ... for a request without a genuine token (sign-in, and whatever will get 401)
+    anonymous_max_body_bytes: int = 64 * 1024
     #: Ed25519 key that signs tokens; default: ``<db>.key`` beside a SQLite file (never in the store)
     key_file: str | None = None
     #: lifetime of an access token
@@ -65,6 +64,12 @@ class ApiSettings:
     rate_burst: int = 100
     #: requests this process works on at once; the rest wait, costing the event loop nothing
     max_in_flight: int = 2
+    #: places of their own for requests without a genuine token (sign-in, health, 401s)
+    anonymous_in_flight: int = 1
+    #: a request body must have arrived in full this long after its headers (else 408)
+    body_timeout_s: float = 30.0
+    #: arrays and objects nested deeper than this are refused (400) before parsing
+    max_json_depth: int = 64
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -111,6 +116,8 @@ def create_app(
         version=__version__,
         summary="Airspace deconfliction between parties who do not trust each other.",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored assets by docs_page, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store if store is not None else open_store(settings.db)
@@ -124,40 +131,14 @@ def create_app(
     # saturation a commit reached its stream 464 ms late at p99); admitting two at a time
     # keeps that within about one hub tick (45 ms at p99) for 6-10 % of the throughput,
     # as the store takes one writer at a time anyway (docs/benchmarks.md, "Service load").
-    in_flight = asyncio.Semaphore(settings.max_in_flight)
-
-    @app.middleware("http")
-    async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return error_response(
-                413, "PayloadTooLarge", f"request body is over the limit of {settings.max_body_bytes} bytes"
-            )
-        started = time.perf_counter()
-        # call_next returns once the response starts, so an event stream gives its place
-        # back as soon as its headers are out, however long its client listens.
-        with metrics.waiting.track_inprogress():
-            await in_flight.acquire()
-        try:
-            with metrics.in_flight.track_inprogress():
-                response = await call_next(request)
-        finally:
-            in_flight.release()
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, path).observe(elapsed)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": path,
-                "status": response.status_code,
-                "ms": round(elapsed * 1000, 2),
-            },
-        )
-        return response
+    limits = EdgeLimits(
+        settings.max_body_bytes,
+        settings.body_timeout_s,
+        settings.max_json_depth,
+        settings.anonymous_max_body_bytes,
+    )
+    members, anonymous = FairGate(settings.max_in_flight), FairGate(settings.anonymous_in_flight)
+    app.state.gates = (members, anonymous)
 
     @app.get("/health", tags=["ops"], summary="Liveness and store reachability")
     def health() -> dict[str, str]:
@@ -165,8 +146,10 @@ def create_app(
             tx.count_operations()
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
-    def prometheus() -> Response:
+    # Metrics tell an outsider how busy the service is and which routes fail: a token with
+    # the admin scope here, or `serve --metrics-port` for a scraper on a private interface.
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (admin scope)", response_class=Response)
+    def prometheus(_: auth.Admin) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(auth.router)
@@ -175,9 +158,12 @@ def create_app(
     app.include_router(disclosures.router)
     app.include_router(audit.router)
     app.include_router(hotline.router)
-    app.include_router(limits.router)
+    app.include_router(party_limits.router)
     app.include_router(private.router)  # the private-mode relay (docs/private-mode.md)
+    docs_page.install(app)
     events.install(app)  # the stream routes and the hook that wakes streams after writes
     mount_f3548(app)  # ASTM F3548-21 DSS at /dss/v1 and the InterUSS /aux/v1
     mount_console(app)  # the duty desk's console at /console (static files over the JSON API)
+    # Added last, so outermost: nothing reads a body or takes a place before the edge.
+    app.add_middleware(Edge, owner=app, limits=limits, members=members, anonymous=anonymous)
     return app

@@ -25,6 +25,7 @@ from deconfliction.api.models import ERRORS
 from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from deconfliction.service.credentials import authenticate
 from deconfliction.service.ratelimit import RateLimiter
+from deconfliction.service.throttle import SignInThrottle
 from deconfliction.service.tokens import TokenSigner, default_key_file, load_or_create_key
 from deconfliction.store.auth import CredentialsRepo, Scope, parse_scopes, scopes_text
 
@@ -42,6 +43,7 @@ class Principal:
 class AuthState:
     signer: TokenSigner
     limiter: RateLimiter
+    throttle: SignInThrottle
 
 
 _state_lock = threading.Lock()
@@ -67,7 +69,7 @@ def auth_state(app: FastAPI) -> AuthState:
                 raise DeconflictionError(f"the server cannot sign tokens: {exc}") from exc
             signer = TokenSigner(key, app.state.clock, settings.token_ttl_s)
             limiter = RateLimiter(app.state.clock, settings.rate_per_s, settings.rate_burst)
-            found = AuthState(signer, limiter)
+            found = AuthState(signer, limiter, SignInThrottle(app.state.clock))
             app.state.auth = found
     return found
 
@@ -164,11 +166,22 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=ERRORS)
 @router.post(
     "/token",
     summary="Exchange client credentials for an access token",
-    responses={401: {"description": "Wrong, unknown or revoked credentials"}},
+    responses={
+        401: {"description": "Wrong, unknown or revoked credentials"},
+        429: {"description": "Too many failed attempts for this client id or address; see Retry-After"},
+    },
 )
 def token(body: TokenRequest, request: Request) -> TokenResponse:
     state = auth_state(request.app)
-    credential = authenticate(request.app.state.store, body.client_id, body.client_secret)
+    # Throttled before the secret is hashed: a guess that must wait costs no scrypt.
+    keys = (f"id:{body.client_id}", f"addr:{request.client.host if request.client else '?'}")
+    state.throttle.check(keys)
+    try:
+        credential = authenticate(request.app.state.store, body.client_id, body.client_secret)
+    except Unauthenticated:
+        state.throttle.failed(keys)
+        raise
+    state.throttle.succeeded(keys[0])
     scopes = parse_scopes(body.scope, "scope") if body.scope else None
     issued = state.signer.issue(credential, scopes)
     state.limiter.take(credential.party)

@@ -6,13 +6,16 @@ inherits its parent's status. Bodies are ``{"error": {"type", "message", "field"
 
 from __future__ import annotations
 
+import logging
 import math
+from http import HTTPStatus
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from deconfliction.errors import (
     AwarenessRequired,
@@ -26,6 +29,12 @@ from deconfliction.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
+
+log = logging.getLogger("deconfliction.api")
+
+#: The one message of every 401: which part of a credential or token was wrong is not
+#: told to the caller (it is logged for the operator).
+UNAUTHENTICATED: Final = "not authenticated: the credentials or token are missing, wrong, expired or revoked"
 
 STATUS: Final[dict[type[DeconflictionError], int]] = {
     InvalidInput: 422,
@@ -89,6 +98,9 @@ def install(app: FastAPI) -> None:
     async def _ours(request: Request, exc: DeconflictionError) -> JSONResponse:
         field = exc.field if isinstance(exc, InvalidInput) else None
         message = exc.rule if isinstance(exc, InvalidInput) else str(exc)
+        if isinstance(exc, Unauthenticated):
+            log.info("refused", extra={"path": request.url.path, "cause": message})
+            message = UNAUTHENTICATED
         details = exc.details if isinstance(exc, AwarenessRequired) else None
         return error_response(status_for(exc), type(exc).__name__, message, field, details, _headers(exc))
 
@@ -101,3 +113,15 @@ def install(app: FastAPI) -> None:
         # list positions as the domain's own errors give them: operations[2].volumes[0]
         field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
         return error_response(422, "InvalidRequest", str(first.get("msg")), field or None)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own refusals (no such route, method not allowed, unparsable body)
+        kind = "".join(word.capitalize() for word in HTTPStatus(exc.status_code).phrase.split())
+        kind = kind.replace("-", "")
+        return error_response(exc.status_code, kind, str(exc.detail), headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback by the server; the caller learns only that it failed.
+        return error_response(500, "InternalError", "the server failed to handle this request")

@@ -3,10 +3,12 @@
 While any stream is open, the hub reads, in one transaction, every party's outbox head
 (``party_counters``, one row per party) and the new events of the parties that have
 streams open. It does so as soon as a write request of this process has completed (the
-middleware in :mod:`deconfliction.api.events` pokes it) and at least every ``poll_s``
-otherwise, for writes made by other processes or API nodes. So the database sees one
-small read per tick however many streams are open, and a commit reaches a stream of this
-process within one read.
+middleware in :mod:`deconfliction.api.events` pokes it), and for writes made by other
+processes or API nodes: on PostgreSQL when the commit's ``NOTIFY`` arrives
+(:class:`~deconfliction.store.listener.OutboxListener`, one ``LISTEN`` connection per
+process), with a read every :data:`NOTIFIED_POLL_S` as a safety net; on SQLite (one
+node) every ``poll_s``. So the database sees one small read per wake-up however many
+streams are open, and a commit reaches a stream of this process within one read.
 
 A stream never depends on the hub for correctness: it resumes from the outbox table, and
 when what the hub hands it does not follow on from the last id it sent (it subscribed
@@ -28,12 +30,15 @@ from deconfliction.errors import DeconflictionError
 from deconfliction.store.base import Store
 from deconfliction.store.events import Event, EventsRepo
 from deconfliction.store.heads import HeadsRepo
+from deconfliction.store.listener import OutboxListener
 from deconfliction.store.reader import ReadConnection
 
 log = logging.getLogger("deconfliction.api.events")
 
-#: Longest wait between two reads of the outbox while a stream is open.
+#: Longest wait between two reads of the outbox while a stream is open (SQLite).
 DEFAULT_POLL_S: Final = 0.010
+#: ... on PostgreSQL, where every commit with events wakes the hub by NOTIFY.
+NOTIFIED_POLL_S: Final = 5.0
 #: Events read per party per read; a longer backlog is read at the next tick.
 BATCH: Final = 500
 #: Batches a slow stream may have queued before it is told to catch up from the table.
@@ -63,9 +68,12 @@ class Subscription:
 class Hub:
     """Reads the outbox for every open stream of one process."""
 
-    def __init__(self, store: Store, poll_s: float = DEFAULT_POLL_S) -> None:
+    def __init__(self, store: Store, poll_s: float | None = None) -> None:
         self.store = store
-        self.poll_s = poll_s
+        self.notified = store.url.startswith(("postgresql://", "postgres://"))
+        default = NOTIFIED_POLL_S if self.notified else DEFAULT_POLL_S
+        self.poll_s = default if poll_s is None else poll_s
+        self._listener: OutboxListener | None = None
         self._reader: ReadConnection | None = None
         self._reader_lock = threading.Lock()
         # Its own thread token: a thread pool full of request handlers must not delay it.
@@ -103,9 +111,20 @@ class Hub:
         elif cursor > after:
             sub.behind = True  # the hub has handed out events this stream has not seen
         self._subs[party].add(sub)
+        if self.notified and self._listener is None:
+            self._listener = OutboxListener(self.store.url, lambda _party: self._wake(loop))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
         return sub
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the listener's thread: another process committed events."""
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self.poke_soon)
+
+    def poke_soon(self) -> None:
+        if self._task is not None:
+            self._poked.set()
 
     def unsubscribe(self, sub: Subscription) -> None:
         subs = self._subs.get(sub.party)
@@ -124,6 +143,9 @@ class Hub:
             return self._reader
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         with self._reader_lock:
             if self._reader is not None:
                 self._reader.close()

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconfliction.api.auth import Reader
-from deconfliction.api.event_hub import BATCH, DEFAULT_POLL_S, Hub
+from deconfliction.api.event_hub import BATCH, Hub
 from deconfliction.errors import DeconflictionError, InvalidInput
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.store.base import Store
@@ -49,8 +49,8 @@ _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def hub(app: FastAPI) -> Hub:
     found: Hub | None = getattr(app.state, "events_hub", None)
     if found is None:
-        poll = float(app.state.settings.extra.get("events_poll_s", DEFAULT_POLL_S))
-        found = app.state.events_hub = Hub(app.state.store, poll)
+        poll = app.state.settings.extra.get("events_poll_s")  # default: the store's (event_hub)
+        found = app.state.events_hub = Hub(app.state.store, None if poll is None else float(poll))
     return found
 
 

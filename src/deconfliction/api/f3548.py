@@ -98,12 +98,21 @@ async def _json(request: Request, required: bool = True) -> Any:
         raise InvalidInput("body", f"not JSON: {exc}") from None
 
 
+def _config(app: FastAPI) -> F3548AuthConfig:
+    found = app.state.settings.extra.get(AUTH_SETTING)
+    return found if isinstance(found, F3548AuthConfig) else F3548AuthConfig()
+
+
+def uss_of(app: FastAPI, authorization: str) -> str:
+    """The USS a genuine F3548 token of ``app`` names (for admission); Unauthenticated otherwise."""
+    return verify(_config(app), authorization).manager
+
+
 def mount(app: FastAPI) -> None:
     """Serve F3548 at ``/dss/v1`` and the InterUSS auxiliary API at ``/aux/v1`` on ``app``."""
 
     def config() -> F3548AuthConfig:
-        found = app.state.settings.extra.get(AUTH_SETTING)
-        return found if isinstance(found, F3548AuthConfig) else F3548AuthConfig()
+        return _config(app)
 
     def principal(request: Request, *scopes: str) -> F3548Principal:
         """The verified caller, holding one of ``scopes``: 401 and 403 come before any

@@ -24,11 +24,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: Loggers sent to stderr as JSON: ours, and the server's own (its errors and start-up
+#: lines), so that a log shipper sees one format only.
+LOGGERS = ("deconfliction", "uvicorn", "uvicorn.error", "uvicorn.asgi")
+
+
 def configure(level: str = "info") -> None:
-    """Send every ``deconfliction`` logger to stderr as JSON lines."""
+    """Send every ``deconfliction`` and ``uvicorn`` logger to stderr as JSON lines (start
+    uvicorn with ``log_config=None`` so that it keeps them)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("deconfliction")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+    # uvicorn's access lines repeat the "request" line the API logs itself (with the route
+    # and duration): silenced, whatever handlers the root logger has.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False

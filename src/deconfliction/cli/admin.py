@@ -13,19 +13,20 @@ from typing import Any, Literal
 
 import click
 
-from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, reports_errors
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DEFAULT_GRID, DisclosureGrid
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.credentials import IssuedCredential
 from deconfliction.service.f3548.bridge import Bridge
 from deconfliction.service.limits import standing_to_edge
 from deconfliction.service.probing import ProbeAlarms
 from deconfliction.settings import database_url
 from deconfliction.store import open_store
-from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
+from deconfliction.store.auth import LANGUAGES, OPERATOR, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
 from deconfliction.units import (
     AREA_UNITS,
@@ -247,6 +248,20 @@ def credential_create(party_id: str, scopes: str, db: str | None) -> None:
     wanted = parse_scopes(scopes, "--scopes")
     with _admin(db) as service:
         issued = service.create_credential(party_id, wanted)
+    _show(issued)
+
+
+@credential.command("operator")
+@_db_option
+@reports_errors
+def credential_operator(db: str | None) -> None:
+    """Create an operator's credential: it belongs to no party and has the admin scope only
+    (parties, desks, credentials, policies, metrics; no party's data). Prints its secret once."""
+    with _admin(db) as service:
+        _show(service.create_operator_credential())
+
+
+def _show(issued: IssuedCredential) -> None:
     click.echo(f"client_id:     {issued.credential.client_id}")
     click.echo(f"client_secret: {issued.secret}")
     click.echo(f"scopes:        {scopes_text(issued.credential.scopes)}")
@@ -261,7 +276,8 @@ def credential_revoke(client_id: str, db: str | None) -> None:
     """Revoke CLIENT_ID: its tokens stop working at once."""
     with _admin(db) as service:
         revoked = service.revoke_credential(client_id)
-    click.echo(f"credential {revoked.client_id} of {revoked.party} revoked")
+    owner = revoked.party if revoked.party != OPERATOR else "the operator"
+    click.echo(f"credential {revoked.client_id} of {owner} revoked")
 
 
 @credential.command("list")
@@ -462,3 +478,66 @@ def uss_list(db: str | None) -> None:
     """The USS links, as JSON."""
     with _bridge(db) as bridge:
         _print([{"client_id": c, "party": p} for c, p in bridge.links()])
+
+
+# -- backups ---------------------------------------------------------------------------
+
+
+@admin.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False))
+@_db_option
+@reports_errors
+def backup_cmd(out: str, db: str | None) -> None:
+    """Write a consistent backup of the store to OUT while it serves (SQLite: the online
+    backup API; PostgreSQL: pg_dump, custom format). Key files are not included."""
+    from pathlib import Path
+
+    from deconfliction.store.backup import backup
+
+    url = database_url(db)
+    backup(url, Path(out))
+    _print({"backup": out, "store": url.split("?")[0].split("@")[-1]})
+
+
+@admin.command("restore")
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False))
+@_db_option
+@click.option(
+    "--key",
+    default=None,
+    help="The audit signing key file (default $DECONFLICTION_AUDIT_KEY, else <db>.audit-key, "
+    "else deconfliction-audit.key).",
+)
+@reports_errors
+def restore_cmd(backup_file: str, db: str | None, key: str | None) -> None:
+    """Restore BACKUP into an empty store (a new SQLite file, or a PostgreSQL database or
+    schema without our tables), then verify every party's audit chain. Exit 0 when all
+    verify, 1 when any does not."""
+    from pathlib import Path
+
+    from deconfliction.service.audit import AuditService
+    from deconfliction.service.audit_verify import verify_export
+    from deconfliction.service.signing import load_server_key
+    from deconfliction.store.backup import restore
+
+    url = database_url(db)
+    restore(url, Path(backup_file))
+    store = open_store(url)  # migrates a backup taken by an older version
+    try:
+        audit = AuditService(store, load_server_key(key, db=url))
+        with store.transaction() as tx:
+            parties = [p.id for p in tx.list_parties()]
+        reports = [verify_export(audit.export(party)) for party in parties]
+    finally:
+        store.close()
+    _print(
+        {
+            "restored": backup_file,
+            "chains": [
+                {"party": r.party, "entries": r.entries, "ok": r.ok, "findings": [str(f) for f in r.findings]}
+                for r in reports
+            ],
+        }
+    )
+    if not all(r.ok for r in reports):
+        raise SystemExit(EXIT_CONFLICTS_FOUND)

@@ -12,6 +12,12 @@ from deconfliction.errors import InvalidTimeWindow
 #: operational intents and constraints for decades (the InterUSS prober files 2020..2080),
 #: so the limit only refuses nonsense; short volumes keep their index entries tight.
 MAX_WINDOW: Final = timedelta(days=36525)
+#: Every time given to the system lies in ``[EARLIEST, LATEST]``. Windows are widened by
+#: time buffers and compared as epoch seconds; at the edges of ``datetime``'s range
+#: (years 1 and 9999) that arithmetic overflows, so such times are refused where they
+#: enter rather than failing every later filing that meets them.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2300, 1, 1, tzinfo=UTC)
 
 
 def require_utc(value: datetime, field: str) -> datetime:
@@ -20,7 +26,15 @@ def require_utc(value: datetime, field: str) -> datetime:
         raise InvalidTimeWindow(field, f"expected a datetime, got {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidTimeWindow(field, "time has no UTC offset; give it in UTC with a trailing Z")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None  # an offset that pushes the time out of datetime's range
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise InvalidTimeWindow(
+            field, f"time must lie between {format_utc(EARLIEST)} and {format_utc(LATEST)}, got {value}"
+        )
+    return utc
 
 
 def parse_utc(text: str, field: str) -> datetime:

@@ -15,11 +15,19 @@ from deconfliction.engine.policy import PairMode, PairPolicy, Visibility, parse_
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.grid import DisclosureGrid
 from deconfliction.service.clock import Clock
-from deconfliction.service.credentials import IssuedCredential, create_credential
+from deconfliction.service.credentials import IssuedCredential, create_credential, create_operator_credential
 from deconfliction.service.limits import limits_to_edge
 from deconfliction.service.notices import grid_view
 from deconfliction.service.operations import OperationService
-from deconfliction.store.auth import Credential, CredentialsRepo, Desk, DesksRepo, Scope, scopes_text
+from deconfliction.store.auth import (
+    OPERATOR,
+    Credential,
+    CredentialsRepo,
+    Desk,
+    DesksRepo,
+    Scope,
+    scopes_text,
+)
 from deconfliction.store.base import Party, PartyKind, Store, Transaction
 from deconfliction.store.events import AuditRepo
 from deconfliction.store.limits import LimitsRepo, Standing
@@ -147,12 +155,17 @@ class AdminService:
             )
         return issued
 
+    def create_operator_credential(self) -> IssuedCredential:
+        """A credential of the operator, belonging to no party (admin scope only)."""
+        with self.store.transaction() as tx:
+            return create_operator_credential(tx, self.clock)
+
     def revoke_credential(self, client_id: str, actor: str = "admin") -> Credential:
         with self.store.transaction() as tx:
             repo = tx.repo(CredentialsRepo)
             was_active = repo.get(client_id).active
             credential = repo.revoke(client_id, self.clock.now())
-            if was_active:
+            if was_active and credential.party != OPERATOR:  # an operator has no chain
                 tx.repo(AuditRepo).append(
                     credential.party, "credential.revoked", actor, {"client_id": client_id}, self.clock.now()
                 )

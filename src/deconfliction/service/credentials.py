@@ -15,7 +15,7 @@ from typing import Final
 
 from deconfliction.errors import InvalidInput, NotFound, Unauthenticated
 from deconfliction.service.clock import Clock
-from deconfliction.store.auth import Credential, CredentialsRepo, Scope
+from deconfliction.store.auth import OPERATOR, Credential, CredentialsRepo, Scope
 from deconfliction.store.base import Store, Transaction
 
 #: scrypt cost (N, r, p): 16 MiB and ~50 ms per check on a laptop core.
@@ -84,6 +84,16 @@ def create_credential(
     secret = _b64(secrets.token_bytes(_SECRET_BYTES))
     client_id = f"{party}.{secrets.token_hex(6)}"
     credential = Credential(client_id, party, frozenset(scopes), hash_secret(secret), clock.now())
+    tx.repo(CredentialsRepo).add(credential)
+    return IssuedCredential(credential, secret)
+
+
+def create_operator_credential(tx: Transaction, clock: Clock) -> IssuedCredential:
+    """A credential of the operator, belonging to no party, with the admin scope only: it
+    can set parties up, and reads no party's operations, messages or chain."""
+    secret = _b64(secrets.token_bytes(_SECRET_BYTES))
+    client_id = f"operator.{secrets.token_hex(6)}"
+    credential = Credential(client_id, OPERATOR, frozenset({Scope.ADMIN}), hash_secret(secret), clock.now())
     tx.repo(CredentialsRepo).add(credential)
     return IssuedCredential(credential, secret)
 

@@ -95,11 +95,27 @@ class Desk:
         object.__setattr__(self, "escalation", chain)
 
 
+#: The party of an operator's credential: none (no party id can be empty).
+OPERATOR: Final = ""
+
+
 class CredentialsRepo(SqlRepo):
-    """Store, find and revoke credentials."""
+    """Store, find and revoke credentials: parties' and operators' (whose ``party`` is
+    :data:`OPERATOR` and whose only scope is ``admin``)."""
 
     def add(self, credential: Credential) -> None:
         c = credential
+        if c.party == OPERATOR:
+            if c.scopes != frozenset({Scope.ADMIN}):
+                raise InvalidInput("scopes", "an operator's credential has the admin scope only")
+            row = self._x(
+                "INSERT INTO operator_credentials (client_id, secret_hash, created_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (client_id) DO NOTHING RETURNING client_id",
+                (c.client_id, c.secret_hash, format_utc(c.created_at)),
+            ).fetchone()
+            if row is None:
+                raise AlreadyExists(f"client id {c.client_id!r} is taken")
+            return
         try:
             row = self._x(
                 "INSERT INTO credentials (client_id, party, secret_hash, scopes, created_at)"
@@ -118,6 +134,12 @@ class CredentialsRepo(SqlRepo):
             (client_id,),
         ).fetchone()
         if row is None:
+            row = self._x(
+                f"SELECT client_id, '{OPERATOR}', 'admin', secret_hash, created_at, revoked_at"
+                " FROM operator_credentials WHERE client_id = ?",
+                (client_id,),
+            ).fetchone()
+        if row is None:
             raise NotFound(f"no credential {client_id!r}")
         return _credential(row)
 
@@ -131,10 +153,11 @@ class CredentialsRepo(SqlRepo):
 
     def revoke(self, client_id: str, at: datetime) -> Credential:
         """Revoke (idempotent: a second revoke keeps the first time)."""
-        self._x(
-            "UPDATE credentials SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
-            (format_utc(at), client_id),
-        )
+        for table in ("credentials", "operator_credentials"):
+            self._x(
+                f"UPDATE {table} SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+                (format_utc(at), client_id),
+            )
         return self.get(client_id)
 
 

@@ -153,6 +153,9 @@ class PendingAppends(SqlRepo):
             rows.append((party, seqs[party], kind, canonical_json(payload), format_utc(at)))
             seqs[party] += 1
         self._many("INSERT INTO events (party, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)", rows)
+        notify = self.tx.dialect.notify_events
+        if notify is not None and seqs:  # one round trip, delivered at commit
+            self._x(notify, (sorted(seqs),))
 
     def _write_entries(
         self,

@@ -30,6 +30,11 @@ _MIGRATION_LOCK_KEY: Final = 0x6465636F6E666C  # "deconfl"
 CONNECT_TIMEOUT_S: Final = 5
 
 
+#: The channel on which a commit that wrote events NOTIFYs each party whose outbox grew
+#: (PostgreSQL delivers a notification at commit, never for a rolled-back transaction).
+EVENTS_CHANNEL: Final = "deconfliction_events"
+
+
 def _int_array(values: Sequence[int]) -> list[int]:
     return list(values)
 
@@ -47,6 +52,7 @@ def _dialect() -> Dialect:
         migration_lock=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})",
         integrity_error=psycopg.IntegrityError,
         spans_as_or=True,
+        notify_events=f"SELECT pg_notify('{EVENTS_CHANNEL}', p) FROM unnest(CAST(? AS TEXT[])) AS p",
     )
 
 

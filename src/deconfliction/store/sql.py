@@ -106,6 +106,9 @@ class Dialect:
     #: index scan (0.3 ms against 0.74 a search at 100,000 stored); SQLite's planner reads
     #: each (cell, class) range either way and is faster with the join (0.09 against 0.26).
     spans_as_or: bool = False
+    #: a statement that tells listeners, at commit, that parties' outboxes grew (one
+    #: parameter: the list of parties); None where there is no such channel (SQLite)
+    notify_events: str | None = None
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, text: str) -> str:
