@@ -31,6 +31,35 @@ class Datum(StrEnum):
     AGL = "AGL"  #: height above the ground below
     STD = "STD"  #: pressure altitude on the standard setting 1013.25 hPa (flight levels)
 
+    @classmethod
+    def parse(cls, text: str) -> Datum:
+        """The datum a user means by ``text``: its code or a common spelling, in any case
+        (``WGS84``, ``WGS-84``, ``EGM96``, ``AMSL``...); InvalidAltitude lists the codes."""
+        key = text.strip().upper().replace(" ", "").replace("-", "").replace("_", "")
+        try:
+            return DATUM_SPELLINGS[key]
+        except KeyError:
+            known = ", ".join(d.value for d in Datum)
+            raise InvalidAltitude(
+                "datum", f"unknown datum {text!r}; use one of {known} (WGS84 is W84)"
+            ) from None
+
+
+#: Spellings users write for each datum, upper-cased without spaces, hyphens or
+#: underscores. EGM96 and EGM2008 heights are geoid heights, which is what MSL means here.
+DATUM_SPELLINGS: Final[dict[str, Datum]] = {
+    "W84": Datum.W84,
+    "WGS84": Datum.W84,
+    "HAE": Datum.W84,
+    "ELLIPSOID": Datum.W84,
+    "MSL": Datum.MSL,
+    "AMSL": Datum.MSL,
+    "EGM96": Datum.MSL,
+    "EGM2008": Datum.MSL,
+    "AGL": Datum.AGL,
+    "STD": Datum.STD,
+}
+
 
 #: Geoid undulation N = h(W84) - H(MSL) is between these bounds everywhere on Earth
 #: (EGM2008: -106.2 m in the Indian Ocean, +85.8 m near New Guinea), rounded outwards.
@@ -96,12 +125,13 @@ class AltitudeBand:
         datum: str | None,
         ground_m: tuple[float, float] | None = None,
     ) -> AltitudeBand:
-        """A band from edge values: ``units`` is m, ft or FL; ``datum`` W84, MSL, AGL or STD.
+        """A band from edge values: ``units`` is m, ft or FL; ``datum`` W84, MSL, AGL or STD
+        (or a spelling :meth:`Datum.parse` knows).
 
         Flight levels imply the STD datum; giving FL with another datum is an error.
         """
         if units == "FL":
-            if datum not in (None, Datum.STD.value):
+            if datum is not None and Datum.parse(datum) is not Datum.STD:
                 raise InvalidAltitude("datum", f"flight levels are on the STD datum, not {datum!r}")
             scale = FLIGHT_LEVEL_M
             parsed = Datum.STD
@@ -113,11 +143,7 @@ class AltitudeBand:
             scale = LENGTH_UNITS[units]
             if datum is None:
                 raise InvalidAltitude("datum", "an altitude in m or ft needs a datum: W84, MSL, AGL or STD")
-            try:
-                parsed = Datum(datum)
-            except ValueError:
-                known = ", ".join(d.value for d in Datum)
-                raise InvalidAltitude("datum", f"unknown datum {datum!r}; use one of {known}") from None
+            parsed = Datum.parse(datum)
         values = []
         for name, value in (("lower", lower), ("upper", upper)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
