@@ -70,6 +70,24 @@ def test_check_against_a_store_reads_but_never_writes(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_file_already_filed_lists_each_conflict_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    store = open_store(str(db))
+    service = OperationService(store)
+    for party in ("BLUE", "RED"):
+        service.add_party(Party(party, party))
+    operations = [circle_op("BLUE", "B1"), circle_op("RED", "R1", lon=40.05)]
+    for operation in operations:
+        service.file(operation)
+    store.close()
+    path = _write(tmp_path, document(operations))
+    result = CliRunner().invoke(cli, ["check", str(path), "--db", str(db), "--json"])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    payload = json.loads(result.output)
+    assert payload["count"] == 1
+    assert len({c["reference"] for c in payload["conflicts"]}) == 1
+
+
 def _feature(**props: Any) -> dict[str, Any]:
     doc = _pair_document(42.0)
     feature: dict[str, Any] = doc["features"][0]
