@@ -120,3 +120,17 @@ def test_set_up_two_rivals_and_a_civil_party(tmp_path: Path) -> None:
             assert not tx.repo(CredentialsRepo).get(client_id).active
     finally:
         store.close()
+
+
+def test_without_db_the_default_store_is_named_on_stderr(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DECONFLICTION_DB", raising=False)
+    code, _, err = _run("admin", "party", "add", "RED", "--name", "Red")
+    assert code == 0
+    assert f"creating the store {tmp_path.resolve() / 'deconfliction.sqlite'}" in err
+    code, _, err = _run("admin", "party", "add", "BLUE", "--name", "Blue")
+    assert "using the store" in err
+    monkeypatch.setenv("DECONFLICTION_DB", str(tmp_path / "other.sqlite"))
+    code, _, err = _run("admin", "party", "add", "CIV", "--name", "Civil")
+    assert code == 0
+    assert "note:" not in err

@@ -14,11 +14,11 @@ from typing import Any
 import click
 
 from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.stores import store_url
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
 from deconfliction.service.admin import AdminService
 from deconfliction.service.clock import SystemClock
-from deconfliction.settings import database_url
 from deconfliction.store import open_store
 from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
@@ -33,7 +33,7 @@ def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def _admin(db: str | None) -> Iterator[AdminService]:
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         yield AdminService(store, SystemClock())
     finally:

@@ -8,10 +8,10 @@ import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import report_conflicts
+from deconfliction.cli.stores import store_url
 from deconfliction.interop.geojson import read_document
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
-from deconfliction.settings import database_url
 from deconfliction.store import open_store
 
 _DB_HELP = "Store to file into: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
@@ -32,7 +32,7 @@ def file_operations(file: Path, db: str | None, as_json: bool, top: int) -> None
     found, 3 invalid input, 4 a party not registered, 5 an id already filed, 6 store error.
     """
     doc = read_document(file)
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         outcomes = AccessService(store, SystemClock()).file_many([(op, None) for op in doc.operations])
     finally:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import click
 
 from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.stores import store_url
 from deconfliction.client import ApiError, Client, geometry_hash
 from deconfliction.errors import (
     Conflict,
@@ -34,7 +35,6 @@ from deconfliction.interop.hotline import hotline_service
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.hotline import HotlineService, Line
 from deconfliction.service.hotline.service import ack_payload
-from deconfliction.settings import database_url
 from deconfliction.store import open_store
 
 
@@ -181,7 +181,7 @@ def _desk(
         return
     if not party:
         raise InvalidInput("--as", "with a store (--db), say which party you act for: --as PARTY")
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         yield _Local(hotline_service(store, SystemClock()), party)
     finally:
@@ -430,7 +430,7 @@ def lines(
 @reports_errors
 def sweep(db: str | None, as_json: bool) -> None:
     """Escalate every missed delivery or acknowledgement deadline, once (a server does this every second)."""
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         found = hotline_service(store, SystemClock()).sweep()
     finally:

@@ -9,7 +9,7 @@ import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.f3548 import f3548_options, f3548_settings
-from deconfliction.settings import database_url
+from deconfliction.cli.stores import store_url
 
 
 @click.command("serve")
@@ -68,7 +68,7 @@ def serve(
     configure(log_level)
     app = create_app(
         ApiSettings(
-            db=database_url(db),
+            db=store_url(db),
             key_file=key_file,
             rate_per_s=rate_per_s,
             rate_burst=rate_burst,
