@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
-from deconfliction.geo.altitude import Datum, comparable_intervals
+from deconfliction.geo.altitude import Datum, comparable_intervals, vertical_limit_m
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells
 from deconfliction.geo.footprint import cores_in, shapes_in
 from deconfliction.geo.frame import LocalFrame, frame_at, great_circle_m, midpoint, to_lonlat_all
@@ -186,7 +186,7 @@ def _near_pair(a: Volume4D, b: Volume4D, minima: Minima, volume_a: int, volume_b
         return None
     (a_lo, a_hi), (b_lo, b_hi), datum = comparable_intervals(a.band, b.band)
     vertical_gap = max(0.0, b_lo - a_hi, a_lo - b_hi)
-    if vertical_gap >= minima.vertical_m:
+    if vertical_gap >= vertical_limit_m(minima.vertical_m):  # exactly the minimum apart: separated
         return None
     (lat_a, lon_a, cap_a), (lat_b, lon_b, cap_b) = a.footprint.cap, b.footprint.cap
     centres = great_circle_m(lat_a, lon_a, lat_b, lon_b) * (1.0 - _CAP_SLACK)

@@ -78,6 +78,12 @@ ALTITUDE_LIMITS_M: Final = (-1000.0, 100_000.0)
 
 ALTITUDE_UNITS: Final = ("m", "ft", "FL")
 
+#: Vertical separation is lost only when the gap is below the minimum by more than this
+#: (one micrometre). Bands or aircraft exactly one minimum apart (FL300 and FL310 under
+#: 1,000 ft) differ from it by floating-point rounding alone (310 x 30.48 - 300 x 30.48
+#: is 304.7999999999993, not 304.8), which must not decide a conflict either way.
+VERTICAL_TOLERANCE_M: Final = 1e-6
+
 Metres = TypeVar("Metres", float, NDArray[np.float64])
 
 
@@ -194,6 +200,14 @@ def comparable_intervals(
         # matters for footprints within the horizontal minimum, over nearly the same ground.
         return (a.lower_m, a.upper_m), (b.lower_m, b.upper_m), a.datum
     return a.msl_envelope(), b.msl_envelope(), Datum.MSL
+
+
+def vertical_limit_m(minimum_m: Metres) -> Metres:
+    """The gap below which vertical separation is lost: ``gap < vertical_limit_m(minimum)``.
+
+    The one rule the strategic and tactical engines share, so that separation at exactly
+    the minimum is kept for every level and every unit (see :data:`VERTICAL_TOLERANCE_M`)."""
+    return minimum_m - VERTICAL_TOLERANCE_M
 
 
 def vertical_gap_m(a: AltitudeBand, b: AltitudeBand) -> float:
