@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -202,7 +202,13 @@ def comparable_intervals(
     return a.msl_envelope(), b.msl_envelope(), Datum.MSL
 
 
-def vertical_limit_m(minimum_m: Metres) -> Metres:
+@overload
+def vertical_limit_m(minimum_m: float) -> float: ...
+@overload
+def vertical_limit_m(minimum_m: NDArray[np.float64]) -> NDArray[np.float64]: ...
+@overload
+def vertical_limit_m(minimum_m: float | NDArray[np.float64]) -> float | NDArray[np.float64]: ...
+def vertical_limit_m(minimum_m: float | NDArray[np.float64]) -> float | NDArray[np.float64]:
     """The gap below which vertical separation is lost: ``gap < vertical_limit_m(minimum)``.
 
     The one rule the strategic and tactical engines share, so that separation at exactly
