@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,14 @@ from click.testing import CliRunner
 from builders import circle_op
 from deconfliction.cli import cli
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_INVALID_INPUT, EXIT_OK
+from deconfliction.cli.report import lead_text, plural
+from deconfliction.geo.altitude import Datum
 from deconfliction.interop.geojson import document
+from deconfliction.interop.quantities import band_text
 from deconfliction.service import OperationService
 from deconfliction.store import open_store
 from deconfliction.store.base import Party
+from deconfliction.units import FOOT_M
 
 
 def _write(tmp_path: Path, data: Any, name: str = "ops.geojson") -> Path:
@@ -45,6 +50,27 @@ def test_conflict_found_exits_1_and_prints_json(tmp_path: Path) -> None:
     assert conflict["overlaps"][0]["region"]["type"] == "Polygon"
     assert conflict["start"].endswith("Z")
     assert conflict["reference"].startswith("CX-")
+
+
+def test_the_table_speaks_plainly(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pair_document(40.05))
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    assert "; 1 conflict\n" in result.output
+    assert "The most urgent 1 conflict " in result.output
+    assert "starts in" in result.output
+    assert "FL095 to FL205" in result.output  # the bands grown by half the 1,000 ft minimum
+
+
+def test_bands_and_lead_times_read_plainly() -> None:
+    assert band_text(-500 * FOOT_M, 15_500 * FOOT_M, Datum.MSL) == "-500 to 15,500 ft MSL"
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert lead_text(now, now - timedelta(minutes=5)) == "now"
+    assert lead_text(now, now + timedelta(minutes=25)) == "25 min"
+    assert lead_text(now, now + timedelta(hours=3, minutes=5)) == "3 h 05"
+    assert lead_text(now, now + timedelta(hours=805, minutes=37)) == "33 d 13 h"
+    assert plural(1, "conflict") == "1 conflict"
+    assert plural(1000, "conflict") == "1,000 conflicts"
 
 
 def test_no_conflict_exits_0(tmp_path: Path) -> None:
