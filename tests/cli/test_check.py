@@ -203,3 +203,11 @@ def test_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.geojson")])
     assert result.exit_code == EXIT_INVALID_INPUT
     assert "cannot read" in result.output
+
+
+def test_no_command_exits_1_for_an_error() -> None:
+    # click.ClickException exits 1, which docs/cli.md reserves for "conflicts found": every
+    # error goes through cli.errors (one exit code per class of the exception tree).
+    cli_dir = Path(__file__).resolve().parents[2] / "src" / "deconfliction" / "cli"
+    users = [p.name for p in cli_dir.glob("*.py") if "ClickException" in p.read_text(encoding="utf-8")]
+    assert users == []

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import click
 
+from deconfliction.cli.errors import EXIT_UNREACHABLE, fail, reports_errors
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.tactical import (
     DEFAULT_HSEP_M,
@@ -30,7 +31,6 @@ from deconfliction.engine.tactical import (
     TacticalEngine,
     detect_conflicts,
 )
-from deconfliction.errors import DeconflictionError
 from deconfliction.interop import feeds
 from deconfliction.interop.feeds.sbs import SbsAssembler
 from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
@@ -200,31 +200,28 @@ def make_config(
     """
     volumes: list[ActiveVolume] = []
     pair_minima: MinimaPolicy | None = None
-    try:
-        if db is not None:
-            from deconfliction.scenarios.live import active_volumes
-            from deconfliction.service.operations import OperationService
-            from deconfliction.store import open_store
+    if db is not None:
+        from deconfliction.scenarios.live import active_volumes
+        from deconfliction.service.operations import OperationService
+        from deconfliction.store import open_store
 
-            store = open_store(db)
-            try:
-                service = OperationService(store)
-                stored = service.policy()
-                volumes = active_volumes(service.operations())
-            finally:
-                store.close()
-            default = Minima(hsep_m, vsep_m, stored.default.time_s)
-            pair_minima = MinimaPolicy(default, stored.pairs)
-        config = TacticalConfig(
-            lookahead_s=lookahead_s,
-            hsep_m=hsep_m,
-            vsep_m=vsep_m,
-            all_pairs=all_pairs,
-            stale_after_s=stale_after_s,
-            pair_minima=pair_minima,
-        )
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+        store = open_store(db)
+        try:
+            service = OperationService(store)
+            stored = service.policy()
+            volumes = active_volumes(service.operations())
+        finally:
+            store.close()
+        default = Minima(hsep_m, vsep_m, stored.default.time_s)
+        pair_minima = MinimaPolicy(default, stored.pairs)
+    config = TacticalConfig(
+        lookahead_s=lookahead_s,
+        hsep_m=hsep_m,
+        vsep_m=vsep_m,
+        all_pairs=all_pairs,
+        stale_after_s=stale_after_s,
+        pair_minima=pair_minima,
+    )
     return config, volumes
 
 
@@ -238,10 +235,7 @@ def publisher_for(db: str | None, publish: bool) -> Iterator[AlertPublisher | No
         raise click.UsageError("--publish needs --db: the store whose parties receive the alerts")
     from deconfliction.store import open_store
 
-    try:
-        store = open_store(db)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    store = open_store(db)
     try:
         yield AlertPublisher(store)
     finally:
@@ -281,6 +275,7 @@ def tactical() -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write PAIRS.csv here instead of to standard output.",
 )
+@reports_errors
 def detect(
     states: Path,
     lookahead_s: float,
@@ -296,27 +291,24 @@ def detect(
     error; the rest are processed. The output has the header
     id_a,id_b,tcpa_s,dcpa_m,t_in_s,t_out_s,los with id_a < id_b.
     """
-    try:
-        with states.open(newline="", encoding="utf-8") as stream:
-            snapshot, rejections = read_states_csv(stream)
-        for rejection in rejections:
-            click.echo(f"refused line {rejection.index + 2}: {rejection}", err=True)
-        started = time.perf_counter()
-        pairs = detect_conflicts(
-            snapshot.lat_deg,
-            snapshot.lon_deg,
-            snapshot.alt_m,
-            snapshot.gs_mps,
-            snapshot.trk_deg,
-            snapshot.vs_mps,
-            None if all_pairs else list(snapshot.parties),
-            lookahead_s=lookahead_s,
-            hsep_m=hsep_m,
-            vsep_m=vsep_m,
-        )
-        elapsed = time.perf_counter() - started
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with states.open(newline="", encoding="utf-8") as stream:
+        snapshot, rejections = read_states_csv(stream)
+    for rejection in rejections:
+        click.echo(f"refused line {rejection.index + 2}: {rejection}", err=True)
+    started = time.perf_counter()
+    pairs = detect_conflicts(
+        snapshot.lat_deg,
+        snapshot.lon_deg,
+        snapshot.alt_m,
+        snapshot.gs_mps,
+        snapshot.trk_deg,
+        snapshot.vs_mps,
+        None if all_pairs else list(snapshot.parties),
+        lookahead_s=lookahead_s,
+        hsep_m=hsep_m,
+        vsep_m=vsep_m,
+    )
+    elapsed = time.perf_counter() - started
     if out is None:
         count = write_pairs_csv(sys.stdout, snapshot, pairs)
     else:
@@ -339,6 +331,7 @@ def detect(
     default=None,
     help="Replay only the first N minutes.",
 )
+@reports_errors
 def replay_sample(
     name: str,
     step_s: float,
@@ -361,10 +354,7 @@ def replay_sample(
 
     party_of = party_by_address(parties)
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
-    try:
-        recording = load_sample(name)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    recording = load_sample(name)
     end = None if minutes is None else recording.start_s + 60.0 * minutes
     batches = recorded_batches(recording, party_of, step_s=step_s, end_s=end)
     with publisher_for(db, publish) as publisher:
@@ -377,6 +367,7 @@ def replay_sample(
 @tactical.command("replay-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @engine_options
+@reports_errors
 def replay_csv(
     file: Path,
     step_s: float,
@@ -398,11 +389,8 @@ def replay_csv(
     from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
 
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
-    try:
-        with file.open(newline="", encoding="utf-8") as stream:
-            reports, refused = read_replay_csv(stream)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with file.open(newline="", encoding="utf-8") as stream:
+        reports, refused = read_replay_csv(stream)
     for rejection in refused:
         click.echo(f"refused line {rejection.index}: {_reason(rejection)}", err=True)
     engine = TacticalEngine(config, volumes)
@@ -447,6 +435,7 @@ def _reason(rejection: Any) -> str:
     show_default=True,
     help="Give up connecting after this long.",
 )
+@reports_errors
 def sbs(
     host: str,
     port: int,
@@ -496,7 +485,7 @@ def _read_sbs(
     try:
         connection = socket.create_connection((host, port), timeout=connect_timeout_s)
     except OSError as exc:
-        raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise fail(f"cannot connect to {host}:{port}: {exc}", EXIT_UNREACHABLE) from exc
     lines = _SbsLines(connection)
     started = time.time()
     stop_at = None if seconds is None else started + seconds
