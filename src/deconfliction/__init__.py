@@ -13,8 +13,9 @@ Everything not listed in ``__all__`` is internal and may change without notice.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from deconfliction.lazy import exports
 
 __version__ = "0.1.0"
 
@@ -93,19 +94,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use (PEP 562) and keep it here."""
-    try:
-        home = _HOMES[name]
-    except KeyError:
-        raise AttributeError(f"module 'deconfliction' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = exports(__name__, _HOMES)
 
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors

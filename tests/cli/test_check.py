@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from builders import circle_op
 from deconfliction.cli import cli
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_INVALID_INPUT, EXIT_OK
-from deconfliction.cli.report import lead_text, plural
+from deconfliction.cli.report import lead_text
+from deconfliction.cli.wording import plural
 from deconfliction.geo.altitude import Datum
 from deconfliction.interop.geojson import document
 from deconfliction.interop.quantities import band_text

@@ -13,17 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_OK
+from deconfliction.cli.wording import plural
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.interop.geojson import conflict_reference, conflict_to_dict
 from deconfliction.interop.quantities import band_text
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 conflict``, ``2 conflicts``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def conflict_band_text(conflict: StrategicConflict) -> str:

@@ -13,29 +13,28 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 from deconfliction.cli.errors import EXIT_UNREACHABLE, fail, reports_errors
-from deconfliction.engine.minima import Minima, MinimaPolicy
-from deconfliction.engine.tactical import (
+from deconfliction.cli.wording import plural
+from deconfliction.engine.tactical.alerts import Change
+from deconfliction.engine.tactical.detect import (
     DEFAULT_HSEP_M,
     DEFAULT_LOOKAHEAD_S,
     DEFAULT_VSEP_M,
-    ActiveVolume,
-    Alert,
-    Change,
-    CycleResult,
-    TacticalConfig,
-    TacticalEngine,
     detect_conflicts,
 )
 from deconfliction.interop import feeds
-from deconfliction.interop.feeds.sbs import SbsAssembler
-from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
-from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
 from deconfliction.units import NAUTICAL_MILE_M
+
+if TYPE_CHECKING:  # the replays' engine, feeds and publisher load only when a replay runs
+    from deconfliction.engine.minima import MinimaPolicy
+    from deconfliction.engine.tactical.intrusion import ActiveVolume
+    from deconfliction.engine.tactical.replay import Alert, CycleResult, TacticalConfig, TacticalEngine
+    from deconfliction.interop.feeds.sbs import SbsAssembler
+    from deconfliction.service.tactical import AlertPublisher
 
 #: Default parties for feeds that carry none (SBS-1, recorded samples): by aircraft address.
 DEFAULT_PARTIES: Final = "blue,red,civil"
@@ -108,6 +107,8 @@ class AlertPrinter:
         if len(parts) == 1:
             parts.append("no alerts")
         if self.publisher is not None:
+            from deconfliction.service.tactical import EVENT_KIND
+
             parts.append(f"{self.published} {EVENT_KIND} events published")
         return ", ".join(parts)
 
@@ -198,6 +199,9 @@ def make_config(
     vertical), every other pair ``hsep_m``/``vsep_m``; the store's activated operations are
     the volumes intrusion is tested against. Bad values exit with the rule broken.
     """
+    from deconfliction.engine.minima import Minima, MinimaPolicy
+    from deconfliction.engine.tactical.replay import TacticalConfig
+
     volumes: list[ActiveVolume] = []
     pair_minima: MinimaPolicy | None = None
     if db is not None:
@@ -233,6 +237,7 @@ def publisher_for(db: str | None, publish: bool) -> Iterator[AlertPublisher | No
         return
     if db is None:
         raise click.UsageError("--publish needs --db: the store whose parties receive the alerts")
+    from deconfliction.service.tactical import AlertPublisher
     from deconfliction.store import open_store
 
     store = open_store(db)
@@ -291,6 +296,8 @@ def detect(
     error; the rest are processed. The output has the header
     id_a,id_b,tcpa_s,dcpa_m,t_in_s,t_out_s,los with id_a < id_b.
     """
+    from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
+
     with states.open(newline="", encoding="utf-8") as stream:
         snapshot, rejections = read_states_csv(stream)
     for rejection in rejections:
@@ -315,7 +322,7 @@ def detect(
         with out.open("w", newline="", encoding="utf-8") as stream:
             count = write_pairs_csv(stream, snapshot, pairs)
     click.echo(
-        f"{len(snapshot)} tracks, {len(rejections)} refused, {count} pairs in conflict "
+        f"{plural(len(snapshot), 'track')}, {len(rejections)} refused, {plural(count, 'pair')} in conflict "
         f"({elapsed * 1000:.1f} ms)",
         err=True,
     )
@@ -349,7 +356,7 @@ def replay_sample(
 
     Needs the optional extra: pip install 'deconfliction[traffic]'.
     """
-    from deconfliction.engine.tactical import replay  # keeps --help fast
+    from deconfliction.engine.tactical.replay import replay
     from deconfliction.interop.feeds.recorded import load_sample, recorded_batches
 
     party_of = party_by_address(parties)
@@ -386,6 +393,7 @@ def replay_csv(
     2026-03-01T12:00:05Z. A cycle runs every --step-s seconds of report time from the
     first report; refused rows are listed on standard error with their line number.
     """
+    from deconfliction.engine.tactical.replay import TacticalEngine
     from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
 
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
@@ -458,6 +466,9 @@ def sbs(
     aircraft heard since the previous cycle. Message times are read as UTC. Runs until
     the feed closes or --seconds have passed; malformed lines are listed on standard error.
     """
+    from deconfliction.engine.tactical.replay import TacticalEngine
+    from deconfliction.interop.feeds.sbs import SbsAssembler
+
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     feed = SbsAssembler(party_of=party_by_address(parties))
     with publisher_for(db, publish) as publisher:
