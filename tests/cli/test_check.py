@@ -206,6 +206,27 @@ def test_missing_file(tmp_path: Path) -> None:
     assert "cannot read" in result.output
 
 
+def test_every_bad_feature_is_reported_in_one_run_with_its_path(tmp_path: Path) -> None:
+    doc = document(
+        [circle_op("BLUE", "B1"), circle_op("RED", "R1"), circle_op("RED", "R2"), circle_op("CIV", "C1")]
+    )
+    features = doc["features"]
+    bowtie = [[40, 35], [40.1, 35], [40, 35.1], [40.1, 35.1], [40, 35]]
+    repeated = [[40, 35], [40.1, 35], [40.1, 35], [40, 35.1], [40, 35]]
+    for n, ring in ((0, bowtie), (3, repeated)):
+        features[n]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+        features[n]["properties"]["footprint"] = {"kind": "polygon"}
+    features[1]["properties"]["footprint"]["radius"] = {"value": -5, "units": "km"}
+    features[2]["properties"]["altitude"]["units"] = "furlong"
+    result = CliRunner().invoke(cli, ["check", str(_write(tmp_path, doc))])
+    assert result.exit_code == EXIT_INVALID_INPUT
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert lines[0].startswith("error: features[0].geometry.coordinates[0]: polygon is not simple")
+    assert lines[1].startswith("features[1].properties.footprint.radius: must be greater than 0")
+    assert lines[2].startswith("features[2].properties.altitude.units: unknown altitude unit")
+    assert lines[3] == "features[3].geometry.coordinates[0][2]: repeats the previous vertex"
+
+
 def test_no_command_exits_1_for_an_error() -> None:
     # click.ClickException exits 1, which docs/cli.md reserves for "conflicts found": every
     # error goes through cli.errors (one exit code per class of the exception tree).

@@ -73,7 +73,7 @@ def test_file_stores_every_operation_with_its_conflicts_and_records(
     before = _state(store)
     again = CliRunner().invoke(cli, ["file", str(path), "--db", store_url])
     assert again.exit_code == EXIT_STATE_CONFLICT
-    assert "operations[0]: operation 'R1' of party 'RED' already exists" in again.output
+    assert "features[0]: operation 'R1' of party 'RED' already exists" in again.output
     assert _state(store) == before
 
 
@@ -99,10 +99,12 @@ def test_bad_input_or_an_unknown_party_files_nothing(store: Store, store_url: st
     accepted = document([replace(circle_op("RED", "R1", lon=40.05), state=OperationState.ACCEPTED)])
     result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, accepted)), "--db", store_url])
     assert result.exit_code == EXIT_INVALID_INPUT, result.output
-    assert "operations[0].state: a new operation is filed as proposed" in result.output
+    # paths are the file's own, as every other error about the file names them
+    assert "features[0].properties.state: a new operation is filed as proposed" in result.output
     assert _state(store) == before
     # RED's operation goes in first, then the unknown party fails the whole transaction
     unknown = document([circle_op("RED", "R1", lon=40.05), circle_op("NOBODY", "N1")])
     result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, unknown)), "--db", store_url])
     assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "features[1].properties.party: no party 'NOBODY'" in result.output
     assert _state(store) == before

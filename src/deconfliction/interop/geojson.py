@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import shapely
 from pydantic import Field, ValidationError
@@ -25,7 +25,7 @@ from deconfliction.engine.minima import MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.engine.strategic import conflict_reference as conflict_reference  # re-exported
-from deconfliction.errors import InvalidDocument, InvalidInput
+from deconfliction.errors import InvalidDocument, InvalidFeatures, InvalidInput
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.footprint import ArcSector, Circle, Corridor, Footprint, Polygon, Position, Racetrack
 from deconfliction.geo.timewindow import format_utc
@@ -90,6 +90,12 @@ class OperationsDocument:
 
     operations: tuple[Operation, ...]
     policy: MinimaPolicy
+    #: index in ``features`` of each operation's first feature, for error paths
+    first_features: tuple[int, ...] = ()
+
+    def feature_path(self, n: int) -> str:
+        """``features[k]``, where operation ``n`` of :attr:`operations` begins."""
+        return f"features[{self.first_features[n]}]" if n < len(self.first_features) else f"operations[{n}]"
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -163,7 +169,36 @@ def _footprint(geometry: GeometryWire, spec: FootprintWire) -> Footprint:
     except InvalidInput as exc:
         if exc.field.startswith(("geometry", "footprint")):
             raise
-        raise exc.within("footprint") from None
+        raise type(exc)(_wire_field(exc.field), exc.rule) from None
+
+
+#: A footprint's own field -> where the wire format holds it (the positions are in the
+#: GeoJSON geometry, the lengths and bearings in ``footprint``).
+_WIRE_FIELDS: Final = {
+    "vertices": "geometry.coordinates[0]",
+    "centreline": "geometry.coordinates",
+    "a": "geometry.coordinates[0]",
+    "b": "geometry.coordinates[1]",
+    "center": "geometry.coordinates",
+    "footprint": "geometry",
+    "width_m": "footprint.width",
+    "width": "footprint.width",
+    "radius_m": "footprint.radius",
+    "radius": "footprint.radius",
+    "inner_radius": "footprint.inner_radius",
+    "outer_radius": "footprint.outer_radius",
+    "start_bearing": "footprint.start_bearing_deg",
+    "end_bearing": "footprint.end_bearing_deg",
+}
+
+
+def _wire_field(field: str) -> str:
+    """The wire path of a footprint constructor's field: ``vertices[3]`` is
+    ``geometry.coordinates[0][3]``, ``width_m`` is ``footprint.width``."""
+    head = field.split("[", 1)[0].split(".", 1)[0]
+    if head in _WIRE_FIELDS:
+        return _WIRE_FIELDS[head] + field[len(head) :]
+    return f"footprint.{field}"
 
 
 def parse_document(data: Any) -> OperationsDocument:
@@ -183,32 +218,21 @@ def parse_document(data: Any) -> OperationsDocument:
     except InvalidInput as exc:
         raise exc.within("deconfliction.minima") from None
     grouped: dict[tuple[str, str], list[tuple[int, FeatureWire, Volume4D]]] = {}
+    problems: list[InvalidInput] = []  # every bad feature is reported, each with its path
     for i, raw in enumerate(features):
         where = f"features[{i}]"
         props_raw = raw.get("properties") if isinstance(raw, dict) else None
         if isinstance(props_raw, dict) and props_raw.get("feature", "operation") != "operation":
             continue
         try:
-            feature = FeatureWire.model_validate(raw)
-        except ValidationError as exc:
-            raise _pydantic_error(exc, where) from None
-        props = feature.properties
-        try:
-            footprint = _footprint(feature.geometry, props.footprint)
+            feature, volume = _feature(raw, where)
         except InvalidInput as exc:
-            raise exc.within(where if exc.field.startswith("geometry") else f"{where}.properties") from None
-        try:
-            band = props.altitude.to_domain()
-        except InvalidInput as exc:
-            raise exc.within(f"{where}.properties.altitude") from None
-        try:
-            window = props.time.to_domain()
-        except InvalidInput as exc:
-            raise exc.within(f"{where}.properties.time") from None
-        grouped.setdefault((props.party, props.operation_id), []).append(
-            (i, feature, Volume4D(footprint, band, window))
-        )
+            problems.append(exc)
+            continue
+        key = (feature.properties.party, feature.properties.operation_id)
+        grouped.setdefault(key, []).append((i, feature, volume))
     operations = []
+    first_features = []
     for (party, op_id), entries in grouped.items():
         first_index, first, _ = entries[0]
         props = first.properties
@@ -223,9 +247,39 @@ def parse_document(data: Any) -> OperationsDocument:
                     affiliation=props.affiliation,
                 )
             )
+            first_features.append(first_index)
         except InvalidInput as exc:
-            raise exc.within(f"features[{first_index}].properties") from None
-    return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs))
+            problems.append(exc.within(f"features[{first_index}].properties"))
+    if problems:
+        problems.sort(key=lambda p: _feature_number(p.field))
+        raise problems[0] if len(problems) == 1 else InvalidFeatures(problems)
+    return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs), tuple(first_features))
+
+
+def _feature_number(field: str) -> int:
+    return int(field.split("]", 1)[0].removeprefix("features[")) if field.startswith("features[") else -1
+
+
+def _feature(raw: Any, where: str) -> tuple[FeatureWire, Volume4D]:
+    """One operation feature and its volume; InvalidInput's field is the feature's path."""
+    try:
+        feature = FeatureWire.model_validate(raw)
+    except ValidationError as exc:
+        raise _pydantic_error(exc, where) from None
+    props = feature.properties
+    try:
+        footprint = _footprint(feature.geometry, props.footprint)
+    except InvalidInput as exc:
+        raise exc.within(where if exc.field.startswith("geometry") else f"{where}.properties") from None
+    try:
+        band = props.altitude.to_domain()
+    except InvalidInput as exc:
+        raise exc.within(f"{where}.properties.altitude") from None
+    try:
+        window = props.time.to_domain()
+    except InvalidInput as exc:
+        raise exc.within(f"{where}.properties.time") from None
+    return feature, Volume4D(footprint, band, window)
 
 
 def read_document(path: Path) -> OperationsDocument:

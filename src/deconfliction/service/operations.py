@@ -16,7 +16,7 @@ from deconfliction.engine.batch import earlier_candidates
 from deconfliction.engine.minima import EN_ROUTE, Minima, MinimaPolicy
 from deconfliction.engine.operation import LIVE_STATES, Operation, OperationState, check_transition
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
-from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
+from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.filing_groups import Filing, Finish, groups_for
 from deconfliction.store.base import Party, Store, Transaction
@@ -122,8 +122,14 @@ class OperationService:
         candidate search per party, through the index) and against the batch's earlier
         operations of other parties (:func:`~deconfliction.engine.batch.earlier_candidates`),
         all in one exact check, and then they are inserted."""
-        for party in dict.fromkeys(operation.party for operation in operations):
-            tx.get_party(party)
+        first_of_party = {operation.party: n for n, operation in reversed(list(enumerate(operations)))}
+        for party, n in sorted(first_of_party.items(), key=lambda item: item[1]):
+            try:
+                tx.get_party(party)
+            except NotFound as exc:
+                if len(operations) == 1:
+                    raise
+                raise NotFound(f"operations[{n}].party: {exc}") from None
         policy = self.policy_in(tx)
         stored = _stored_candidates(tx, operations, policy)
         earlier = earlier_candidates(operations, policy)
