@@ -233,3 +233,37 @@ def test_no_command_exits_1_for_an_error() -> None:
     cli_dir = Path(__file__).resolve().parents[2] / "src" / "deconfliction" / "cli"
     users = [p.name for p in cli_dir.glob("*.py") if "ClickException" in p.read_text(encoding="utf-8")]
     assert users == []
+
+
+def test_a_check_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, _pair_document(40.05))
+    leader, follower = pty.openpty()
+    code = (
+        "import sys; from deconfliction.cli import main; sys.argv = ['deconfliction', *sys.argv[1:]]; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "check", str(path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        check=False,
+        timeout=120,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == EXIT_CONFLICTS_FOUND
+    assert json.loads(done.stdout)["count"] == 1  # stdout stays clean JSON
+    assert b"checking pairs of the file" in shown

@@ -108,3 +108,21 @@ def test_bad_input_or_an_unknown_party_files_nothing(store: Store, store_url: st
     assert result.exit_code == EXIT_NOT_FOUND, result.output
     assert "features[1].properties.party: no party 'NOBODY'" in result.output
     assert _state(store) == before
+
+
+def test_too_many_operations_are_refused_before_any_feature_is_validated(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    _setup(store)
+    before = _state(store)
+    feature = document([circle_op("RED", "R0")])["features"][0]
+    feature["properties"]["altitude"]["units"] = "cubits"  # would be an error, if it were read
+    features = [
+        {**feature, "properties": {**feature["properties"], "operation_id": f"R{n}"}} for n in range(1001)
+    ]
+    data = {"type": "FeatureCollection", "features": features}
+    result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, data)), "--db", store_url])
+    assert result.exit_code == EXIT_INVALID_INPUT, result.output
+    assert "features: 1,001 operations exceed the limit of 1,000 per filing" in result.output
+    assert "cubits" not in result.output
+    assert _state(store) == before

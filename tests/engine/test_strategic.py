@@ -341,3 +341,18 @@ def test_operation_conflict_checks_only_the_pairs_it_is_given() -> None:
     assert operation_conflict(a, b, policy, {(1, 0)}) == full
     assert operation_conflict(a, b, policy, {(0, 0)}) is None
     assert conflicts_with(a, [Candidate.of(b, frozenset({(1, 0)}))], policy) == [full]
+
+
+def test_all_conflicts_reports_its_progress_to_the_end():
+    from builders import circle_op
+
+    operations = [
+        circle_op(party, f"{party}{n}", lon=40 + n * 0.01) for n in range(5) for party in ("A", "B")
+    ]
+    seen: list[tuple[int, int]] = []
+    found = all_conflicts(operations, MinimaPolicy(), progress=lambda done, total: seen.append((done, total)))
+    assert found
+    total = seen[-1][1]
+    assert total >= len(found)
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import report_conflicts
@@ -12,6 +15,20 @@ from deconfliction.engine.strategic import StrategicConflict, all_conflicts
 from deconfliction.interop.geojson import read_document
 from deconfliction.service.operations import OperationService
 from deconfliction.store import open_store
+
+
+def check_progress() -> Progress:
+    """Progress bars on stderr while a large file is checked; nothing when stderr is not a
+    terminal (pipes and logs get the result only) and nothing left behind when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 @click.command("check")
@@ -35,17 +52,27 @@ def check(file: Path, db: str | None, as_json: bool, top: int) -> None:
     3 invalid input (the message names the field), 6 store error.
     """
     doc = read_document(file)
-    conflicts: list[StrategicConflict] = list(all_conflicts(doc.operations, doc.policy))
-    if db is not None:
-        # The file's version of an operation stands in for the stored one: a pair of the
-        # file's own operations is decided once, above, under the file's minima.
-        keys = {operation.key for operation in doc.operations}
-        store = open_store(db)
-        try:
-            service = OperationService(store)
-            for operation in doc.operations:
-                conflicts.extend(c for c in service.check(operation) if (c.b.party, c.b.id) not in keys)
-        finally:
-            store.close()
+    with check_progress() as progress:
+        task = progress.add_task("checking pairs of the file's operations", total=None)
+        conflicts: list[StrategicConflict] = list(
+            all_conflicts(
+                doc.operations,
+                doc.policy,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        )
+        if db is not None:
+            # The file's version of an operation stands in for the stored one: a pair of the
+            # file's own operations is decided once, above, under the file's minima.
+            keys = {operation.key for operation in doc.operations}
+            task = progress.add_task("checking against the store", total=len(doc.operations))
+            store = open_store(db)
+            try:
+                service = OperationService(store)
+                for operation in doc.operations:
+                    conflicts.extend(c for c in service.check(operation) if (c.b.party, c.b.id) not in keys)
+                    progress.advance(task)
+            finally:
+                store.close()
     heading = f"{len(doc.operations)} operations in {file}"
     raise SystemExit(report_conflicts(conflicts, len(doc.operations), heading, as_json, top))

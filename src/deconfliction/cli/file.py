@@ -21,6 +21,7 @@ from deconfliction.errors import (
 from deconfliction.interop.geojson import OperationsDocument, read_document
 from deconfliction.service.access import AccessService
 from deconfliction.service.clock import SystemClock
+from deconfliction.service.operations import MAX_BATCH
 from deconfliction.store import open_store
 
 _DB_HELP = "Store to file into: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
@@ -60,7 +61,7 @@ def file_operations(file: Path, db: str | None, as_json: bool, top: int) -> None
     and gets its notice, audit entry and events. Exit status: 0 no conflicts, 1 conflicts
     found, 3 invalid input, 4 a party not registered, 5 an id already filed, 6 store error.
     """
-    doc = read_document(file)
+    doc = read_document(file, max_operations=MAX_BATCH)
     store = open_store(store_url(db))
     try:
         outcomes = AccessService(store, SystemClock()).file_many([(op, None) for op in doc.operations])

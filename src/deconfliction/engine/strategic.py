@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -355,13 +355,18 @@ def all_conflicts_brute_force(
 
 
 def all_conflicts(
-    operations: Sequence[Operation], policy: MinimaPolicy, resolution: int = DEFAULT_RESOLUTION
+    operations: Sequence[Operation],
+    policy: MinimaPolicy,
+    resolution: int = DEFAULT_RESOLUTION,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[StrategicConflict]:
     """Every conflict among ``operations``, finding candidates through H3 coverings.
 
     The same coarse-then-exact path the stores use: each volume is indexed by the cells
     of its footprint and searched with the cells of its footprint grown by the widest
     horizontal minimum its party faces. Equals :func:`all_conflicts_brute_force`.
+    ``progress(done, total)`` is called as the candidate pairs are checked exactly (the
+    long part of a large file), so that an edge can show how far it has got.
     """
     index: dict[int, list[int]] = defaultdict(list)
     for n, op in enumerate(operations):
@@ -374,8 +379,12 @@ def all_conflicts(
             for cell in candidate_cells(v.footprint, reach, resolution):
                 pairs.update((n, m) for m in index.get(cell, ()) if m > n)
     found = []
-    for n, m in sorted(pairs):
+    for done, (n, m) in enumerate(sorted(pairs)):
+        if progress is not None and done % 256 == 0:
+            progress(done, len(pairs))
         conflict = operation_conflict(operations[n], operations[m], policy)
         if conflict is not None:
             found.append(_ordered(conflict))
+    if progress is not None:
+        progress(len(pairs), len(pairs))
     return sorted(found, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))

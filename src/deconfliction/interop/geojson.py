@@ -201,8 +201,11 @@ def _wire_field(field: str) -> str:
     return f"footprint.{field}"
 
 
-def parse_document(data: Any) -> OperationsDocument:
-    """Operations and minima from a decoded GeoJSON document; InvalidInput names the field."""
+def parse_document(data: Any, max_operations: int | None = None) -> OperationsDocument:
+    """Operations and minima from a decoded GeoJSON document; InvalidInput names the field.
+
+    With ``max_operations``, a document with more operations is refused before any
+    feature is validated (counting the ids is cheap; building the geometry is not)."""
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InvalidDocument("type", "the document must be a GeoJSON FeatureCollection")
     features = data.get("features")
@@ -217,6 +220,12 @@ def parse_document(data: Any) -> OperationsDocument:
         pairs = {p.parties: p.to_domain() for p in meta.pairs}
     except InvalidInput as exc:
         raise exc.within("deconfliction.minima") from None
+    if max_operations is not None:
+        count = len(_operation_ids(features))
+        if count > max_operations:
+            raise InvalidDocument(
+                "features", f"{count:,} operations exceed the limit of {max_operations:,} per filing"
+            )
     grouped: dict[tuple[str, str], list[tuple[int, FeatureWire, Volume4D]]] = {}
     problems: list[InvalidInput] = []  # every bad feature is reported, each with its path
     for i, raw in enumerate(features):
@@ -256,6 +265,16 @@ def parse_document(data: Any) -> OperationsDocument:
     return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs), tuple(first_features))
 
 
+def _operation_ids(features: list[Any]) -> set[tuple[object, object]]:
+    """The (party, operation_id) pairs the operation features name, unvalidated."""
+    ids: set[tuple[object, object]] = set()
+    for raw in features:
+        props = raw.get("properties") if isinstance(raw, dict) else None
+        if isinstance(props, dict) and props.get("feature", "operation") == "operation":
+            ids.add((str(props.get("party")), str(props.get("operation_id"))))
+    return ids
+
+
 def _feature_number(field: str) -> int:
     return int(field.split("]", 1)[0].removeprefix("features[")) if field.startswith("features[") else -1
 
@@ -282,8 +301,8 @@ def _feature(raw: Any, where: str) -> tuple[FeatureWire, Volume4D]:
     return feature, Volume4D(footprint, band, window)
 
 
-def read_document(path: Path) -> OperationsDocument:
-    """Read and parse an operations file."""
+def read_document(path: Path, max_operations: int | None = None) -> OperationsDocument:
+    """Read and parse an operations file (see :func:`parse_document` for ``max_operations``)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -294,7 +313,7 @@ def read_document(path: Path) -> OperationsDocument:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise InvalidDocument(str(path), f"not valid JSON: {exc}") from exc
-    return parse_document(data)
+    return parse_document(data, max_operations)
 
 
 # -- writing ---------------------------------------------------------------------------
