@@ -45,6 +45,7 @@ class Desk(Protocol):
     def messages(self, box: str, unacked: bool, limit: int, language: str | None) -> dict[str, Any]: ...
     def message(self, message_id: str, language: str | None) -> dict[str, Any]: ...
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any: ...
+    def receipt(self, message_id: str) -> dict[str, Any]: ...
     def suspend(self, party: str, reason: str | None) -> dict[str, Any]: ...
     def resume(self, party: str) -> dict[str, Any]: ...
     def lines(self) -> list[dict[str, Any]]: ...
@@ -68,6 +69,9 @@ class _Remote:
 
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any:
         return self.client.acknowledge_message(message_id, echo, signature, annex)
+
+    def receipt(self, message_id: str) -> dict[str, Any]:
+        return self.client.receipt(message_id)
 
     def suspend(self, party: str, reason: str | None) -> dict[str, Any]:
         return self.client.suspend_line(party, reason)
@@ -119,16 +123,19 @@ class _Local:
     def messages(self, box: str, unacked: bool, limit: int, language: str | None) -> dict[str, Any]:
         lang = self._lang(language)
         found = (
-            self.service.inbox(self.me, limit, unacked)
+            self.service.read_inbox(self.me, limit, unacked)  # reading is receiving
             if box == "inbox"
             else self.service.sent(self.me, limit)
         )
         return {"box": box, "language": lang, "messages": [self.service.view(m, lang) for m in found]}
 
     def message(self, message_id: str, language: str | None) -> dict[str, Any]:
-        view = self.service.view(self.service.get(self.me, message_id), self._lang(language))
+        view = self.service.view(self.service.read(self.me, message_id), self._lang(language))
         view["escalations"] = [e.to_dict() for e in self.service.escalations(self.me, message_id)]
         return view
+
+    def receipt(self, message_id: str) -> dict[str, Any]:
+        return self.service.view(self.service.receipt(self.me, message_id), self._lang(None))
 
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any:
         ack, message = self.service.acknowledge(self.me, message_id, echo, signature, annex)
@@ -324,6 +331,32 @@ def inbox(
         click.echo(_show(message))
     if not found["messages"]:
         click.echo("no messages")
+
+
+@hotline.command("receipt")
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+@_connection
+@reports_errors
+def receipt(
+    message_id: str,
+    as_json: bool,
+    url: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    db: str | None,
+    party: str | None,
+) -> None:
+    """Record machine receipt of MESSAGE_ID, sent to this party (idempotent).
+
+    `hotline inbox` already records the receipt of every message it lists; this is for a
+    message received some other way (e.g. an event stream read by another program)."""
+    with _desk(url, client_id, client_secret, db, party) as d:
+        message = d.receipt(message_id)
+    if as_json:
+        _out(message)
+    else:
+        click.echo(f"received {message_id} at {message['received_at']}")
 
 
 @hotline.command("ack")
