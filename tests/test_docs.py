@@ -137,3 +137,27 @@ def test_shell_examples_parse_with_the_cli(name: str, line: str, tmp_path: Path,
 def test_the_shell_examples_are_found() -> None:
     assert any("admin policy set" in line for _, line in SHELL_EXAMPLES)
     assert any("check " in line for _, line in SHELL_EXAMPLES)
+
+
+# -- docs describe the system as it is -------------------------------------------------
+
+#: "session 5", "sessions 10 and 12", "issue 3", "(issue #22)": history, which belongs in
+#: docs/decisions/. A PostgreSQL session (no number after it) is not matched.
+HISTORY = re.compile(r"\b(sessions?|issues?)\s+#?\d+", re.IGNORECASE)
+
+
+def test_no_document_speaks_of_sessions_or_issue_numbers() -> None:
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in DOCUMENTS
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if HISTORY.search(line)
+    ]
+    assert found == []
+
+
+def test_the_history_pattern_catches_what_it_should() -> None:
+    assert HISTORY.search("Session 13 (2026-11-27): a slow machine")
+    assert HISTORY.search("as sessions 10 and 12 did")
+    assert HISTORY.search("## Service load (issue 3)")
+    assert not HISTORY.search("Sessions run with max_parallel_workers_per_gather = 0")
