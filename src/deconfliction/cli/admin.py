@@ -7,9 +7,10 @@ the same changes are available over HTTP to tokens with the ``admin`` scope.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -22,7 +23,7 @@ from deconfliction.service.clock import SystemClock
 from deconfliction.store import open_store
 from deconfliction.store.auth import LANGUAGES, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
-from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
+from deconfliction.units import FOOT_M, LENGTH_UNITS, NAUTICAL_MILE_M
 
 _DB_HELP = "Store: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
 
@@ -200,14 +201,45 @@ def policy() -> None:
 
 
 _LEVELS = click.Choice([v.value for v in Visibility])
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
+TIME_UNITS: Final = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+class Quantity(click.ParamType[float]):
+    """A number with its unit, as a user writes it: ``9260m``, ``5nm``, ``1000ft``, ``5min``;
+    the value is in SI (metres or seconds)."""
+
+    def __init__(self, units: dict[str, float], kind: str) -> None:
+        self.units, self.name = units, kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        match = _QUANTITY.match(str(value))
+        known = ", ".join(self.units)
+        if match is None or match.group(2) not in self.units:
+            example = f"5{next(iter(self.units))}"
+            self.fail(f"{value!r} is not a {self.name} with its unit, e.g. {example}; units: {known}")
+        return float(match.group(1)) * self.units[match.group(2)]
+
+
+LENGTH = Quantity(dict(LENGTH_UNITS), "length")
+DURATION = Quantity(TIME_UNITS, "duration")
 
 
 @policy.command("set")
 @click.argument("party_a", metavar="A")
 @click.argument("party_b", metavar="B")
-@click.option("--horizontal-nm", type=float, default=None, help="Horizontal minimum, nautical miles.")
-@click.option("--vertical-ft", type=float, default=None, help="Vertical minimum, feet.")
-@click.option("--time-s", type=float, default=None, help="Time buffer between windows, seconds.")
+@click.option(
+    "--horizontal", type=LENGTH, default=None, help="Horizontal minimum with its unit: 5nm, 9260m, 9.26km."
+)
+@click.option("--vertical", type=LENGTH, default=None, help="Vertical minimum with its unit: 1000ft, 300m.")
+@click.option(
+    "--time", "time_buffer", type=DURATION, default=None, help="Time buffer between windows: 300s, 5min."
+)
+@click.option("--horizontal-nm", type=float, default=None, help="Older spelling of --horizontal N nm.")
+@click.option("--vertical-ft", type=float, default=None, help="Older spelling of --vertical N ft.")
+@click.option("--time-s", type=float, default=None, help="Older spelling of --time N s.")
 @click.option(
     "--min-lead-min",
     type=float,
@@ -227,6 +259,9 @@ _LEVELS = click.Choice([v.value for v in Visibility])
 def policy_set(
     party_a: str,
     party_b: str,
+    horizontal: float | None,
+    vertical: float | None,
+    time_buffer: float | None,
     horizontal_nm: float | None,
     vertical_ft: float | None,
     time_s: float | None,
@@ -237,14 +272,20 @@ def policy_set(
     db: str | None,
 ) -> None:
     """Set the policy between parties A and B; what is not given stays as it was."""
+    if horizontal is None and horizontal_nm is not None:
+        horizontal = horizontal_nm * NAUTICAL_MILE_M
+    if vertical is None and vertical_ft is not None:
+        vertical = vertical_ft * FOOT_M
+    if time_buffer is None and time_s is not None:
+        time_buffer = time_s
     with _admin(db) as service:
         minima = None
-        if (horizontal_nm, vertical_ft, time_s) != (None, None, None):
+        if (horizontal, vertical, time_buffer) != (None, None, None):
             current = service.terms(party_a, party_b).minima
             minima = Minima(
-                current.horizontal_m if horizontal_nm is None else horizontal_nm * NAUTICAL_MILE_M,
-                current.vertical_m if vertical_ft is None else vertical_ft * FOOT_M,
-                current.time_s if time_s is None else time_s,
+                current.horizontal_m if horizontal is None else horizontal,
+                current.vertical_m if vertical is None else vertical,
+                current.time_s if time_buffer is None else time_buffer,
             )
         terms = service.set_policy(
             party_a,
