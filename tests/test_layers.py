@@ -1,16 +1,18 @@
 """Import layering, enforced on the source: dependencies point one way.
 
-    units, errors  <-  geo  <-  engine  <-  store  <-  service  <-  api / cli / interop (edges)
-
-A module may import its own layer and the layers below it, never one above. Imports are
-found with ``ast`` anywhere in a module (top level, inside functions, under
-``TYPE_CHECKING``), absolute or relative. A module that belongs to no listed layer counts
-as an edge, so nothing lower may import it either.
+The layers are read from the picture in ``docs/concepts.md`` (its "Layers" block, lowest
+first), so the test enforces exactly what the docs draw. A module may import its own layer
+and the layers below it, never one above. Imports are found with ``ast`` anywhere in a
+module (top level, inside functions, under ``TYPE_CHECKING``), absolute or relative. A
+module that belongs to no drawn layer fails the test. The package root re-exports the
+public API and sits above everything; importing the root itself (for ``__version__``) is
+allowed anywhere, because it loads nothing until a name is used.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from pathlib import Path
 
@@ -19,32 +21,32 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "deconfliction"
 
-#: First component under the package -> layer rank (higher may import lower).
-LAYERS: dict[str, int] = {
-    "": 0,  # the package's own __init__
-    "units": 0,
-    "errors": 0,
-    "geo": 1,
-    "engine": 2,
-    "private": 2,  # pure computations beside the engine: no I/O
-    "store": 3,
-    "service": 4,
-    "api": 5,
-    "cli": 5,
-    "interop": 5,
-    "settings": 5,
-    "scenarios": 5,
-    "web": 6,
-}
-EDGE = 5
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "concepts.md"
+
+
+def documented_layers(text: str) -> dict[str, int]:
+    """First component under the package -> rank, from the docs' Layers block (lowest first)."""
+    block = re.search(r"## Layers\n\n```\n(.*?)```", text, re.S)
+    assert block, "docs/concepts.md has no Layers block"
+    layers: dict[str, int] = {}
+    for rank, line in enumerate(block.group(1).splitlines()):
+        names = re.split(r"\s{2,}", line.strip())[0]
+        for name in names.split(", "):
+            layers[name] = rank
+    return layers
+
+
+LAYERS = documented_layers(DOCS.read_text(encoding="utf-8"))
+#: The package's own ``__init__``: the curated public API, above every layer.
+LAYERS[""] = max(LAYERS.values()) + 1
 
 
 def layer_of(module: str) -> tuple[str, int]:
-    """(layer name, rank) of a dotted module name inside the package."""
+    """(layer name, rank) of a dotted module name inside the package; -1 if undrawn."""
     parts = module.split(".")
     assert parts[0] == PACKAGE
     top = parts[1] if len(parts) > 1 else ""
-    return top, LAYERS.get(top, EDGE)
+    return top, LAYERS.get(top, -1)
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -71,9 +73,15 @@ def imported_modules(path: Path, module: str) -> list[tuple[int, str]]:
             else:
                 base = node.module or ""
             if base == PACKAGE:
-                # ``from deconfliction import store`` imports the subpackage itself
+                # ``from deconfliction import store`` imports the subpackage itself;
+                # ``__version__`` or a class name is an attribute of the root
                 found.extend(
-                    (node.lineno, f"{base}.{alias.name}") for alias in node.names if alias.name != "*"
+                    (
+                        node.lineno,
+                        f"{base}.{alias.name}" if alias.name.islower() and alias.name[0] != "_" else base,
+                    )
+                    for alias in node.names
+                    if alias.name != "*"
                 )
             else:
                 found.append((node.lineno, base))  # names under one module share its layer
@@ -86,11 +94,14 @@ def violations(root: Path) -> list[str]:
     for path in sorted((root / PACKAGE).rglob("*.py")):
         module = module_name(path, root)
         own_name, own = layer_of(module)
+        if own < 0:
+            problems.append(f"{path.relative_to(root)}: {module} belongs to no layer of docs/concepts.md")
+            continue
         for line, target in imported_modules(path, module):
             their_name, theirs = layer_of(target)
             if target == PACKAGE:
                 continue
-            if theirs > own:
+            if theirs > own or theirs < 0:
                 problems.append(
                     f"{path.relative_to(root)}:{line}: {module} (layer {own_name or PACKAGE}) imports "
                     f"{target} (layer {their_name}, above it)"
@@ -101,6 +112,16 @@ def violations(root: Path) -> list[str]:
 def test_source_respects_the_layers():
     assert (SRC / PACKAGE / "geo").is_dir()
     assert violations(SRC) == []
+
+
+def test_the_layers_are_those_the_docs_draw():
+    assert LAYERS["geo"] < LAYERS["engine"] < LAYERS["store"] < LAYERS["service"] < LAYERS["interop"]
+    assert LAYERS["interop"] < LAYERS["scenarios"] < LAYERS["api"] == LAYERS["client"] < LAYERS["cli"]
+    assert LAYERS["units"] == LAYERS["errors"] == LAYERS["settings"] == 0
+    assert "web" not in LAYERS  # nothing by that name exists
+    tops = {p.relative_to(SRC / PACKAGE).parts[0].removesuffix(".py") for p in (SRC / PACKAGE).glob("*")}
+    tops -= {"__init__", "__pycache__", "py.typed", "locale"}
+    assert tops <= LAYERS.keys(), tops - LAYERS.keys()
 
 
 def test_every_layer_is_actually_scanned():
@@ -144,6 +165,13 @@ def _write(root: Path, rel: str, text: str = "") -> None:
         ("errors.py", "from . import geo\n", "deconfliction.geo"),
         ("engine/sub/deep.py", "from ...store import base\n", "deconfliction.store"),
         ("service/bad.py", "from deconfliction.newthing import helper\n", "deconfliction.newthing"),
+        ("interop/bad.py", "from deconfliction.cli import main\n", "deconfliction.cli"),
+        ("interop/bad.py", "from deconfliction.api.app import create_app\n", "deconfliction.api"),
+        ("interop/bad.py", "from deconfliction.scenarios import euphrates\n", "deconfliction.scenarios"),
+        ("scenarios/bad.py", "from deconfliction.api import app\n", "deconfliction.api"),
+        ("api/bad.py", "from deconfliction.cli.report import band_text\n", "deconfliction.cli"),
+        ("client.py", "from deconfliction.cli import main\n", "deconfliction.cli"),
+        ("web.py", "from deconfliction.api import app\n", "belongs to no layer"),
     ],
 )
 def test_a_forbidden_import_is_caught(tmp_path, rel, source, expect):
@@ -162,7 +190,16 @@ def test_allowed_directions_pass(tmp_path):
         tmp_path, "service/s.py", "from deconfliction.store import base\nfrom deconfliction import engine\n"
     )
     _write(tmp_path, "store/base.py", "from ..engine.strategic import all_conflicts\n")
-    _write(tmp_path, "interop/x.py", "from deconfliction.cli import main\n")  # edges may use each other
+    _write(tmp_path, "interop/x.py", "from deconfliction.engine import minima\n")
+    _write(
+        tmp_path, "api/routes.py", "from deconfliction.interop import x\nfrom deconfliction import client\n"
+    )
+    _write(
+        tmp_path,
+        "cli/serve.py",
+        "from deconfliction.api import routes\nfrom deconfliction import __version__\n",
+    )
+    _write(tmp_path, "__init__.py", "from deconfliction.cli import main\n")  # the root re-exports
     assert violations(tmp_path) == []
 
 

@@ -13,6 +13,7 @@ classes to exit codes and status codes in one place each.
     │   ├── InvalidAltitude          units, datums, inverted bands
     │   ├── InvalidTimeWindow        naive times, inverted or too long windows
     │   ├── InvalidDocument          a file or payload that is not what its format says
+    │   │   └── InvalidFeatures      several features of one document, each with its path
     │   ├── LimitExceeded            beyond one of the party's plausibility limits
     │   └── ProtocolViolation        a private-mode message that is tampered, replayed, out of
     │                                order, truncated, over budget, or carries a bad point
@@ -93,6 +94,28 @@ class ProtocolViolation(InvalidInput):
     def within(self, prefix: str) -> ProtocolViolation:
         path = f"{prefix}.{self.field}" if self.field else prefix
         return ProtocolViolation(path, self.code, self.rule.removeprefix(f"{self.code}: "))
+
+
+class InvalidFeatures(InvalidDocument):
+    """Several parts of one document are invalid; ``problems`` holds each, with its path.
+
+    Reported together so that a file with many bad features is fixed in one run, not one
+    run per feature. The message lists the first :data:`MAX_LISTED` of them, one a line.
+    """
+
+    MAX_LISTED = 50
+
+    def __init__(self, problems: list[InvalidInput]) -> None:
+        self.problems = tuple(problems)
+        lines = [str(p) for p in self.problems[: self.MAX_LISTED]]
+        if len(self.problems) > self.MAX_LISTED:
+            lines.append(f"... and {len(self.problems) - self.MAX_LISTED} more")
+        first = self.problems[0]
+        # str() reads "field: rule", one problem a line, the first one's field leading
+        super().__init__(first.field, "\n".join([first.rule, *lines[1:]]))
+
+    def within(self, prefix: str) -> InvalidInput:
+        return InvalidFeatures([p.within(prefix) for p in self.problems])
 
 
 class NotFound(DeconflictionError, LookupError):

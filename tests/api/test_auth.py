@@ -42,6 +42,46 @@ def test_token_flow_and_whoami(api: Api) -> None:
     assert who.json() == {"party": "RED", "client_id": client_id, "scopes": ["file", "read"]}
 
 
+def test_token_from_an_oauth2_form_body(api: Api) -> None:
+    client_id, secret = api.credential("RED", "read,file")
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": secret,
+        "scope": "read",
+    }
+    r = api.client.post("/v1/auth/token", data=form)
+    assert r.status_code == 200, r.text
+    assert r.json()["scopes"] == ["read"]
+    who = api.client.get("/v1/auth/whoami", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert who.json()["party"] == "RED"
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"client_id": "x"}, "client_secret"),
+        ({"client_id": "x", "client_secret": "y", "grant_type": "password"}, "grant_type"),
+        ({"client_id": "x", "client_secret": "y", "colour": "red"}, "colour"),
+        ("client_id=x&client_id=y&client_secret=z", "client_id"),
+    ],
+)
+def test_a_bad_form_body_names_the_field(api: Api, form: dict[str, str] | str, field: str) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if isinstance(form, str):
+        r = api.client.post("/v1/auth/token", content=form, headers=headers)
+    else:
+        r = api.client.post("/v1/auth/token", data=form)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+def test_a_body_that_is_neither_json_nor_form_is_422(api: Api) -> None:
+    r = api.client.post("/v1/auth/token", content=b"\xff{", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "body"
+
+
 def test_token_with_narrower_scope_and_refused_wider(api: Api) -> None:
     client_id, secret = api.credential("RED", "read")
     ok = api.client.post(

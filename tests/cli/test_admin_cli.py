@@ -137,3 +137,37 @@ def test_link_a_uss_to_a_party(tmp_path: Path) -> None:
     assert _run("admin", "uss", "unlink", "uss1", "--db", db)[0] == 0
     assert _run("admin", "uss", "unlink", "uss1", "--db", db)[0] == EXIT_NOT_FOUND
     assert json.loads(_run("admin", "uss", "list", "--db", db)[1]) == []
+
+
+def test_without_db_the_default_store_is_named_on_stderr(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DECONFLICTION_DB", raising=False)
+    code, _, err = _run("admin", "party", "add", "RED", "--name", "Red")
+    assert code == 0
+    assert f"creating the store {tmp_path.resolve() / 'deconfliction.sqlite'}" in err
+    code, _, err = _run("admin", "party", "add", "BLUE", "--name", "Blue")
+    assert "using the store" in err
+    monkeypatch.setenv("DECONFLICTION_DB", str(tmp_path / "other.sqlite"))
+    code, _, err = _run("admin", "party", "add", "CIV", "--name", "Civil")
+    assert code == 0
+    assert "note:" not in err
+
+
+def test_policy_minima_take_the_units_a_user_gives(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    for party in ("RED", "BLUE"):
+        assert _run("admin", "party", "add", party, "--name", party, "--db", db)[0] == 0
+    args = ("admin", "policy", "set", "RED", "BLUE", "--db", db)
+    code, out, err = _run(*args, "--horizontal", "9260m", "--vertical", "1000ft", "--time", "5min")
+    assert code == 0, err
+    minima = json.loads(out)["minima"]
+    assert minima == {"horizontal_m": 9260.0, "vertical_m": 304.8, "time_s": 300.0}
+    code, out, _ = _run(*args, "--horizontal", "3nm")
+    assert json.loads(out)["minima"]["horizontal_m"] == 3 * 1852.0
+    assert json.loads(out)["minima"]["vertical_m"] == 304.8  # what is not given stays
+    code, _, err = _run(*args, "--horizontal", "5")
+    assert code == 2
+    assert "'5' is not a length with its unit" in err
+    code, _, err = _run(*args, "--vertical", "1000 furlongs")
+    assert code == 2
+    assert "units: m, km, ft, nm, NM" in err

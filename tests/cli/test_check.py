@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,15 @@ from click.testing import CliRunner
 from builders import circle_op
 from deconfliction.cli import cli
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_INVALID_INPUT, EXIT_OK
+from deconfliction.cli.report import lead_text
+from deconfliction.cli.wording import plural
+from deconfliction.geo.altitude import Datum
 from deconfliction.interop.geojson import document
+from deconfliction.interop.quantities import band_text
 from deconfliction.service import OperationService
 from deconfliction.store import open_store
 from deconfliction.store.base import Party
+from deconfliction.units import FOOT_M
 
 
 def _write(tmp_path: Path, data: Any, name: str = "ops.geojson") -> Path:
@@ -71,6 +77,27 @@ def test_regions_on_demand_in_json_and_as_a_geojson_layer(tmp_path: Path) -> Non
     assert feature["properties"]["reference"] == plain["conflicts"][0]["reference"]
 
 
+def test_the_table_speaks_plainly(tmp_path: Path) -> None:
+    path = _write(tmp_path, _pair_document(40.05))
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    assert "; 1 conflict\n" in result.output
+    assert "The most urgent 1 conflict " in result.output
+    assert "starts in" in result.output
+    assert "FL095 to FL205" in result.output  # the bands grown by half the 1,000 ft minimum
+
+
+def test_bands_and_lead_times_read_plainly() -> None:
+    assert band_text(-500 * FOOT_M, 15_500 * FOOT_M, Datum.MSL) == "-500 to 15,500 ft MSL"
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert lead_text(now, now - timedelta(minutes=5)) == "now"
+    assert lead_text(now, now + timedelta(minutes=25)) == "25 min"
+    assert lead_text(now, now + timedelta(hours=3, minutes=5)) == "3 h 05"
+    assert lead_text(now, now + timedelta(hours=805, minutes=37)) == "33 d 13 h"
+    assert plural(1, "conflict") == "1 conflict"
+    assert plural(1000, "conflict") == "1,000 conflicts"
+
+
 def test_no_conflict_exits_0(tmp_path: Path) -> None:
     path = _write(tmp_path, _pair_document(42.0))
     result = CliRunner().invoke(cli, ["check", str(path)])
@@ -92,6 +119,24 @@ def test_check_against_a_store_reads_but_never_writes(tmp_path: Path) -> None:
     store = open_store(str(db))
     assert [op.id for op in OperationService(store).operations()] == ["B1"]
     store.close()
+
+
+def test_a_file_already_filed_lists_each_conflict_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    store = open_store(str(db))
+    service = OperationService(store)
+    for party in ("BLUE", "RED"):
+        service.add_party(Party(party, party))
+    operations = [circle_op("BLUE", "B1"), circle_op("RED", "R1", lon=40.05)]
+    for operation in operations:
+        service.file(operation)
+    store.close()
+    path = _write(tmp_path, document(operations))
+    result = CliRunner().invoke(cli, ["check", str(path), "--db", str(db), "--json"])
+    assert result.exit_code == EXIT_CONFLICTS_FOUND, result.output
+    payload = json.loads(result.output)
+    assert payload["count"] == 1
+    assert len({c["reference"] for c in payload["conflicts"]}) == 1
 
 
 def _feature(**props: Any) -> dict[str, Any]:
@@ -183,3 +228,66 @@ def test_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope.geojson")])
     assert result.exit_code == EXIT_INVALID_INPUT
     assert "cannot read" in result.output
+
+
+def test_every_bad_feature_is_reported_in_one_run_with_its_path(tmp_path: Path) -> None:
+    doc = document(
+        [circle_op("BLUE", "B1"), circle_op("RED", "R1"), circle_op("RED", "R2"), circle_op("CIV", "C1")]
+    )
+    features = doc["features"]
+    bowtie = [[40, 35], [40.1, 35], [40, 35.1], [40.1, 35.1], [40, 35]]
+    repeated = [[40, 35], [40.1, 35], [40.1, 35], [40, 35.1], [40, 35]]
+    for n, ring in ((0, bowtie), (3, repeated)):
+        features[n]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+        features[n]["properties"]["footprint"] = {"kind": "polygon"}
+    features[1]["properties"]["footprint"]["radius"] = {"value": -5, "units": "km"}
+    features[2]["properties"]["altitude"]["units"] = "furlong"
+    result = CliRunner().invoke(cli, ["check", str(_write(tmp_path, doc))])
+    assert result.exit_code == EXIT_INVALID_INPUT
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert lines[0].startswith("error: features[0].geometry.coordinates[0]: polygon is not simple")
+    assert lines[1].startswith("features[1].properties.footprint.radius: must be greater than 0")
+    assert lines[2].startswith("features[2].properties.altitude.units: unknown altitude unit")
+    assert lines[3] == "features[3].geometry.coordinates[0][2]: repeats the previous vertex"
+
+
+def test_no_command_exits_1_for_an_error() -> None:
+    # click.ClickException exits 1, which docs/cli.md reserves for "conflicts found": every
+    # error goes through cli.errors (one exit code per class of the exception tree).
+    cli_dir = Path(__file__).resolve().parents[2] / "src" / "deconfliction" / "cli"
+    users = [p.name for p in cli_dir.glob("*.py") if "ClickException" in p.read_text(encoding="utf-8")]
+    assert users == []
+
+
+def test_a_check_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, _pair_document(40.05))
+    leader, follower = pty.openpty()
+    code = (
+        "import sys; from deconfliction.cli import main; sys.argv = ['deconfliction', *sys.argv[1:]]; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "check", str(path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        check=False,
+        timeout=120,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == EXIT_CONFLICTS_FOUND
+    assert json.loads(done.stdout)["count"] == 1  # stdout stays clean JSON
+    assert b"checking pairs of the file" in shown

@@ -25,7 +25,7 @@ def test_demo_files_everything_and_writes_its_outputs(tmp_path: Path) -> None:
     assert "Live phase" not in result.output  # --no-live; tests/cli/test_demo_live.py runs it
     assert "Conflicts per pair of parties" in result.output
     assert "COALITION x RUSAF" in result.output
-    assert "Most urgent" in result.output
+    assert "The most urgent 12 conflicts" in result.output
 
     db = sqlite3.connect(out / "demo.sqlite")
     (stored,) = db.execute("SELECT count(*) FROM operations").fetchone()

@@ -33,6 +33,10 @@ def test_live_phase_replays_real_flights_and_alerts_rise_and_clear(tmp_path: Pat
     text = result.output
     assert "Live phase" in text
     assert "traffic sample 'quickstart'" in text
+    # Nothing is broken across lines in a 150-column pipe: each sentence is one line.
+    assert re.search(r"flown over \d{4}-\d\d-\d\dT\d\d:\d\dZ - \d\d:\d\dZ\n", text), text
+    assert re.search(r"^  COALITION x RUSAF: 3 NM / 1,000 ft$", text, re.M), text
+    assert re.search(r"^Live phase: up to \d+ aircraft at once, \d+ cycles, \d+ raised \(.*\)$", text, re.M)
 
     # The operations the phase says it activated are activated in the store.
     activated = int(re.search(r"Activated (\d+) operations", text).group(1))  # type: ignore[union-attr]

@@ -73,7 +73,7 @@ def test_file_stores_every_operation_with_its_conflicts_and_records(
     before = _state(store)
     again = CliRunner().invoke(cli, ["file", str(path), "--db", store_url])
     assert again.exit_code == EXIT_STATE_CONFLICT
-    assert "operations[0]: operation 'R1' of party 'RED' already exists" in again.output
+    assert "features[0]: operation 'R1' of party 'RED' already exists" in again.output
     assert _state(store) == before
 
 
@@ -99,10 +99,30 @@ def test_bad_input_or_an_unknown_party_files_nothing(store: Store, store_url: st
     accepted = document([replace(circle_op("RED", "R1", lon=40.05), state=OperationState.ACCEPTED)])
     result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, accepted)), "--db", store_url])
     assert result.exit_code == EXIT_INVALID_INPUT, result.output
-    assert "operations[0].state: a new operation is filed as proposed" in result.output
+    # paths are the file's own, as every other error about the file names them
+    assert "features[0].properties.state: a new operation is filed as proposed" in result.output
     assert _state(store) == before
     # RED's operation goes in first, then the unknown party fails the whole transaction
     unknown = document([circle_op("RED", "R1", lon=40.05), circle_op("NOBODY", "N1")])
     result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, unknown)), "--db", store_url])
     assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "features[1].properties.party: no party 'NOBODY'" in result.output
+    assert _state(store) == before
+
+
+def test_too_many_operations_are_refused_before_any_feature_is_validated(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    _setup(store)
+    before = _state(store)
+    feature = document([circle_op("RED", "R0")])["features"][0]
+    feature["properties"]["altitude"]["units"] = "cubits"  # would be an error, if it were read
+    features = [
+        {**feature, "properties": {**feature["properties"], "operation_id": f"R{n}"}} for n in range(1001)
+    ]
+    data = {"type": "FeatureCollection", "features": features}
+    result = CliRunner().invoke(cli, ["file", str(_write(tmp_path, data)), "--db", store_url])
+    assert result.exit_code == EXIT_INVALID_INPUT, result.output
+    assert "features: 1,001 operations exceed the limit of 1,000 per filing" in result.output
+    assert "cubits" not in result.output
     assert _state(store) == before

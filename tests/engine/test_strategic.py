@@ -20,6 +20,7 @@ from deconfliction.engine.strategic import (
     volume_overlap,
 )
 from deconfliction.geo import AltitudeBand, Circle, Corridor, Datum, Polygon, Position, TimeWindow, Volume4D
+from deconfliction.geo.altitude import VERTICAL_TOLERANCE_M
 from deconfliction.geo.footprint import horizontal_distance_m
 from deconfliction.geo.frame import frame_at, midpoint
 from geodesy_ref import G, dist, footprint_distance_m, move, point_to_footprint_m, pos, ring, tolerance
@@ -66,7 +67,10 @@ def test_vertical_boundary_is_strict():
     b = vol(Circle(Position(0, 0), 1000), AltitudeBand(400.0, 500.0, Datum.MSL))
     assert volume_overlap(a, b, Minima(1000, 300.0, 60)) is None
     assert volume_overlap(b, a, Minima(1000, 300.0, 60)) is None
-    hit = volume_overlap(a, b, Minima(1000, math.nextafter(300.0, math.inf), 60))
+    # Within the stated tolerance of the minimum is still the minimum (docs/geometry.md) ...
+    assert volume_overlap(a, b, Minima(1000, math.nextafter(300.0, math.inf), 60)) is None
+    # ... and beyond it, separation is lost.
+    hit = volume_overlap(a, b, Minima(1000, 300.0 + 2 * VERTICAL_TOLERANCE_M, 60))
     assert hit is not None
     assert hit.vertical_gap_m == 300.0
 
@@ -337,3 +341,18 @@ def test_operation_conflict_checks_only_the_pairs_it_is_given() -> None:
     assert operation_conflict(a, b, policy, {(1, 0)}) == full
     assert operation_conflict(a, b, policy, {(0, 0)}) is None
     assert conflicts_with(a, [Candidate.of(b, frozenset({(1, 0)}))], policy) == [full]
+
+
+def test_all_conflicts_reports_its_progress_to_the_end():
+    from builders import circle_op
+
+    operations = [
+        circle_op(party, f"{party}{n}", lon=40 + n * 0.01) for n in range(5) for party in ("A", "B")
+    ]
+    seen: list[tuple[int, int]] = []
+    found = all_conflicts(operations, MinimaPolicy(), progress=lambda done, total: seen.append((done, total)))
+    assert found
+    total = seen[-1][1]
+    assert total >= len(found)
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -32,13 +32,39 @@ def test_parse_units():
 
 
 @pytest.mark.parametrize(
+    ("spelling", "datum"),
+    [
+        ("W84", Datum.W84),
+        ("WGS84", Datum.W84),
+        ("WGS-84", Datum.W84),
+        ("wgs 84", Datum.W84),
+        ("MSL", Datum.MSL),
+        ("msl", Datum.MSL),
+        ("AMSL", Datum.MSL),
+        ("EGM96", Datum.MSL),
+        ("EGM2008", Datum.MSL),
+        ("agl", Datum.AGL),
+        ("STD", Datum.STD),
+    ],
+)
+def test_common_spellings_of_a_datum_are_accepted(spelling, datum):
+    assert AltitudeBand.parse(0, 100, "m", spelling).datum is datum
+
+
+def test_flight_levels_accept_any_spelling_of_std_only():
+    assert AltitudeBand.parse(100, 200, "FL", "std").datum is Datum.STD
+    with pytest.raises(InvalidAltitude, match="STD datum"):
+        AltitudeBand.parse(100, 200, "FL", "WGS84")
+
+
+@pytest.mark.parametrize(
     ("args", "field", "words"),
     [
         ((0, 100, "furlong", "MSL"), "units", "unknown altitude unit"),
         ((0, 100, "FT", "MSL"), "units", "unknown altitude unit"),
         ((0, 100, "m", "QFE"), "datum", "unknown datum"),
         ((0, 100, "m", None), "datum", "needs a datum"),
-        ((0, 100, "m", "msl"), "datum", "unknown datum"),
+        ((0, 100, "m", "WGS72"), "datum", "WGS84 is W84"),
         ((100, 200, "FL", "MSL"), "datum", "STD"),
         ((100, 200, "FL", "W84"), "datum", "STD"),
         ((200, 100, "m", "MSL"), "lower", "above upper"),

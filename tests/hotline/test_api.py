@@ -61,6 +61,7 @@ def test_stop_goes_to_the_desk_renders_per_reader_and_is_acknowledged(
     [mine] = inbox["messages"]
     assert mine["rendered"]["title"] == "СТОП / ПРЕКРАТИТЬ"
     assert mine["annex"] == "VIPER 1 orbiting"
+    assert mine["state"] == "received"  # the inbox read is the machine receipt
     arabic = api.client.get(
         f"/v1/messages/{body['id']}", headers={**h["BLUE"], "Accept-Language": "ar"}
     ).json()
@@ -85,6 +86,7 @@ def test_stop_goes_to_the_desk_renders_per_reader_and_is_acknowledged(
     assert ok.json()["message"]["state"] == "acknowledged"
     [back] = api.client.get("/v1/messages", headers=h["RED"]).json()["messages"]
     assert back["id"] == ack["id"]
+    assert back["state"] == "received"  # so the ACK sent back does not escalate either
     assert back["rendered"]["summary"] == f"BLUE acknowledges message {body['id']}."
     sent_box = api.client.get("/v1/messages?box=sent", headers=h["RED"]).json()
     assert [m["id"] for m in sent_box["messages"]] == [body["id"]]
@@ -120,6 +122,8 @@ def test_every_party_gets_404_for_every_other_partys_messages(api: Api, h: dict[
     ids = {}
     for sender, to in (("RED", "BLUE"), ("BLUE", "CIVIL"), ("CIVIL", "RED")):
         ids[(sender, to)] = _send(api, h[sender], to, "PRIORITY", "NOTIFY", NOTIFY_FIELDS).json()["id"]
+    for party in PARTIES:  # each reads its inbox: its receipts are recorded, once, here
+        api.client.get("/v1/messages?box=inbox", headers=h[party])
     before = _snapshot(api)
     for (sender, to), message_id in ids.items():
         for party in PARTIES:

@@ -74,6 +74,33 @@ def test_send_inbox_ack_suspend_resume_sweep_on_a_store(store: Store, store_url:
     assert out.strip().endswith("escalations")
 
 
+def test_the_cli_records_receipt_on_reading_and_on_request(store: Store, store_url: str) -> None:
+    setup_parties(store)
+    db = ("--db", store_url)
+    sends = []
+    for _ in range(2):
+        code, out, _ = _run(
+            "hotline", "send", *db, "--as", "RED", "--to", "BLUE", "--class", "PRIORITY",
+            "--template", "NOTIFY", "--fields", json.dumps(NOTIFY_FIELDS), "--json",
+        )  # fmt: skip
+        assert code == 0, out
+        sends.append(json.loads(out)["id"])
+    code, out, _ = _run("hotline", "inbox", *db, "--as", "BLUE", "--json", "--limit", "1")
+    assert code == 0
+    (listed,) = json.loads(out)["messages"]
+    assert listed["received_at"] is not None  # read is received
+    unread = next(m for m in sends if m != listed["id"])
+    code, out, _ = _run("hotline", "inbox", *db, "--as", "RED", "--sent", "--json")
+    states = {m["id"]: m["state"] for m in json.loads(out)["messages"]}
+    assert states == {listed["id"]: "received", unread: "sent"}
+    code, out, _ = _run("hotline", "receipt", unread, *db, "--as", "BLUE")
+    assert code == 0, out
+    assert out.startswith(f"received {unread} at ")
+    code, _, err = _run("hotline", "receipt", unread, *db, "--as", "RED")  # only the recipient
+    assert code != 0
+    assert "recipient" in err
+
+
 def test_cli_bad_input_exits_3_or_4_with_the_field(store: Store, store_url: str, tmp_path: Path) -> None:
     setup_parties(store)
     db = ("--db", store_url, "--as", "RED")

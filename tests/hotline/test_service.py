@@ -94,6 +94,29 @@ def test_receipt_is_the_recipients_and_counts_once(hotline: HotlineService, stor
     assert [k for k, _ in audit(store, "RED")] == ["hotline.message", "hotline.receipt"]
 
 
+def test_reading_the_inbox_records_receipt_so_nothing_escalates_for_want_of_it(
+    hotline: HotlineService, store: Store, clock: ManualClock
+) -> None:
+    sent = hotline.send("RED", "BLUE", "PRIORITY", "NOTIFY", NOTIFY_FIELDS)
+    other = hotline.send("RED", "CIVIL", "PRIORITY", "NOTIFY", NOTIFY_FIELDS)
+    assert hotline.inbox("BLUE")[0].received_at is None  # listing alone records nothing
+    read = hotline.read_inbox("BLUE")
+    assert [m.id for m in read] == [sent.id]
+    assert read[0].received_at == T0
+    assert hotline.read_inbox("BLUE")[0].received_at == T0  # once: the first time counts
+    assert [k for k, _ in events(store, "RED")] == ["hotline.receipt"]
+    # past the delivery deadline only the unread message escalates for delivery
+    clock.set(sent.deliver_by + timedelta(seconds=1))
+    missed = [e for e in hotline.sweep() if e.stage == "delivery"]
+    assert [e.message_id for e in missed] == [other.id]
+
+
+def test_reading_one_message_records_receipt_for_its_recipient_only(hotline: HotlineService) -> None:
+    sent = hotline.send("RED", "BLUE", "PRIORITY", "NOTIFY", NOTIFY_FIELDS)
+    assert hotline.read("RED", sent.id).received_at is None  # the sender reading it: no receipt
+    assert hotline.read("BLUE", sent.id).received_at == T0
+
+
 def _geometry_hash(fields: dict[str, Any]) -> str:
     """What a receiver computes from the fields it was shown (docs/hotline.md)."""
     geometry = {k: v for k, v in fields.items() if k in ("area", "position", "altitude")}

@@ -6,20 +6,23 @@ Depends(requires("read"))]`` (or ``"file"``, ``"message"``, ``"admin"``; the ali
 ``principal.party`` only. A request passes when its ``Authorization: Bearer <token>``
 is a genuine, unexpired token of a credential that is still active, carrying the scope;
 then the party's rate limit is charged. ``POST /v1/auth/token`` exchanges client
-credentials for a token (OAuth 2.0 client-credentials grant, JSON body).
+credentials for a token (OAuth 2.0 client-credentials grant; a JSON or form body).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deconfliction.api.models import ERRORS
 from deconfliction.errors import DeconflictionError, Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -160,6 +163,37 @@ class TokenResponse(BaseModel):
     scopes: list[str]
 
 
+FORM: Final = "application/x-www-form-urlencoded"
+
+
+async def token_request(request: Request) -> TokenRequest:
+    """The token request from a JSON body or, as OAuth 2.0 clients send it (RFC 6749
+    section 4.4.2), a form-encoded one; errors name the field like any other body's."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    raw = await request.body()  # the app's body limit has already bounded it
+    data: Any
+    repeated: list[str] = []
+    try:
+        if media == FORM:
+            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=10)
+            data = dict(pairs)
+            repeated = [name for name in data if sum(n == name for n, _ in pairs) > 1]
+        else:
+            data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput("body", f"not a valid JSON or form body: {exc}") from None
+    except ValueError as exc:  # parse_qsl's field limit
+        raise InvalidInput("body", str(exc)) from None
+    if repeated:
+        raise InvalidInput(repeated[0], "a form parameter may be given only once")
+    try:
+        return TokenRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+
+
+_TOKEN_SCHEMA = {"schema": TokenRequest.model_json_schema()}
+
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=ERRORS)
 
 
@@ -170,8 +204,11 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=ERRORS)
         401: {"description": "Wrong, unknown or revoked credentials"},
         429: {"description": "Too many failed attempts for this client id or address; see Retry-After"},
     },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": _TOKEN_SCHEMA, FORM: _TOKEN_SCHEMA}}
+    },
 )
-def token(body: TokenRequest, request: Request) -> TokenResponse:
+def token(body: Annotated[TokenRequest, Depends(token_request)], request: Request) -> TokenResponse:
     state = auth_state(request.app)
     # Throttled before the secret is hashed: a guess that must wait costs no scrypt.
     keys = (f"id:{body.client_id}", f"addr:{request.client.host if request.client else '?'}")

@@ -269,8 +269,8 @@ def list_messages(
 ) -> MessageList:
     service = hotline(request.app)
     language = service.language_of(principal.party, accept_language)
-    if box == "inbox":
-        found = service.inbox(principal.party, limit, unacknowledged)
+    if box == "inbox":  # reading is receiving: each message listed has its receipt recorded
+        found = service.read_inbox(principal.party, limit, unacknowledged)
     else:
         found = service.sent(principal.party, limit)
     return MessageList(box=box, language=language, messages=[_view(service, m, language) for m in found])
@@ -281,7 +281,7 @@ def get_message(
     message_id: str, principal: Reader, request: Request, accept_language: AcceptLanguage = None
 ) -> MessageView:
     service = hotline(request.app)
-    message = service.get(principal.party, message_id)
+    message = service.read(principal.party, message_id)  # the recipient reading it receives it
     view = _view(service, message, service.language_of(principal.party, accept_language))
     view.escalations = [
         EscalationView.model_validate(e.to_dict()) for e in service.escalations(principal.party, message_id)

@@ -1,8 +1,8 @@
 """The ``deconfliction`` command line: a thin edge over the service layer.
 
-Each command group lives in its own module and is listed in
-:mod:`deconfliction.cli.commands`; errors from the one exception tree are mapped to
-exit codes in :mod:`deconfliction.cli.errors`.
+Each command group lives in its own module, listed in :mod:`deconfliction.cli.commands`
+and imported only when that command runs; errors from the one exception tree are mapped
+to exit codes in :mod:`deconfliction.cli.errors`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import click
 
 from deconfliction import __version__
+from deconfliction.cli.commands import LazyGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deconfliction")
 def cli() -> None:
     """Deconfliction between parties who share airspace but not trust.
@@ -24,11 +25,3 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="deconfliction")
-
-
-# Registered after the group exists: command modules import only cli.errors and lower
-# layers, never this module, so there is no cycle.
-from deconfliction.cli.commands import ALL  # noqa: E402
-
-for _command in ALL:
-    cli.add_command(_command)

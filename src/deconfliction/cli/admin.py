@@ -7,13 +7,15 @@ the same changes are available over HTTP to tokens with the ``admin`` scope.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import click
 
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, reports_errors
+from deconfliction.cli.stores import store_url
 from deconfliction.engine.minima import Minima
 from deconfliction.engine.policy import Visibility
 from deconfliction.errors import InvalidInput
@@ -24,7 +26,6 @@ from deconfliction.service.credentials import IssuedCredential
 from deconfliction.service.f3548.bridge import Bridge
 from deconfliction.service.limits import standing_to_edge
 from deconfliction.service.probing import ProbeAlarms
-from deconfliction.settings import database_url
 from deconfliction.store import open_store
 from deconfliction.store.auth import LANGUAGES, OPERATOR, parse_scopes, scopes_text
 from deconfliction.store.base import PartyKind
@@ -47,7 +48,7 @@ def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def _admin(db: str | None) -> Iterator[AdminService]:
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         yield AdminService(store, SystemClock())
     finally:
@@ -310,14 +311,45 @@ def policy() -> None:
 
 
 _LEVELS = click.Choice([v.value for v in Visibility])
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
+TIME_UNITS: Final = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+class Quantity(click.ParamType[float]):
+    """A number with its unit, as a user writes it: ``9260m``, ``5nm``, ``1000ft``, ``5min``;
+    the value is in SI (metres or seconds)."""
+
+    def __init__(self, units: dict[str, float], kind: str) -> None:
+        self.units, self.name = units, kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        match = _QUANTITY.match(str(value))
+        known = ", ".join(self.units)
+        if match is None or match.group(2) not in self.units:
+            example = f"5{next(iter(self.units))}"
+            self.fail(f"{value!r} is not a {self.name} with its unit, e.g. {example}; units: {known}")
+        return float(match.group(1)) * self.units[match.group(2)]
+
+
+LENGTH = Quantity(dict(LENGTH_UNITS), "length")
+DURATION = Quantity(TIME_UNITS, "duration")
 
 
 @policy.command("set")
 @click.argument("party_a", metavar="A")
 @click.argument("party_b", metavar="B")
-@click.option("--horizontal-nm", type=float, default=None, help="Horizontal minimum, nautical miles.")
-@click.option("--vertical-ft", type=float, default=None, help="Vertical minimum, feet.")
-@click.option("--time-s", type=float, default=None, help="Time buffer between windows, seconds.")
+@click.option(
+    "--horizontal", type=LENGTH, default=None, help="Horizontal minimum with its unit: 5nm, 9260m, 9.26km."
+)
+@click.option("--vertical", type=LENGTH, default=None, help="Vertical minimum with its unit: 1000ft, 300m.")
+@click.option(
+    "--time", "time_buffer", type=DURATION, default=None, help="Time buffer between windows: 300s, 5min."
+)
+@click.option("--horizontal-nm", type=float, default=None, help="Older spelling of --horizontal N nm.")
+@click.option("--vertical-ft", type=float, default=None, help="Older spelling of --vertical N ft.")
+@click.option("--time-s", type=float, default=None, help="Older spelling of --time N s.")
 @click.option(
     "--min-lead-min",
     type=float,
@@ -355,6 +387,9 @@ _LEVELS = click.Choice([v.value for v in Visibility])
 def policy_set(
     party_a: str,
     party_b: str,
+    horizontal: float | None,
+    vertical: float | None,
+    time_buffer: float | None,
     horizontal_nm: float | None,
     vertical_ft: float | None,
     time_s: float | None,
@@ -371,6 +406,12 @@ def policy_set(
     db: str | None,
 ) -> None:
     """Set the policy between parties A and B; what is not given stays as it was."""
+    if horizontal is None and horizontal_nm is not None:
+        horizontal = horizontal_nm * NAUTICAL_MILE_M
+    if vertical is None and vertical_ft is not None:
+        vertical = vertical_ft * FOOT_M
+    if time_buffer is None and time_s is not None:
+        time_buffer = time_s
     with _admin(db) as service:
         grid: DisclosureGrid | Literal["keep"] | None = "keep"
         if rule == "exact":
@@ -383,12 +424,12 @@ def policy_set(
                 now.slot_s if grid_slot_min is None else grid_slot_min * 60.0,
             )
         minima = None
-        if (horizontal_nm, vertical_ft, time_s) != (None, None, None):
+        if (horizontal, vertical, time_buffer) != (None, None, None):
             current = service.terms(party_a, party_b).minima
             minima = Minima(
-                current.horizontal_m if horizontal_nm is None else horizontal_nm * NAUTICAL_MILE_M,
-                current.vertical_m if vertical_ft is None else vertical_ft * FOOT_M,
-                current.time_s if time_s is None else time_s,
+                current.horizontal_m if horizontal is None else horizontal,
+                current.vertical_m if vertical is None else vertical,
+                current.time_s if time_buffer is None else time_buffer,
             )
         terms = service.set_policy(
             party_a,
@@ -424,7 +465,7 @@ def policy_show(party_a: str, party_b: str, db: str | None) -> None:
 @reports_errors
 def alarms(hours: float, db: str | None) -> None:
     """List the probe alarms raised against every party's plans (JSON)."""
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         _print(ProbeAlarms(store, SystemClock()).recent(hours))
     finally:
@@ -436,7 +477,7 @@ def alarms(hours: float, db: str | None) -> None:
 
 @contextmanager
 def _bridge(db: str | None) -> Iterator[Bridge]:
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         yield Bridge(store, SystemClock())
     finally:
@@ -494,7 +535,7 @@ def backup_cmd(out: str, db: str | None) -> None:
 
     from deconfliction.store.backup import backup
 
-    url = database_url(db)
+    url = store_url(db)
     backup(url, Path(out))
     _print({"backup": out, "store": url.split("?")[0].split("@")[-1]})
 
@@ -520,7 +561,7 @@ def restore_cmd(backup_file: str, db: str | None, key: str | None) -> None:
     from deconfliction.service.signing import load_server_key
     from deconfliction.store.backup import restore
 
-    url = database_url(db)
+    url = store_url(db)
     restore(url, Path(backup_file))
     store = open_store(url)  # migrates a backup taken by an older version
     try:

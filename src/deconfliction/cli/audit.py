@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, reports_errors
+from deconfliction.cli.stores import store_url
 from deconfliction.errors import InvalidDocument
-from deconfliction.settings import database_url
 
 _DB_HELP = "Store: SQLite path or postgresql:// URL (default $DECONFLICTION_DB)."
 _KEY_HELP = (
@@ -31,7 +31,7 @@ def _service(db: str | None, key: str | None) -> Any:
     from deconfliction.service.signing import load_server_key
     from deconfliction.store import open_store
 
-    url = database_url(db)
+    url = store_url(db)
     return AuditService(open_store(url), load_server_key(key, db=url))
 
 
@@ -164,7 +164,7 @@ def server_key_cmd(db: str | None, key: str | None) -> None:
     """Print the server's audit public key as JSON (creating the key file if missing)."""
     from deconfliction.service.signing import load_server_key
 
-    click.echo(json.dumps(load_server_key(key, db=database_url(db)).public_dict()))
+    click.echo(json.dumps(load_server_key(key, db=store_url(db)).public_dict()))
 
 
 @audit.command("keygen")
@@ -202,7 +202,7 @@ def register_key(db: str | None, party: str, public_key: str) -> None:
 
     if Path(public_key).is_file():
         public_key = Path(public_key).read_text(encoding="utf-8").strip()
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         key = AuditService(store).register_key(party, public_key)
     finally:
@@ -220,7 +220,7 @@ def revoke_key(db: str | None, party: str, key_id: str) -> None:
     from deconfliction.service.audit import AuditService
     from deconfliction.store import open_store
 
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         AuditService(store).revoke_key(party, key_id)
     finally:

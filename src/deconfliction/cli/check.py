@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.report import report_conflicts
@@ -14,6 +17,20 @@ from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.interop.geojson import conflict_feature, read_document
 from deconfliction.service.operations import OperationService
 from deconfliction.store import open_store
+
+
+def check_progress() -> Progress:
+    """Progress bars on stderr while a large file is checked; nothing when stderr is not a
+    terminal (pipes and logs get the result only) and nothing left behind when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 @click.command("check")
@@ -54,15 +71,22 @@ def check(
     """
     doc = read_document(file)
     regions = regions or geojson_out is not None
-    conflicts: list[StrategicConflict] = plan_conflicts(doc.operations, doc.policy, regions=regions)
-    if db is not None:
-        store = open_store(db)
-        try:
-            service = OperationService(store)
-            for operation in doc.operations:
-                conflicts.extend(service.check(operation))
-        finally:
-            store.close()
+    with check_progress() as progress:
+        task = progress.add_task("checking pairs of the file's operations", total=None)
+        conflicts: list[StrategicConflict] = plan_conflicts(doc.operations, doc.policy, regions=regions)
+        if db is not None:
+            # The file's version of an operation stands in for the stored one: a pair of the
+            # file's own operations is decided once, above, under the file's minima.
+            keys = {operation.key for operation in doc.operations}
+            task = progress.add_task("checking against the store", total=len(doc.operations))
+            store = open_store(db)
+            try:
+                service = OperationService(store)
+                for operation in doc.operations:
+                    conflicts.extend(c for c in service.check(operation) if (c.b.party, c.b.id) not in keys)
+                    progress.advance(task)
+            finally:
+                store.close()
     if geojson_out is not None:
         layer = {"type": "FeatureCollection", "features": [conflict_feature(c) for c in conflicts]}
         geojson_out.write_bytes(orjson.dumps(layer))

@@ -220,13 +220,15 @@ def _live(
         store.close()
 
 
-def _minima_text(policy: MinimaPolicy, parties: list[str]) -> str:
+def _minima_lines(policy: MinimaPolicy, parties: list[str]) -> list[str]:
     pairs = [(a, b) for i, a in enumerate(parties) for b in parties[i + 1 :]]
-    parts = []
+    lines = []
     for a, b in sorted({pair_key(a, b) for a, b in pairs}):
         m = policy.for_pair(a, b)
-        parts.append(f"{a} x {b} {m.horizontal_m / NAUTICAL_MILE_M:g} NM / {m.vertical_m / FOOT_M:,.0f} ft")
-    return "; ".join(parts)
+        lines.append(
+            f"  {a} x {b}: {m.horizontal_m / NAUTICAL_MILE_M:g} NM / {m.vertical_m / FOOT_M:,.0f} ft"
+        )
+    return lines
 
 
 def live_phase(
@@ -242,22 +244,21 @@ def live_phase(
     end = phase.start + timedelta(minutes=phase.minutes)
     recorded_at = datetime.fromtimestamp(phase.segment_start_s, UTC)
     window = f"{format_utc(phase.start)[:16]}Z - {format_utc(end)[11:16]}Z"
-    console.print(
-        f"[bold]Live phase[/bold] — {phase.minutes:g} min of real ADS-B traffic "
-        f"(traffic sample '{sample}', recorded {format_utc(recorded_at)[:16]}Z) moved rigidly "
-        f"onto Deir ez-Zor airport and flown over {window}"
+    by_party = ", ".join(
+        f"{n} {party}" for party, n in sorted(Counter(o.party for o in phase.activated).items())
     )
-    by_party = Counter(o.party for o in phase.activated)
-    console.print(
-        f"Activated {len(phase.activated)} operations under way then (proposed -> accepted -> activated): "
-        + ", ".join(f"{n} {party}" for party, n in sorted(by_party.items()))
-        + f"; {len(phase.volumes)} active volumes"
-    )
-    parties = [p.id for p in scenario.parties]
-    console.print(
-        "Aircraft belong to parties by their 24-bit address; pair minima from the store: "
-        + _minima_text(service.policy(), parties)
-    )
+    # Short lines, printed as they are: a 150-column pipe must not break a sentence in two.
+    lines = [
+        f"[bold]Live phase[/bold] — {phase.minutes:g} min of real ADS-B traffic flown over {window}",
+        f"(traffic sample '{sample}', recorded {format_utc(recorded_at)[:16]}Z, "
+        "moved rigidly onto Deir ez-Zor airport)",
+        f"Activated {len(phase.activated)} operations under way then ({by_party}), "
+        f"{len(phase.volumes)} active volumes",
+        "Aircraft belong to parties by their 24-bit address; pair minima from the store:",
+        *_minima_lines(service.policy(), [p.id for p in scenario.parties]),
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True)
     printer = AlertPrinter(echo=lambda line: console.print(escape(line), highlight=False))
     publisher = AlertPublisher(service.store)
     most = events = 0
@@ -266,5 +267,6 @@ def live_phase(
         printer(result)
         events += publisher.publish(result.alerts)
     elapsed = time.perf_counter() - began
-    console.print(f"Live phase: up to {most} aircraft at once, {printer.summary()}; {elapsed:.1f} s")
+    console.print(f"Live phase: up to {most} aircraft at once, {printer.summary()}", soft_wrap=True)
+    console.print(f"Live phase took {elapsed:.1f} s")
     console.print(f"{events} alert events written to both parties' outboxes and audit logs ({EVENT_KIND})")

@@ -16,6 +16,7 @@ EXIT_INVALID_INPUT: Final = 3
 EXIT_NOT_FOUND: Final = 4
 EXIT_STATE_CONFLICT: Final = 5  #: stale version, id taken, transition not allowed
 EXIT_STORE: Final = 6
+EXIT_UNREACHABLE: Final = 7  #: a feed or server named on the command line cannot be reached
 
 #: Walked in the exception's method resolution order, so subclasses inherit their code.
 EXIT_CODES: Final[dict[type[DeconflictionError], int]] = {
@@ -49,3 +50,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(exit_code_for(exc)) from None
 
     return wrapper
+
+
+def fail(message: str, code: int) -> SystemExit:
+    """Print ``message`` as :func:`reports_errors` does; raise what this returns."""
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(code)

@@ -19,13 +19,13 @@ import click
 
 from deconfliction.cli.connection import acting_party, connection_options, remote
 from deconfliction.cli.errors import reports_errors
+from deconfliction.cli.stores import store_url
 from deconfliction.client import Client, geometry_hash
 from deconfliction.errors import InvalidDocument
 from deconfliction.interop.hotline import deadlines_from_env, read_area
 from deconfliction.service.clock import SystemClock
 from deconfliction.service.hotline import HotlineService, Line
 from deconfliction.service.hotline.service import ack_payload
-from deconfliction.settings import database_url
 from deconfliction.store import open_store
 
 
@@ -36,6 +36,7 @@ class Desk(Protocol):
     def messages(self, box: str, unacked: bool, limit: int, language: str | None) -> dict[str, Any]: ...
     def message(self, message_id: str, language: str | None) -> dict[str, Any]: ...
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any: ...
+    def receipt(self, message_id: str) -> dict[str, Any]: ...
     def suspend(self, party: str, reason: str | None) -> dict[str, Any]: ...
     def resume(self, party: str) -> dict[str, Any]: ...
     def lines(self) -> list[dict[str, Any]]: ...
@@ -59,6 +60,9 @@ class _Remote:
 
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any:
         return self.client.acknowledge_message(message_id, echo, signature, annex)
+
+    def receipt(self, message_id: str) -> dict[str, Any]:
+        return self.client.receipt(message_id)
 
     def suspend(self, party: str, reason: str | None) -> dict[str, Any]:
         return self.client.suspend_line(party, reason)
@@ -110,16 +114,19 @@ class _Local:
     def messages(self, box: str, unacked: bool, limit: int, language: str | None) -> dict[str, Any]:
         lang = self._lang(language)
         found = (
-            self.service.inbox(self.me, limit, unacked)
+            self.service.read_inbox(self.me, limit, unacked)  # reading is receiving
             if box == "inbox"
             else self.service.sent(self.me, limit)
         )
         return {"box": box, "language": lang, "messages": [self.service.view(m, lang) for m in found]}
 
     def message(self, message_id: str, language: str | None) -> dict[str, Any]:
-        view = self.service.view(self.service.get(self.me, message_id), self._lang(language))
+        view = self.service.view(self.service.read(self.me, message_id), self._lang(language))
         view["escalations"] = [e.to_dict() for e in self.service.escalations(self.me, message_id)]
         return view
+
+    def receipt(self, message_id: str) -> dict[str, Any]:
+        return self.service.view(self.service.receipt(self.me, message_id), self._lang(None))
 
     def ack(self, message_id: str, echo: str | None, signature: str | None, annex: str | None) -> Any:
         ack, message = self.service.acknowledge(self.me, message_id, echo, signature, annex)
@@ -148,7 +155,7 @@ def _desk(
             yield _Remote(client)
         return
     me = acting_party(party)
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         yield _Local(HotlineService(store, SystemClock(), read_area, deadlines_from_env()), me)
     finally:
@@ -272,6 +279,32 @@ def inbox(
         click.echo("no messages")
 
 
+@hotline.command("receipt")
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+@connection_options
+@reports_errors
+def receipt(
+    message_id: str,
+    as_json: bool,
+    url: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    db: str | None,
+    party: str | None,
+) -> None:
+    """Record machine receipt of MESSAGE_ID, sent to this party (idempotent).
+
+    `hotline inbox` already records the receipt of every message it lists; this is for a
+    message received some other way (e.g. an event stream read by another program)."""
+    with _desk(url, client_id, client_secret, db, party) as d:
+        message = d.receipt(message_id)
+    if as_json:
+        _out(message)
+    else:
+        click.echo(f"received {message_id} at {message['received_at']}")
+
+
 @hotline.command("ack")
 @click.argument("message_id")
 @click.option("--key", "key_file", default=None, help="The party's Ed25519 private key (PEM) to sign with.")
@@ -376,7 +409,7 @@ def lines(
 @reports_errors
 def sweep(db: str | None, as_json: bool) -> None:
     """Escalate every missed delivery or acknowledgement deadline, once (a server does this every second)."""
-    store = open_store(database_url(db))
+    store = open_store(store_url(db))
     try:
         found = HotlineService(store, SystemClock(), read_area, deadlines_from_env()).sweep()
     finally:

@@ -14,33 +14,37 @@ from rich.console import Console
 from rich.table import Table
 
 from deconfliction.cli.errors import EXIT_CONFLICTS_FOUND, EXIT_OK
+from deconfliction.cli.wording import plural
 from deconfliction.engine.minima import pair_key
 from deconfliction.engine.strategic import StrategicConflict
-from deconfliction.geo.altitude import Datum
 from deconfliction.geo.timewindow import format_utc
 from deconfliction.interop.geojson import conflict_reference, conflict_to_dict
+from deconfliction.interop.quantities import band_text
 from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
 
 
-def band_text(conflict: StrategicConflict) -> str:
-    """The overlap's altitude band in the units pilots use for its datum."""
+def conflict_band_text(conflict: StrategicConflict) -> str:
+    """The band spanned by a conflict's overlaps (see :func:`band_text`)."""
     lower = min(o.lower_m for o in conflict.overlaps)
     upper = max(o.upper_m for o in conflict.overlaps)
-    datum = conflict.overlaps[0].datum
-    if datum is Datum.STD:
-        return f"FL{max(0, round(lower / FOOT_M / 100)):03d}-FL{round(upper / FOOT_M / 100):03d}"
-    return f"{round(lower / FOOT_M):,}-{round(upper / FOOT_M):,} ft {datum.value}"
+    return band_text(lower, upper, conflict.overlaps[0].datum)
 
 
 def _hhmm(value: datetime) -> str:
     return format_utc(value)[:16].replace("T", " ") + "Z"
 
 
-def _lead(now: datetime, start: datetime) -> str:
+def lead_text(now: datetime, start: datetime) -> str:
+    """How long until an overlap starts: ``now``, ``25 min``, ``3 h 05``, ``33 d 13 h``."""
     minutes = int((start - now).total_seconds() // 60)
-    if minutes < 0:
+    if minutes <= 0:
         return "now"
-    return f"{minutes // 60}h{minutes % 60:02d}"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60:02d}"
+    return f"{hours // 24} d {hours % 24} h"
 
 
 def pair_table(conflicts: Sequence[StrategicConflict]) -> Table:
@@ -69,12 +73,12 @@ def urgent_table(conflicts: Sequence[StrategicConflict], now: datetime, top: int
     """The ``top`` conflicts whose overlap begins soonest."""
     soonest = sorted(conflicts, key=lambda c: (c.start, c.horizontal_distance_m))[:top]
     table = Table(
-        title=f"Most urgent {len(soonest)} conflicts (overlap windows in UTC)",
+        title=f"The most urgent {plural(len(soonest), 'conflict')} (overlap windows in UTC)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
     for column in (
-        "in",
+        "starts in",
         "overlap window (UTC)",
         "operation",
         "other operation",
@@ -85,11 +89,11 @@ def urgent_table(conflicts: Sequence[StrategicConflict], now: datetime, top: int
         table.add_column(column)
     for c in soonest:
         table.add_row(
-            _lead(now, c.start),
+            lead_text(now, c.start),
             f"{_hhmm(c.start)} - {_hhmm(c.end)[11:]}",
             f"{c.a.party} {c.a.id}",
             f"{c.b.party} {c.b.id}",
-            band_text(c),
+            conflict_band_text(c),
             "overlap"
             if c.horizontal_distance_m == 0
             else f"{c.horizontal_distance_m / NAUTICAL_MILE_M:.1f} NM",
@@ -137,7 +141,7 @@ def report_conflicts(
         write_json(operations, conflicts)
     else:
         console = wide_console()
-        console.print(f"{heading}; {len(conflicts)} conflicts")
+        console.print(f"{heading}; {plural(len(conflicts), 'conflict')}")
         print_summary(console, conflicts, datetime.now(UTC), top)
     return EXIT_CONFLICTS_FOUND if conflicts else EXIT_OK
 

@@ -12,8 +12,8 @@ import click
 
 from deconfliction.cli.errors import reports_errors
 from deconfliction.cli.f3548 import f3548_options, f3548_settings
+from deconfliction.cli.stores import store_url
 from deconfliction.errors import InvalidInput
-from deconfliction.settings import database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -145,7 +145,7 @@ def serve(
             "metrics_port", "--metrics-port serves one process's metrics; with --workers scrape /metrics"
         )
     options = {
-        "db": database_url(db),
+        "db": store_url(db),
         "log_level": log_level,
         "key_file": key_file,
         "rate_per_s": rate_per_s,

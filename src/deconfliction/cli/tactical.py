@@ -13,29 +13,28 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from deconfliction.engine.minima import Minima, MinimaPolicy
-from deconfliction.engine.tactical import (
+from deconfliction.cli.errors import EXIT_UNREACHABLE, fail, reports_errors
+from deconfliction.cli.wording import plural
+from deconfliction.engine.tactical.alerts import Change
+from deconfliction.engine.tactical.detect import (
     DEFAULT_HSEP_M,
     DEFAULT_LOOKAHEAD_S,
     DEFAULT_VSEP_M,
-    ActiveVolume,
-    Alert,
-    Change,
-    CycleResult,
-    TacticalConfig,
-    TacticalEngine,
     detect_conflicts,
 )
-from deconfliction.errors import DeconflictionError
 from deconfliction.interop import feeds
-from deconfliction.interop.feeds.sbs import SbsAssembler
-from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
-from deconfliction.service.tactical import EVENT_KIND, AlertPublisher
 from deconfliction.units import NAUTICAL_MILE_M
+
+if TYPE_CHECKING:  # the replays' engine, feeds and publisher load only when a replay runs
+    from deconfliction.engine.minima import MinimaPolicy
+    from deconfliction.engine.tactical.intrusion import ActiveVolume
+    from deconfliction.engine.tactical.replay import Alert, CycleResult, TacticalConfig, TacticalEngine
+    from deconfliction.interop.feeds.sbs import SbsAssembler
+    from deconfliction.service.tactical import AlertPublisher
 
 #: Default parties for feeds that carry none (SBS-1, recorded samples): by aircraft address.
 DEFAULT_PARTIES: Final = "blue,red,civil"
@@ -108,6 +107,8 @@ class AlertPrinter:
         if len(parts) == 1:
             parts.append("no alerts")
         if self.publisher is not None:
+            from deconfliction.service.tactical import EVENT_KIND
+
             parts.append(f"{self.published} {EVENT_KIND} events published")
         return ", ".join(parts)
 
@@ -198,33 +199,33 @@ def make_config(
     vertical), every other pair ``hsep_m``/``vsep_m``; the store's activated operations are
     the volumes intrusion is tested against. Bad values exit with the rule broken.
     """
+    from deconfliction.engine.minima import Minima, MinimaPolicy
+    from deconfliction.engine.tactical.replay import TacticalConfig
+
     volumes: list[ActiveVolume] = []
     pair_minima: MinimaPolicy | None = None
-    try:
-        if db is not None:
-            from deconfliction.scenarios.live import active_volumes
-            from deconfliction.service.operations import OperationService
-            from deconfliction.store import open_store
+    if db is not None:
+        from deconfliction.scenarios.live import active_volumes
+        from deconfliction.service.operations import OperationService
+        from deconfliction.store import open_store
 
-            store = open_store(db)
-            try:
-                service = OperationService(store)
-                stored = service.policy()
-                volumes = active_volumes(service.operations())
-            finally:
-                store.close()
-            default = Minima(hsep_m, vsep_m, stored.default.time_s)
-            pair_minima = MinimaPolicy(default, stored.pairs)
-        config = TacticalConfig(
-            lookahead_s=lookahead_s,
-            hsep_m=hsep_m,
-            vsep_m=vsep_m,
-            all_pairs=all_pairs,
-            stale_after_s=stale_after_s,
-            pair_minima=pair_minima,
-        )
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+        store = open_store(db)
+        try:
+            service = OperationService(store)
+            stored = service.policy()
+            volumes = active_volumes(service.operations())
+        finally:
+            store.close()
+        default = Minima(hsep_m, vsep_m, stored.default.time_s)
+        pair_minima = MinimaPolicy(default, stored.pairs)
+    config = TacticalConfig(
+        lookahead_s=lookahead_s,
+        hsep_m=hsep_m,
+        vsep_m=vsep_m,
+        all_pairs=all_pairs,
+        stale_after_s=stale_after_s,
+        pair_minima=pair_minima,
+    )
     return config, volumes
 
 
@@ -236,12 +237,10 @@ def publisher_for(db: str | None, publish: bool) -> Iterator[AlertPublisher | No
         return
     if db is None:
         raise click.UsageError("--publish needs --db: the store whose parties receive the alerts")
+    from deconfliction.service.tactical import AlertPublisher
     from deconfliction.store import open_store
 
-    try:
-        store = open_store(db)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    store = open_store(db)
     try:
         yield AlertPublisher(store)
     finally:
@@ -281,6 +280,7 @@ def tactical() -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write PAIRS.csv here instead of to standard output.",
 )
+@reports_errors
 def detect(
     states: Path,
     lookahead_s: float,
@@ -296,34 +296,33 @@ def detect(
     error; the rest are processed. The output has the header
     id_a,id_b,tcpa_s,dcpa_m,t_in_s,t_out_s,los with id_a < id_b.
     """
-    try:
-        with states.open(newline="", encoding="utf-8") as stream:
-            snapshot, rejections = read_states_csv(stream)
-        for rejection in rejections:
-            click.echo(f"refused line {rejection.index + 2}: {rejection}", err=True)
-        started = time.perf_counter()
-        pairs = detect_conflicts(
-            snapshot.lat_deg,
-            snapshot.lon_deg,
-            snapshot.alt_m,
-            snapshot.gs_mps,
-            snapshot.trk_deg,
-            snapshot.vs_mps,
-            None if all_pairs else list(snapshot.parties),
-            lookahead_s=lookahead_s,
-            hsep_m=hsep_m,
-            vsep_m=vsep_m,
-        )
-        elapsed = time.perf_counter() - started
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    from deconfliction.interop.feeds.states_csv import read_states_csv, write_pairs_csv
+
+    with states.open(newline="", encoding="utf-8") as stream:
+        snapshot, rejections = read_states_csv(stream)
+    for rejection in rejections:
+        click.echo(f"refused line {rejection.index + 2}: {rejection}", err=True)
+    started = time.perf_counter()
+    pairs = detect_conflicts(
+        snapshot.lat_deg,
+        snapshot.lon_deg,
+        snapshot.alt_m,
+        snapshot.gs_mps,
+        snapshot.trk_deg,
+        snapshot.vs_mps,
+        None if all_pairs else list(snapshot.parties),
+        lookahead_s=lookahead_s,
+        hsep_m=hsep_m,
+        vsep_m=vsep_m,
+    )
+    elapsed = time.perf_counter() - started
     if out is None:
         count = write_pairs_csv(sys.stdout, snapshot, pairs)
     else:
         with out.open("w", newline="", encoding="utf-8") as stream:
             count = write_pairs_csv(stream, snapshot, pairs)
     click.echo(
-        f"{len(snapshot)} tracks, {len(rejections)} refused, {count} pairs in conflict "
+        f"{plural(len(snapshot), 'track')}, {len(rejections)} refused, {plural(count, 'pair')} in conflict "
         f"({elapsed * 1000:.1f} ms)",
         err=True,
     )
@@ -339,6 +338,7 @@ def detect(
     default=None,
     help="Replay only the first N minutes.",
 )
+@reports_errors
 def replay_sample(
     name: str,
     step_s: float,
@@ -356,15 +356,12 @@ def replay_sample(
 
     Needs the optional extra: pip install 'deconfliction[traffic]'.
     """
-    from deconfliction.engine.tactical import replay  # keeps --help fast
+    from deconfliction.engine.tactical.replay import replay
     from deconfliction.interop.feeds.recorded import load_sample, recorded_batches
 
     party_of = party_by_address(parties)
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
-    try:
-        recording = load_sample(name)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    recording = load_sample(name)
     end = None if minutes is None else recording.start_s + 60.0 * minutes
     batches = recorded_batches(recording, party_of, step_s=step_s, end_s=end)
     with publisher_for(db, publish) as publisher:
@@ -377,6 +374,7 @@ def replay_sample(
 @tactical.command("replay-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @engine_options
+@reports_errors
 def replay_csv(
     file: Path,
     step_s: float,
@@ -395,14 +393,12 @@ def replay_csv(
     2026-03-01T12:00:05Z. A cycle runs every --step-s seconds of report time from the
     first report; refused rows are listed on standard error with their line number.
     """
+    from deconfliction.engine.tactical.replay import TacticalEngine
     from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
 
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
-    try:
-        with file.open(newline="", encoding="utf-8") as stream:
-            reports, refused = read_replay_csv(stream)
-    except DeconflictionError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with file.open(newline="", encoding="utf-8") as stream:
+        reports, refused = read_replay_csv(stream)
     for rejection in refused:
         click.echo(f"refused line {rejection.index}: {_reason(rejection)}", err=True)
     engine = TacticalEngine(config, volumes)
@@ -447,6 +443,7 @@ def _reason(rejection: Any) -> str:
     show_default=True,
     help="Give up connecting after this long.",
 )
+@reports_errors
 def sbs(
     host: str,
     port: int,
@@ -469,6 +466,9 @@ def sbs(
     aircraft heard since the previous cycle. Message times are read as UTC. Runs until
     the feed closes or --seconds have passed; malformed lines are listed on standard error.
     """
+    from deconfliction.engine.tactical.replay import TacticalEngine
+    from deconfliction.interop.feeds.sbs import SbsAssembler
+
     config, volumes = make_config(lookahead_s, hsep_m, vsep_m, all_pairs, stale_after_s, db)
     feed = SbsAssembler(party_of=party_by_address(parties))
     with publisher_for(db, publish) as publisher:
@@ -496,7 +496,7 @@ def _read_sbs(
     try:
         connection = socket.create_connection((host, port), timeout=connect_timeout_s)
     except OSError as exc:
-        raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise fail(f"cannot connect to {host}:{port}: {exc}", EXIT_UNREACHABLE) from exc
     lines = _SbsLines(connection)
     started = time.time()
     stop_at = None if seconds is None else started + seconds

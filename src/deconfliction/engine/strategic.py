@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation
-from deconfliction.geo.altitude import Datum, comparable_intervals
+from deconfliction.geo.altitude import Datum, comparable_intervals, vertical_limit_m
 from deconfliction.geo.cells import DEFAULT_RESOLUTION, candidate_cells
 from deconfliction.geo.footprint import Footprint, cores_in, shapes_in
 from deconfliction.geo.frame import LocalFrame, frame_at, great_circle_m, midpoint, to_lonlat_all
@@ -207,7 +207,7 @@ def _near_pair(
         return None
     (a_lo, a_hi), (b_lo, b_hi), datum = comparable_intervals(a.band, b.band)
     vertical_gap = max(0.0, b_lo - a_hi, a_lo - b_hi)
-    if vertical_gap >= reach.vertical_m:
+    if vertical_gap >= vertical_limit_m(reach.vertical_m):  # exactly the reach apart: separated
         return None
     (lat_a, lon_a, cap_a), (lat_b, lon_b, cap_b) = a.footprint.cap, b.footprint.cap
     centres = great_circle_m(lat_a, lon_a, lat_b, lon_b) * (1.0 - _CAP_SLACK)
@@ -457,13 +457,18 @@ def all_conflicts_brute_force(
 
 
 def all_conflicts(
-    operations: Sequence[Operation], policy: MinimaPolicy, resolution: int = DEFAULT_RESOLUTION
+    operations: Sequence[Operation],
+    policy: MinimaPolicy,
+    resolution: int = DEFAULT_RESOLUTION,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[StrategicConflict]:
     """Every conflict among ``operations``, finding candidates through H3 coverings.
 
     The same coarse-then-exact path the stores use: each volume is indexed by the cells
     of its footprint and searched with the cells of its footprint grown by the widest
     horizontal minimum its party faces. Equals :func:`all_conflicts_brute_force`.
+    ``progress(done, total)`` is called as the candidate pairs are checked exactly (the
+    long part of a large file), so that an edge can show how far it has got.
     """
     index: dict[int, list[int]] = defaultdict(list)
     for n, op in enumerate(operations):
@@ -476,8 +481,12 @@ def all_conflicts(
             for cell in candidate_cells(v.footprint, reach, resolution):
                 pairs.update((n, m) for m in index.get(cell, ()) if m > n)
     found = []
-    for n, m in sorted(pairs):
+    for done, (n, m) in enumerate(sorted(pairs)):
+        if progress is not None and done % 256 == 0:
+            progress(done, len(pairs))
         conflict = operation_conflict(operations[n], operations[m], policy)
         if conflict is not None:
             found.append(_ordered(conflict))
+    if progress is not None:
+        progress(len(pairs), len(pairs))
     return sorted(found, key=lambda c: (c.a.party, c.a.id, c.b.party, c.b.id))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +30,35 @@ class Datum(StrEnum):
     MSL = "MSL"  #: height above mean sea level (orthometric)
     AGL = "AGL"  #: height above the ground below
     STD = "STD"  #: pressure altitude on the standard setting 1013.25 hPa (flight levels)
+
+    @classmethod
+    def parse(cls, text: str) -> Datum:
+        """The datum a user means by ``text``: its code or a common spelling, in any case
+        (``WGS84``, ``WGS-84``, ``EGM96``, ``AMSL``...); InvalidAltitude lists the codes."""
+        key = text.strip().upper().replace(" ", "").replace("-", "").replace("_", "")
+        try:
+            return DATUM_SPELLINGS[key]
+        except KeyError:
+            known = ", ".join(d.value for d in Datum)
+            raise InvalidAltitude(
+                "datum", f"unknown datum {text!r}; use one of {known} (WGS84 is W84)"
+            ) from None
+
+
+#: Spellings users write for each datum, upper-cased without spaces, hyphens or
+#: underscores. EGM96 and EGM2008 heights are geoid heights, which is what MSL means here.
+DATUM_SPELLINGS: Final[dict[str, Datum]] = {
+    "W84": Datum.W84,
+    "WGS84": Datum.W84,
+    "HAE": Datum.W84,
+    "ELLIPSOID": Datum.W84,
+    "MSL": Datum.MSL,
+    "AMSL": Datum.MSL,
+    "EGM96": Datum.MSL,
+    "EGM2008": Datum.MSL,
+    "AGL": Datum.AGL,
+    "STD": Datum.STD,
+}
 
 
 #: Geoid undulation N = h(W84) - H(MSL) is between these bounds everywhere on Earth
@@ -48,6 +77,12 @@ STD_TEMPERATURE_FRACTION: Final = 0.10
 ALTITUDE_LIMITS_M: Final = (-1000.0, 100_000.0)
 
 ALTITUDE_UNITS: Final = ("m", "ft", "FL")
+
+#: Vertical separation is lost only when the gap is below the minimum by more than this
+#: (one micrometre). Bands or aircraft exactly one minimum apart (FL300 and FL310 under
+#: 1,000 ft) differ from it by floating-point rounding alone (310 x 30.48 - 300 x 30.48
+#: is 304.7999999999993, not 304.8), which must not decide a conflict either way.
+VERTICAL_TOLERANCE_M: Final = 1e-6
 
 Metres = TypeVar("Metres", float, NDArray[np.float64])
 
@@ -96,12 +131,13 @@ class AltitudeBand:
         datum: str | None,
         ground_m: tuple[float, float] | None = None,
     ) -> AltitudeBand:
-        """A band from edge values: ``units`` is m, ft or FL; ``datum`` W84, MSL, AGL or STD.
+        """A band from edge values: ``units`` is m, ft or FL; ``datum`` W84, MSL, AGL or STD
+        (or a spelling :meth:`Datum.parse` knows).
 
         Flight levels imply the STD datum; giving FL with another datum is an error.
         """
         if units == "FL":
-            if datum not in (None, Datum.STD.value):
+            if datum is not None and Datum.parse(datum) is not Datum.STD:
                 raise InvalidAltitude("datum", f"flight levels are on the STD datum, not {datum!r}")
             scale = FLIGHT_LEVEL_M
             parsed = Datum.STD
@@ -113,11 +149,7 @@ class AltitudeBand:
             scale = LENGTH_UNITS[units]
             if datum is None:
                 raise InvalidAltitude("datum", "an altitude in m or ft needs a datum: W84, MSL, AGL or STD")
-            try:
-                parsed = Datum(datum)
-            except ValueError:
-                known = ", ".join(d.value for d in Datum)
-                raise InvalidAltitude("datum", f"unknown datum {datum!r}; use one of {known}") from None
+            parsed = Datum.parse(datum)
         values = []
         for name, value in (("lower", lower), ("upper", upper)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -176,6 +208,20 @@ def comparable_intervals(
         # matters for footprints within the horizontal minimum, over nearly the same ground.
         return (a.lower_m, a.upper_m), (b.lower_m, b.upper_m), a.datum
     return a.msl_envelope(), b.msl_envelope(), Datum.MSL
+
+
+@overload
+def vertical_limit_m(minimum_m: float) -> float: ...
+@overload
+def vertical_limit_m(minimum_m: NDArray[np.float64]) -> NDArray[np.float64]: ...
+@overload
+def vertical_limit_m(minimum_m: float | NDArray[np.float64]) -> float | NDArray[np.float64]: ...
+def vertical_limit_m(minimum_m: float | NDArray[np.float64]) -> float | NDArray[np.float64]:
+    """The gap below which vertical separation is lost: ``gap < vertical_limit_m(minimum)``.
+
+    The one rule the strategic and tactical engines share, so that separation at exactly
+    the minimum is kept for every level and every unit (see :data:`VERTICAL_TOLERANCE_M`)."""
+    return minimum_m - VERTICAL_TOLERANCE_M
 
 
 def vertical_gap_m(a: AltitudeBand, b: AltitudeBand) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import shapely
 from pydantic import Field, ValidationError
@@ -27,7 +27,7 @@ from deconfliction.engine.minima import Minima, MinimaPolicy
 from deconfliction.engine.operation import Operation, OperationState
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.engine.strategic import conflict_reference as conflict_reference  # re-exported
-from deconfliction.errors import InvalidDocument, InvalidInput
+from deconfliction.errors import InvalidDocument, InvalidFeatures, InvalidInput
 from deconfliction.geo.altitude import Datum
 from deconfliction.geo.footprint import ArcSector, Circle, Corridor, Footprint, Polygon, Position, Racetrack
 from deconfliction.geo.timewindow import format_utc
@@ -92,6 +92,12 @@ class OperationsDocument:
 
     operations: tuple[Operation, ...]
     policy: MinimaPolicy
+    #: index in ``features`` of each operation's first feature, for error paths
+    first_features: tuple[int, ...] = ()
+
+    def feature_path(self, n: int) -> str:
+        """``features[k]``, where operation ``n`` of :attr:`operations` begins."""
+        return f"features[{self.first_features[n]}]" if n < len(self.first_features) else f"operations[{n}]"
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -165,11 +171,43 @@ def _footprint(geometry: GeometryWire, spec: FootprintWire) -> Footprint:
     except InvalidInput as exc:
         if exc.field.startswith(("geometry", "footprint")):
             raise
-        raise exc.within("footprint") from None
+        raise type(exc)(_wire_field(exc.field), exc.rule) from None
 
 
-def parse_document(data: Any) -> OperationsDocument:
-    """Operations and minima from a decoded GeoJSON document; InvalidInput names the field."""
+#: A footprint's own field -> where the wire format holds it (the positions are in the
+#: GeoJSON geometry, the lengths and bearings in ``footprint``).
+_WIRE_FIELDS: Final = {
+    "vertices": "geometry.coordinates[0]",
+    "centreline": "geometry.coordinates",
+    "a": "geometry.coordinates[0]",
+    "b": "geometry.coordinates[1]",
+    "center": "geometry.coordinates",
+    "footprint": "geometry",
+    "width_m": "footprint.width",
+    "width": "footprint.width",
+    "radius_m": "footprint.radius",
+    "radius": "footprint.radius",
+    "inner_radius": "footprint.inner_radius",
+    "outer_radius": "footprint.outer_radius",
+    "start_bearing": "footprint.start_bearing_deg",
+    "end_bearing": "footprint.end_bearing_deg",
+}
+
+
+def _wire_field(field: str) -> str:
+    """The wire path of a footprint constructor's field: ``vertices[3]`` is
+    ``geometry.coordinates[0][3]``, ``width_m`` is ``footprint.width``."""
+    head = field.split("[", 1)[0].split(".", 1)[0]
+    if head in _WIRE_FIELDS:
+        return _WIRE_FIELDS[head] + field[len(head) :]
+    return f"footprint.{field}"
+
+
+def parse_document(data: Any, max_operations: int | None = None) -> OperationsDocument:
+    """Operations and minima from a decoded GeoJSON document; InvalidInput names the field.
+
+    With ``max_operations``, a document with more operations is refused before any
+    feature is validated (counting the ids is cheap; building the geometry is not)."""
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InvalidDocument("type", "the document must be a GeoJSON FeatureCollection")
     features = data.get("features")
@@ -184,33 +222,28 @@ def parse_document(data: Any) -> OperationsDocument:
         pairs = {p.parties: p.to_domain() for p in meta.pairs}
     except InvalidInput as exc:
         raise exc.within("deconfliction.minima") from None
+    if max_operations is not None:
+        count = len(_operation_ids(features))
+        if count > max_operations:
+            raise InvalidDocument(
+                "features", f"{count:,} operations exceed the limit of {max_operations:,} per filing"
+            )
     grouped: dict[tuple[str, str], list[tuple[int, FeatureWire, Volume4D]]] = {}
+    problems: list[InvalidInput] = []  # every bad feature is reported, each with its path
     for i, raw in enumerate(features):
         where = f"features[{i}]"
         props_raw = raw.get("properties") if isinstance(raw, dict) else None
         if isinstance(props_raw, dict) and props_raw.get("feature", "operation") != "operation":
             continue
         try:
-            feature = FeatureWire.model_validate(raw)
-        except ValidationError as exc:
-            raise _pydantic_error(exc, where) from None
-        props = feature.properties
-        try:
-            footprint = _footprint(feature.geometry, props.footprint)
+            feature, volume = _feature(raw, where)
         except InvalidInput as exc:
-            raise exc.within(where if exc.field.startswith("geometry") else f"{where}.properties") from None
-        try:
-            band = props.altitude.to_domain()
-        except InvalidInput as exc:
-            raise exc.within(f"{where}.properties.altitude") from None
-        try:
-            window = props.time.to_domain()
-        except InvalidInput as exc:
-            raise exc.within(f"{where}.properties.time") from None
-        grouped.setdefault((props.party, props.operation_id), []).append(
-            (i, feature, Volume4D(footprint, band, window))
-        )
+            problems.append(exc)
+            continue
+        key = (feature.properties.party, feature.properties.operation_id)
+        grouped.setdefault(key, []).append((i, feature, volume))
     operations = []
+    first_features = []
     for (party, op_id), entries in grouped.items():
         first_index, first, _ = entries[0]
         props = first.properties
@@ -225,13 +258,53 @@ def parse_document(data: Any) -> OperationsDocument:
                     affiliation=props.affiliation,
                 )
             )
+            first_features.append(first_index)
         except InvalidInput as exc:
-            raise exc.within(f"features[{first_index}].properties") from None
-    return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs))
+            problems.append(exc.within(f"features[{first_index}].properties"))
+    if problems:
+        problems.sort(key=lambda p: _feature_number(p.field))
+        raise problems[0] if len(problems) == 1 else InvalidFeatures(problems)
+    return OperationsDocument(tuple(operations), MinimaPolicy(default, pairs), tuple(first_features))
 
 
-def read_document(path: Path) -> OperationsDocument:
-    """Read and parse an operations file."""
+def _operation_ids(features: list[Any]) -> set[tuple[object, object]]:
+    """The (party, operation_id) pairs the operation features name, unvalidated."""
+    ids: set[tuple[object, object]] = set()
+    for raw in features:
+        props = raw.get("properties") if isinstance(raw, dict) else None
+        if isinstance(props, dict) and props.get("feature", "operation") == "operation":
+            ids.add((str(props.get("party")), str(props.get("operation_id"))))
+    return ids
+
+
+def _feature_number(field: str) -> int:
+    return int(field.split("]", 1)[0].removeprefix("features[")) if field.startswith("features[") else -1
+
+
+def _feature(raw: Any, where: str) -> tuple[FeatureWire, Volume4D]:
+    """One operation feature and its volume; InvalidInput's field is the feature's path."""
+    try:
+        feature = FeatureWire.model_validate(raw)
+    except ValidationError as exc:
+        raise _pydantic_error(exc, where) from None
+    props = feature.properties
+    try:
+        footprint = _footprint(feature.geometry, props.footprint)
+    except InvalidInput as exc:
+        raise exc.within(where if exc.field.startswith("geometry") else f"{where}.properties") from None
+    try:
+        band = props.altitude.to_domain()
+    except InvalidInput as exc:
+        raise exc.within(f"{where}.properties.altitude") from None
+    try:
+        window = props.time.to_domain()
+    except InvalidInput as exc:
+        raise exc.within(f"{where}.properties.time") from None
+    return feature, Volume4D(footprint, band, window)
+
+
+def read_document(path: Path, max_operations: int | None = None) -> OperationsDocument:
+    """Read and parse an operations file (see :func:`parse_document` for ``max_operations``)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -242,7 +315,7 @@ def read_document(path: Path) -> OperationsDocument:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise InvalidDocument(str(path), f"not valid JSON: {exc}") from exc
-    return parse_document(data)
+    return parse_document(data, max_operations)
 
 
 # -- writing ---------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.engine.operation import Operation
 from deconfliction.engine.strategic import StrategicConflict
 from deconfliction.geo.timewindow import format_utc
-from deconfliction.units import FOOT_M, NAUTICAL_MILE_M
+from deconfliction.interop.quantities import band_text
+from deconfliction.units import NAUTICAL_MILE_M
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
 CONFLICT_COLOUR = "#d62728"
@@ -68,12 +69,6 @@ class _Projection:
         return "".join(parts)
 
 
-def _band_text(lower_m: float, upper_m: float, datum: str) -> str:
-    if datum == "STD":
-        return f"FL{round(lower_m / FOOT_M / 100):03d}-FL{round(upper_m / FOOT_M / 100):03d}"
-    return f"{round(lower_m / FOOT_M):,}-{round(upper_m / FOOT_M):,} ft {datum}"
-
-
 def render(
     operations: Sequence[Operation],
     conflicts: Sequence[StrategicConflict],
@@ -106,7 +101,7 @@ def render(
         detail = (
             f"{op.party} {op.id} v{op.version} ({op.state})\n"
             f"{len(op.volumes)} volume(s), {first.footprint.kind}\n"
-            f"{_band_text(first.band.lower_m, first.band.upper_m, first.band.datum.value)}\n"
+            f"{band_text(first.band.lower_m, first.band.upper_m, first.band.datum)}\n"
             f"{format_utc(first.window.start)} - {format_utc(first.window.end)}"
         )
         layers.append(
@@ -122,7 +117,7 @@ def render(
         detail = (
             f"CONFLICT {c.a.party}/{c.a.id} x {c.b.party}/{c.b.id}\n"
             f"{format_utc(c.start)} - {format_utc(c.end)}\n"
-            f"{_band_text(lowest, highest, c.overlaps[0].datum.value)}\n"
+            f"{band_text(lowest, highest, c.overlaps[0].datum)}\n"
             f"closest {c.horizontal_distance_m / NAUTICAL_MILE_M:.1f} NM"
         )
         layers.append(

@@ -7,9 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deconfliction.engine.minima import EN_ROUTE, Minima
-from deconfliction.geo.altitude import AltitudeBand
+from deconfliction.geo.altitude import AltitudeBand, Datum
 from deconfliction.geo.timewindow import TimeWindow, format_utc, parse_utc
-from deconfliction.units import length_to_m
+from deconfliction.units import FOOT_M, length_to_m
 
 
 class Wire(BaseModel):
@@ -79,3 +79,11 @@ class MinimaWire(Wire):
             vertical=Length.of_m(minima.vertical_m, "ft"),
             time_s=minima.time_s,
         )
+
+
+def band_text(lower_m: float, upper_m: float, datum: Datum) -> str:
+    """An altitude band in the units pilots use for its datum, written with "to" so that a
+    negative lower altitude reads plainly: ``FL095 to FL205``, ``-500 to 15,500 ft MSL``."""
+    if datum is Datum.STD:
+        return f"FL{max(0, round(lower_m / FOOT_M / 100)):03d} to FL{round(upper_m / FOOT_M / 100):03d}"
+    return f"{round(lower_m / FOOT_M):,} to {round(upper_m / FOOT_M):,} ft {datum.value}"

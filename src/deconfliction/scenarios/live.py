@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from deconfliction.engine.operation import Operation, OperationState
-from deconfliction.engine.tactical import ActiveVolume, CycleResult, ReportBatch, TacticalConfig, replay
+from deconfliction.engine.tactical import ActiveVolume, CycleResult, ReportBatch, TacticalConfig
+from deconfliction.engine.tactical.replay import replay
 from deconfliction.errors import InvalidInput
 from deconfliction.geo.frame import great_circle_m
 from deconfliction.interop.feeds import party_by_address

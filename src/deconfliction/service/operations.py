@@ -18,7 +18,7 @@ from deconfliction.engine.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.engine.plan import conflicting_candidates
 from deconfliction.engine.policy import PairMode
 from deconfliction.engine.strategic import Candidate, StrategicConflict, conflicts_of_each
-from deconfliction.errors import AlreadyExists, InvalidInput, StaleVersion
+from deconfliction.errors import AlreadyExists, InvalidInput, NotFound, StaleVersion
 from deconfliction.geo.grid import DEFAULT_GRID
 from deconfliction.geo.volume import Volume4D
 from deconfliction.service.filing_groups import Filing, Finish, groups_for
@@ -138,8 +138,14 @@ class OperationService:
         (:func:`~deconfliction.engine.plan.conflicting_candidates`), so the exact check
         runs on few more than the conflicts; filings one at a time keep the path measured
         for them (docs/decisions/0014)."""
-        for party in dict.fromkeys(operation.party for operation in operations):
-            tx.get_party(party)
+        first_of_party = {operation.party: n for n, operation in reversed(list(enumerate(operations)))}
+        for party, n in sorted(first_of_party.items(), key=lambda item: item[1]):
+            try:
+                tx.get_party(party)
+            except NotFound as exc:
+                if len(operations) == 1:
+                    raise
+                raise NotFound(f"operations[{n}].party: {exc}") from None
         check_new(tx, operations)  # plausibility limits, before anything is written
         policy = self.policy_in(tx)
         stored = _stored_candidates(tx, operations, policy)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from deconfliction.cli.errors import EXIT_INVALID_INPUT
 from deconfliction.cli.tactical import tactical
 from deconfliction.errors import InvalidDocument
 from deconfliction.interop.feeds.recorded import recorded_batches, recording_from_columns, snapshot_at
@@ -78,7 +79,7 @@ def test_detect_command_refuses_bad_parameters(tmp_path: Path) -> None:
     states = tmp_path / "states.csv"
     states.write_text(STATES, encoding="utf-8")
     result = CliRunner().invoke(tactical, ["detect", str(states), "--hsep-m", "-1"])
-    assert result.exit_code != 0
+    assert result.exit_code == EXIT_INVALID_INPUT
     assert "hsep_m" in result.output
 
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from deconfliction.cli import cli
+from deconfliction.cli.errors import EXIT_INVALID_INPUT
 from deconfliction.errors import InvalidDocument, InvalidInput
 from deconfliction.interop.feeds.replay_csv import read_replay_csv, replay_batches
 
@@ -140,13 +141,13 @@ def test_replay_csv_refuses_a_bad_file_and_bad_options(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("id,party\nA,blue\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INVALID_INPUT  # 1 is reserved for "conflicts found"
     assert "missing column(s) time_utc" in result.output
     path.write_text(encounter_csv(), encoding="utf-8")
     result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--step-s", "-1"])
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["tactical", "replay-csv", str(path), "--lookahead-s", "10"])
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INVALID_INPUT
     assert "look-ahead" in result.output
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 
 from deconfliction.cli import cli
+from deconfliction.cli.errors import EXIT_UNREACHABLE
 from deconfliction.units import KNOT_MPS
 
 M_PER_DEG_LON = 6_371_000.0 * math.radians(1.0) * math.cos(math.radians(35.0))
@@ -165,7 +166,7 @@ def test_sbs_command_reports_a_feed_it_cannot_reach() -> None:
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
     result = CliRunner().invoke(cli, ["tactical", "sbs", "--port", str(port), "--connect-timeout-s", "2"])
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_UNREACHABLE
     assert f"cannot connect to 127.0.0.1:{port}" in result.output
 
 

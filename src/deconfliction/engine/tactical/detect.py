@@ -24,9 +24,9 @@ hold for every pair.
 
 Boundaries, exactly: separation is lost when the horizontal distance is ``< hsep_m``
 and ``|Δalt| < vsep_m``, strictly. ``|Δalt|`` is compared against
-``vsep_m − VERTICAL_TOLERANCE_M`` (one micrometre) so that two aircraft exactly
-1000 ft apart, whose altitudes differ from 304.8 m by floating-point rounding only,
-are never in conflict.
+``vertical_limit_m(vsep_m)`` (the minimum less one micrometre, the rule the strategic
+engine uses too) so that two aircraft exactly 1000 ft apart, whose altitudes differ from
+304.8 m by floating-point rounding only, are never in conflict.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from deconfliction.engine.tactical.grid import candidate_pairs
 from deconfliction.errors import InvalidInput
+from deconfliction.geo.altitude import vertical_limit_m
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -47,8 +48,6 @@ BoolArray = NDArray[np.bool_]
 
 #: Radius of the sphere used for the equirectangular pair geometry (metres); BlueSky's value.
 EARTH_RADIUS_M: Final = 6_371_000.0
-#: Vertical separation is compared against ``vsep_m`` minus this, see the module docstring.
-VERTICAL_TOLERANCE_M: Final = 1e-6
 #: Relative speeds (horizontal or vertical) below this count as zero: the gap then stays
 #: as it is (a loss of separation now never ends; no loss now never begins).
 MIN_RELATIVE_SPEED_MPS: Final = 1e-6
@@ -251,7 +250,7 @@ def _pair_terms(
     tout_h = np.where(hor, np.where(moving, tcpa + half, np.inf), -np.inf)
 
     # Vertical: |dz + dw t| < H' on an open interval.
-    vsep = vsep_m - VERTICAL_TOLERANCE_M
+    vsep = vertical_limit_m(vsep_m)
     dz = alt_m[j] - alt_m[i]
     dw = up_mps[j] - up_mps[i]
     climbing = np.abs(dw) > MIN_RELATIVE_SPEED_MPS

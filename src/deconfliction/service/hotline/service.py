@@ -296,6 +296,29 @@ class HotlineService:
                 self._received(tx, message, now)
             return _message(tx.repo(HotlineRepo).message(message.id))
 
+    def read_inbox(self, party: str, limit: int = 100, unacked_only: bool = False) -> list[Message]:
+        """:meth:`inbox`, recording machine receipt of every listed message that had none:
+        a desk that has read a message has received it, so a PRIORITY message (or the
+        ACK sent back for one) read in a client does not escalate for want of a receipt."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            repo = tx.repo(HotlineRepo)
+            read = []
+            for row in repo.inbox(party, limit, unacked_only):
+                message = _message(row)
+                if message.received_at is None and repo.mark_received(message.id, format_utc(now)):
+                    self._received(tx, message, now)
+                    message = _message(repo.message(message.id))
+                read.append(message)
+            return read
+
+    def read(self, party: str, message_id: str) -> Message:
+        """:meth:`get`, recording machine receipt when ``party`` is the recipient."""
+        message = self.get(party, message_id)
+        if message.recipient == party and message.received_at is None:
+            return self.receipt(party, message_id)
+        return message
+
     def _received(self, tx: Transaction, message: Message, now: datetime) -> None:
         body = {"message": message.id, "by": message.recipient, "at": format_utc(now)}
         tx.repo(EventsRepo).append(message.sender, "hotline.receipt", body, now)
