@@ -115,7 +115,7 @@ def test_shell_examples_parse_with_the_cli(name: str, line: str, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     args = shlex.split(line)[1:]
     for arg in args:  # files the command reads must exist for click to accept the line
-        if re.fullmatch(r"[\w./-]+\.(csv|pem|json|geojson)", arg):
+        if re.fullmatch(r"[\w./-]+\.(csv|pem|json|geojson|backup|key|crt)", arg):
             (tmp_path / arg).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / arg).write_text("{}")
     command: click.Command = cli

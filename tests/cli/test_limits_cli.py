@@ -102,7 +102,10 @@ def test_file_beyond_a_limit_exits_3_naming_it_and_files_nothing(
     path.write_text(json.dumps(document(plan)), encoding="utf-8")
     code, _, err = _run("file", str(path), "--db", store_url)
     assert code == EXIT_INVALID_INPUT, err
-    assert "operations[1].volumes[0].time: duration 4 h exceeds this party's limit of 3 h per volume" in err
+    assert (
+        "features[1].properties.volumes[0].time: duration 4 h exceeds this party's limit of 3 h per volume"
+        in err
+    )
     with store.transaction() as tx:
         assert tx.count_operations() == 0
     _run("admin", "party", "limits", "RED", "--db", store_url, "--max-duration", "default")

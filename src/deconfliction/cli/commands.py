@@ -19,7 +19,7 @@ COMMANDS: Final[dict[str, tuple[str, str, str]]] = {
     "admin": (
         "deconfliction.cli.admin",
         "admin",
-        "Set up parties, duty desks, credentials and pair policies.",
+        "Set up parties, duty desks, credentials and pair policies; list probe alarms.",
     ),
     "audit": (
         "deconfliction.cli.audit",
