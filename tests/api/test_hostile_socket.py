@@ -248,8 +248,9 @@ def test_nesting_within_the_limit_reaches_the_route(server: Server) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "content", "content_type", "status"),
     [
-        ("POST", "/v1/auth/token", b"client_id=a&client_secret=b", "application/x-www-form-urlencoded", 422),
-        ("POST", "/v1/auth/token", b"\xff\xfe not json", "application/json", 400),
+        # the OAuth 2.0 form body is read: these credentials are simply wrong
+        ("POST", "/v1/auth/token", b"client_id=a&client_secret=b", "application/x-www-form-urlencoded", 401),
+        ("POST", "/v1/auth/token", b"\xff\xfe not json", "application/json", 422),
         ("POST", "/v1/auth/token", b"{not json", "application/json", 422),
         ("POST", "/v1/auth/token", b"hello", "text/plain", 422),
         ("GET", "/v1/nowhere", b"", "", 404),
