@@ -37,7 +37,7 @@ from deconfliction.engine.strategic import (
     StrategicConflict,
     conflicts_of_each,
 )
-from deconfliction.geo.altitude import Datum
+from deconfliction.geo.altitude import Datum, vertical_limit_m
 from deconfliction.geo.footprint import Footprint, cores_in
 from deconfliction.geo.frame import (
     EARTH_MEAN_RADIUS_M,
@@ -235,7 +235,7 @@ def _cheap_tests(table: VolumeTable, minima: _Minima, a: IntArray, b: IntArray) 
     pa, pb = table.party[a], table.party[b]
     keep = np.flatnonzero(
         (_time_gaps(table, a, b) < minima.time[pa, pb])
-        & (_vertical(table, a, b)[0] < minima.vertical[pa, pb])
+        & (_vertical(table, a, b)[0] < vertical_limit_m(minima.vertical[pa, pb]))
     )
     a, b, pa, pb = a[keep], b[keep], pa[keep], pb[keep]
     centres = _haversine(table.lat[a], table.lon[a], table.lat[b], table.lon[b]) * (1.0 - _CENTRES_SLACK)
