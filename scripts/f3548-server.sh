@@ -45,7 +45,11 @@ PYEOF
 # Starts the server over $store with the given extra `serve` options; sets PORT and SERVER_PID.
 f3548_start_server() {
   PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # The suites test conformance from one address as fast as they can: the per-party rate
+  # and the per-address connection cap (tested in tests/api/test_hostile_socket.py) are
+  # opened wide here, as the InterUSS DSS they were written against has neither.
   "$ROOT/.venv/bin/deconfliction" serve --host 127.0.0.1 --port "$PORT" --db "$store" \
+    --rate-per-s 100000 --rate-burst 100000 --max-connections-per-address 1000 \
     --f3548-test-keys --f3548-audience localhost "$@" --log-level warning >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do

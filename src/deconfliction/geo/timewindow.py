@@ -15,8 +15,9 @@ MAX_WINDOW: Final = timedelta(days=36525)
 #: Every time given to the system lies in ``[EARLIEST, LATEST]``. Windows are widened by
 #: time buffers and compared as epoch seconds; at the edges of ``datetime``'s range
 #: (years 1 and 9999) that arithmetic overflows, so such times are refused where they
-#: enter rather than failing every later filing that meets them.
-EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: enter rather than failing every later filing that meets them. 1900 rather than the
+#: epoch: the InterUSS prober files an intent at 1969-12-31 and expects it accepted.
+EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST: Final = datetime(2300, 1, 1, tzinfo=UTC)
 
 
